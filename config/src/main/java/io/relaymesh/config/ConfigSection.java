@@ -1,0 +1,26 @@
+package io.relaymesh.config;
+
+import java.util.List;
+
+/**
+ * A typed, immutable configuration section (a record). Sections nest; a section's key path is
+ * built from kebab-case component names ({@code relay.tls.cert}).
+ *
+ * <p>Implementations add every problem they find to {@code problems}, each naming its full key
+ * path and the reason, so that one validation pass reports everything at once.
+ */
+public interface ConfigSection {
+
+  /**
+   * Checks this section.
+   *
+   * @param path key path of this section, e.g. {@code "relay.tls"}; empty for a root
+   * @param problems where to add problems, formatted {@code "<path>.<key>: <reason>"}
+   */
+  void validate(String path, List<String> problems);
+
+  /** Joins a section path and a key: {@code key("relay.tls", "cert") -> "relay.tls.cert"}. */
+  static String key(String path, String name) {
+    return path == null || path.isEmpty() ? name : path + "." + name;
+  }
+}
