@@ -24,6 +24,7 @@ import org.snakeyaml.engine.v2.nodes.NodeTuple;
 import org.snakeyaml.engine.v2.nodes.ScalarNode;
 import org.snakeyaml.engine.v2.nodes.SequenceNode;
 import org.snakeyaml.engine.v2.nodes.Tag;
+import org.snakeyaml.engine.v2.schema.CoreSchema;
 
 /**
  * Reads one section of a YAML config file into raw values keyed by path, with the file and line
@@ -61,7 +62,7 @@ public final class YamlLayer {
     Optional<Node> root;
     try (Reader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
       LoadSettings settings = LoadSettings.builder().setLabel(file.toString())
-          .setAllowDuplicateKeys(false).build();
+          .setSchema(new CoreSchema()).build();
       root = new Compose(settings).composeReader(reader);
     } catch (NoSuchFileException e) {
       problems.add(where + ": file not found");
