@@ -39,26 +39,30 @@ public final class Checks {
     return true;
   }
 
-  /** An absolute URL with a host and one of {@code schemes}, e.g. {@code "http", "https"}. */
+  /**
+   * An absolute URL with a host and one of {@code schemes}, e.g. {@code "http", "https"}. User
+   * info ({@code user:password@}) is masked in the message.
+   */
   public static void url(List<String> problems, String path, String name, String value,
       String... schemes) {
     if (value == null) {
       return;
     }
     String key = ConfigSection.key(path, name);
+    String shown = value.replaceFirst("//[^/@]*@", "//" + Secret.MASK + "@");
     URI uri;
     try {
       uri = new URI(value);
     } catch (URISyntaxException e) {
-      problems.add(key + ": invalid URL \"" + value + "\": " + e.getReason());
+      problems.add(key + ": invalid URL \"" + shown + "\": " + e.getReason());
       return;
     }
     String scheme = uri.getScheme() == null ? null : uri.getScheme().toLowerCase(Locale.ROOT);
     if (scheme == null || !List.of(schemes).contains(scheme)) {
-      problems.add(key + ": invalid URL \"" + value + "\": scheme must be "
+      problems.add(key + ": invalid URL \"" + shown + "\": scheme must be "
           + String.join(" or ", schemes));
     } else if (uri.getHost() == null || uri.getHost().isEmpty()) {
-      problems.add(key + ": invalid URL \"" + value + "\": no host");
+      problems.add(key + ": invalid URL \"" + shown + "\": no host");
     }
   }
 

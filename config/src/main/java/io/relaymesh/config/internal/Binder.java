@@ -1,6 +1,7 @@
 package io.relaymesh.config.internal;
 
 import io.relaymesh.config.ConfigNames;
+import io.relaymesh.config.Secret;
 import io.relaymesh.config.Source;
 import java.lang.reflect.Constructor;
 import java.lang.reflect.InvocationTargetException;
@@ -64,7 +65,9 @@ public final class Binder {
         args[i] = Values.parse(c, given.value());
         sources.put(key, given.source());
       } catch (Values.BadValue e) {
-        problems.add(key + ": " + e.getMessage() + " (from " + given.source() + ")");
+        String reason = c.isAnnotationPresent(Secret.class)
+            ? "invalid " + Values.typeName(c) + " (value not shown: secret)" : e.getMessage();
+        problems.add(key + ": " + reason + " (from " + given.source() + ")");
         args[i] = dflt;
         sources.put(key, Source.DEFAULT);
       }
