@@ -1,5 +1,7 @@
 package io.relaymesh.config;
 
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
@@ -12,7 +14,7 @@ import java.util.Map;
 public record LoadedConfig<T extends Record>(String section, T config, Map<String, Source> sources) {
 
   public LoadedConfig {
-    sources = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(sources));
+    sources = Collections.unmodifiableMap(new LinkedHashMap<>(sources));
   }
 
   /** Where the value of {@code path} came from ({@code relay.tls.cert}); default when unknown. */
