@@ -157,7 +157,7 @@ class SectionValidationTest {
     RelayConfig relay = new RelayConfig("https://cp", "t", "local", null, "127.0.0.1:0", null,
         null, TlsConfig.defaults(), Duration.ofSeconds(-1), new TunnelConfig(10));
     assertThat(ConfigLoader.validate("relay", relay)).containsExactly(
-        "relay.drain-timeout: must be positive, got PT-1S",
+        "relay.drain-timeout: must be positive, got -1s",
         "relay.tunnel.max-frame-size: must be between 1024 and 16777216, got 10");
   }
 

@@ -271,7 +271,10 @@ public final class Values {
   }
 
   public static String formatDuration(Duration d) {
-    if (d.isNegative() || d.getNano() % 1_000_000 != 0) {
+    if (d.isNegative()) {
+      return "-" + formatDuration(d.negated());
+    }
+    if (d.getNano() % 1_000_000 != 0) {
       return d.toString();
     }
     long ms = d.toMillis();
