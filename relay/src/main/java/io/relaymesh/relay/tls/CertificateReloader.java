@@ -53,7 +53,7 @@ public final class CertificateReloader implements AutoCloseable {
 
   // context-confined
   private byte[] lastDigest;
-  private byte[] lastFailedDigest;
+  private String lastFailure; // digest of the files, or the error when they could not be read
   private Future<Result> inFlight;
   private volatile PemMaterial current;
   private volatile String lastError;
@@ -114,7 +114,12 @@ public final class CertificateReloader implements AutoCloseable {
 
   private Future<Result> doCheck() {
     return context.<Object>executeBlocking(() -> {
-      Snapshot snap = Snapshot.read(certFile, keyFile);
+      Snapshot snap;
+      try {
+        snap = Snapshot.read(certFile, keyFile);
+      } catch (TlsMaterialException e) {
+        return new Failed(null, e.getMessage());
+      }
       if (Arrays.equals(snap.digest(), lastDigest)) {
         return Result.UNCHANGED;
       }
@@ -128,12 +133,7 @@ public final class CertificateReloader implements AutoCloseable {
         return Future.succeededFuture(r);
       }
       if (outcome instanceof Failed f) {
-        if (!Arrays.equals(f.snap.digest(), lastFailedDigest)) {
-          LOG.warn("tls: not reloading the certificate, keeping sha256 {}: {}", current.sha256Fingerprint(), f.error);
-        }
-        lastFailedDigest = f.snap.digest();
-        lastError = f.error;
-        return Future.succeededFuture(Result.FAILED);
+        return Future.succeededFuture(failed(f.snap == null ? f.error : hex(f.snap.digest()), f.error));
       }
       Parsed p = (Parsed) outcome;
       ServerSSLOptions options = optionsFactory.apply(p.material);
@@ -143,28 +143,32 @@ public final class CertificateReloader implements AutoCloseable {
       }
       return Future.join(updates).transform(ar -> {
         if (ar.failed()) {
-          String error = "the TLS engine refused the new certificate: " + ar.cause().getMessage();
-          if (!Arrays.equals(p.snap.digest(), lastFailedDigest)) {
-            LOG.error("tls: not reloading the certificate, keeping sha256 {}: {}", current.sha256Fingerprint(), error);
-          }
-          lastFailedDigest = p.snap.digest();
-          lastError = error;
-          return Future.succeededFuture(Result.FAILED);
+          return Future.succeededFuture(failed(hex(p.snap.digest()),
+              "the TLS engine refused the new certificate: " + ar.cause().getMessage()));
         }
         String old = current.sha256Fingerprint();
         lastDigest = p.snap.digest();
-        lastFailedDigest = null;
+        lastFailure = null;
         lastError = null;
         current = p.material;
         LOG.info("tls: certificate reloaded from {}: {} (was sha256 {})", certFile, p.material, old);
         return Future.succeededFuture(Result.RELOADED);
       });
-    }, err -> {
-      String error = err instanceof TlsMaterialException ? err.getMessage() : String.valueOf(err);
-      lastError = error;
-      LOG.warn("tls: certificate check failed, keeping sha256 {}: {}", current.sha256Fingerprint(), error);
-      return Future.succeededFuture(Result.FAILED);
-    });
+    }, err -> Future.succeededFuture(failed(String.valueOf(err), "certificate check failed: " + err)));
+  }
+
+  /** Records a failure; logs it unless the same files (or the same error) were reported last time. */
+  private Result failed(String key, String error) {
+    if (!key.equals(lastFailure)) {
+      LOG.warn("tls: not reloading the certificate, keeping sha256 {}: {}", current.sha256Fingerprint(), error);
+    }
+    lastFailure = key;
+    lastError = error;
+    return Result.FAILED;
+  }
+
+  private static String hex(byte[] digest) {
+    return java.util.HexFormat.of().formatHex(digest);
   }
 
   /** Stops watching. Servers keep the certificate they have. */
