@@ -47,6 +47,9 @@ public final class PemMaterial {
   /** Configuration key of the private key file, used in error messages. */
   public static final String KEY_SETTING = "relay.tls.key";
 
+  /** Smallest RSA key accepted. */
+  public static final int MIN_RSA_BITS = 2048;
+
   private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(PemMaterial.class);
 
   private final List<X509Certificate> chain;
@@ -76,6 +79,10 @@ public final class PemMaterial {
     if (!alg.equals("RSA") && !alg.equals("EC")) {
       throw new TlsMaterialException(KEY_SETTING, keySource,
           "unsupported key algorithm " + alg + " (expected RSA or EC)");
+    }
+    if (key instanceof java.security.interfaces.RSAKey rsa && rsa.getModulus().bitLength() < MIN_RSA_BITS) {
+      throw new TlsMaterialException(KEY_SETTING, keySource, "RSA key of " + rsa.getModulus().bitLength()
+          + " bits is too weak (at least " + MIN_RSA_BITS + ")");
     }
     X509Certificate leaf = null;
     for (X509Certificate c : certs) {
@@ -253,10 +260,11 @@ public final class PemMaterial {
     try {
       return parser.readObject();
     } catch (IOException | RuntimeException e) {
-      String type = e.getClass().getSimpleName();
-      throw new TlsMaterialException(setting, source,
-          "malformed PEM (" + type + (e.getMessage() != null && e.getMessage().startsWith("unrecognised object")
-              ? ": " + e.getMessage() : "") + ")");
+      // BouncyCastle's messages may quote the input: only its "unrecognised object: TYPE" is passed on
+      String m = e.getMessage();
+      throw new TlsMaterialException(setting, source, m != null && m.startsWith("unrecognised object")
+          ? "unsupported PEM block (" + m + ")"
+          : "malformed PEM block (bad base64 or DER inside BEGIN/END)");
     }
   }
 

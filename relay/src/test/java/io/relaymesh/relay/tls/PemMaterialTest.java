@@ -151,6 +151,26 @@ class PemMaterialTest {
   }
 
   @Test
+  void weakRsaKeyIsRefused() throws Exception {
+    java.security.KeyPairGenerator gen = java.security.KeyPairGenerator.getInstance("RSA");
+    gen.initialize(1024);
+    Issued weak = pki.leaf(gen.generateKeyPair(), "weak.test");
+    Path[] files = TestPki.writePair(dir, "weak", weak, KeyFormat.TRADITIONAL, weak.cert());
+
+    assertThatThrownBy(() -> PemMaterial.load(files[0], files[1]))
+        .hasMessage("relay.tls.key: " + files[1] + ": RSA key of 1024 bits is too weak (at least 2048)");
+  }
+
+  @Test
+  void unknownPemBlockIsNamed() throws Exception {
+    Path cert = TestPki.write(dir.resolve("server.crt"), TestPki.pem(ecLeaf.cert()));
+    Path key = TestPki.write(dir.resolve("server.key"), "-----BEGIN FOO BAR-----\nAAAA\n-----END FOO BAR-----\n");
+
+    assertThatThrownBy(() -> PemMaterial.load(cert, key))
+        .hasMessage("relay.tls.key: " + key + ": unsupported PEM block (unrecognised object: FOO BAR)");
+  }
+
+  @Test
   void missingFileIsNamed() {
     Path missing = dir.resolve("nope.crt");
     assertThatThrownBy(() -> PemMaterial.load(missing, missing))

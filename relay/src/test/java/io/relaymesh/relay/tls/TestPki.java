@@ -63,7 +63,10 @@ final class TestPki {
 
   /** A server certificate for {@code localhost} and {@code 127.0.0.1}, issued by the intermediate. */
   Issued leaf(KeyType type, String cn) {
-    KeyPair keys = keyPair(type);
+    return leaf(keyPair(type), cn);
+  }
+
+  Issued leaf(KeyPair keys, String cn) {
     return new Issued(sign("CN=" + cn, keys.getPublic(), "CN=Test Intermediate", intermediate.keys(), false,
         List.of("localhost", "127.0.0.1")), keys);
   }
