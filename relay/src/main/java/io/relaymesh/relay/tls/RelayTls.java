@@ -4,7 +4,6 @@ import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpVersion;
-import io.vertx.core.net.NetServer;
 import io.vertx.core.net.ServerSSLOptions;
 import java.io.IOException;
 import java.util.List;
@@ -62,8 +61,23 @@ public final class RelayTls {
       material = PemMaterial.parse(settings.certFile().toString(), snapshot.cert(),
           settings.keyFile().toString(), snapshot.key());
       LOG.info("tls: certificate from {} and {}: {}", settings.certFile(), settings.keyFile(), material);
+      warnIfReadableByOthers(settings.keyFile());
     }
     return new RelayTls(settings, engine, material, snapshot);
+  }
+
+  /** Logs a warning when the key file can be read by users other than its owner and group. */
+  static boolean warnIfReadableByOthers(java.nio.file.Path keyFile) {
+    try {
+      java.util.Set<java.nio.file.attribute.PosixFilePermission> perms = java.nio.file.Files.getPosixFilePermissions(keyFile);
+      if (perms.contains(java.nio.file.attribute.PosixFilePermission.OTHERS_READ)) {
+        LOG.warn("tls: {}: {} is readable by every user; restrict it (chmod 600)", PemMaterial.KEY_SETTING, keyFile);
+        return true;
+      }
+    } catch (UnsupportedOperationException | IOException e) {
+      // not a POSIX file system, or unreadable attributes: nothing to say
+    }
+    return false;
   }
 
   /** The engine in use. */
@@ -111,25 +125,26 @@ public final class RelayTls {
   }
 
   /**
-   * Starts watching the certificate files and applies changes to {@code servers}. For a
-   * self-signed certificate nothing is watched and the returned reloader is inert. Call from the
-   * Vert.x context that should own the timer (e.g. a verticle's start).
+   * Starts watching the certificate files and applies changes to {@code servers} (give every
+   * instance when several verticles share the port). For a self-signed certificate nothing is
+   * watched and the returned reloader is inert. The timer runs on the caller's Vert.x context (or
+   * a new one when called from outside Vert.x).
    */
   public CertificateReloader watch(Vertx vertx, HttpServer... servers) {
-    CertificateReloader reloader = newReloader(vertx);
+    CertificateReloader reloader = watch(vertx);
     for (HttpServer s : servers) {
       reloader.addTarget(s::updateSSLOptions);
     }
     return reloader;
   }
 
-  /** Like {@link #watch(Vertx, HttpServer...)} for TCP/TLS servers. */
-  public CertificateReloader watch(Vertx vertx, NetServer... servers) {
-    CertificateReloader reloader = newReloader(vertx);
-    for (NetServer s : servers) {
-      reloader.addTarget(s::updateSSLOptions);
-    }
-    return reloader;
+  /**
+   * Starts watching with no server attached yet: add targets with
+   * {@link CertificateReloader#addTarget}, e.g. {@code netServer::updateSSLOptions} for a TCP/TLS
+   * server.
+   */
+  public CertificateReloader watch(Vertx vertx) {
+    return newReloader(vertx);
   }
 
   private CertificateReloader newReloader(Vertx vertx) {

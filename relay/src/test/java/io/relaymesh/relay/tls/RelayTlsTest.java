@@ -82,6 +82,17 @@ class RelayTlsTest {
   }
 
   @Test
+  void worldReadableKeyIsReported() throws Exception {
+    Path key = java.nio.file.Files.writeString(dir.resolve("k.pem"), "x");
+    org.junit.jupiter.api.Assumptions.assumeTrue(
+        java.nio.file.Files.getFileStore(key).supportsFileAttributeView("posix"), "no POSIX permissions here");
+    java.nio.file.Files.setPosixFilePermissions(key, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+    assertThat(RelayTls.warnIfReadableByOthers(key)).isTrue();
+    java.nio.file.Files.setPosixFilePermissions(key, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r-----"));
+    assertThat(RelayTls.warnIfReadableByOthers(key)).isFalse();
+  }
+
+  @Test
   void unusableFilesStopTheStartWithTheMessage() {
     Path cert = dir.resolve("missing.crt");
     assertThatThrownBy(() -> RelayTls.create(TlsSettings.files(cert, dir.resolve("missing.key"))))
