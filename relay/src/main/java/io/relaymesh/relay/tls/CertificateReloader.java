@@ -33,11 +33,14 @@ public final class CertificateReloader implements AutoCloseable {
 
   /** Outcome of one check. */
   public enum Result {
-    /** The files have not changed since the last check. */
+    /** The files are those of the certificate in use. */
     UNCHANGED,
     /** A new certificate was parsed and applied to every server. */
     RELOADED,
-    /** The files changed but could not be used; the previous certificate stays. */
+    /**
+     * The files differ from those in use but cannot be used (or cannot be read); the previous
+     * certificate stays. Repeated on every check until the files are fixed, logged once.
+     */
     FAILED
   }
 
@@ -113,6 +116,7 @@ public final class CertificateReloader implements AutoCloseable {
   }
 
   private Future<Result> doCheck() {
+    byte[] known = lastDigest; // read on the context, compared on the worker
     return context.<Object>executeBlocking(() -> {
       Snapshot snap;
       try {
@@ -120,7 +124,7 @@ public final class CertificateReloader implements AutoCloseable {
       } catch (TlsMaterialException e) {
         return new Failed(null, e.getMessage());
       }
-      if (Arrays.equals(snap.digest(), lastDigest)) {
+      if (Arrays.equals(snap.digest(), known)) {
         return Result.UNCHANGED;
       }
       try {
@@ -129,7 +133,9 @@ public final class CertificateReloader implements AutoCloseable {
         return new Failed(snap, e.getMessage());
       }
     }).compose(outcome -> {
-      if (outcome instanceof Result r) {
+      if (outcome instanceof Result r) { // UNCHANGED: the files are those in use (again)
+        lastFailure = null;
+        lastError = null;
         return Future.succeededFuture(r);
       }
       if (outcome instanceof Failed f) {

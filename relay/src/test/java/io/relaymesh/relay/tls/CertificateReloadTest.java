@@ -107,11 +107,17 @@ class CertificateReloadTest {
     Path[] files = TestPki.writePair(dir, "server", a, KeyFormat.TRADITIONAL, a.cert(), pki.intermediate.cert());
     try (TestServer server = new TestServer(vertx, tls(engine, files[0], files[1], Duration.ofHours(1)))) {
       String fpA = PemMaterial.fingerprint(a.cert());
+      String originalKey = Files.readString(files[1]);
 
       replace(files[1], "-----BEGIN PRIVATE KEY-----\nnot base64 at all\n-----END PRIVATE KEY-----\n");
       assertThat(check(server)).isEqualTo(Result.FAILED);
       assertThat(server.reloader.lastError()).startsWith("relay.tls.key: " + files[1] + ": ");
       assertThat(fingerprintOfNewConnection(server.port())).isEqualTo(fpA);
+
+      // put back as it was: nothing to reload, nothing wrong
+      replace(files[1], originalKey);
+      assertThat(check(server)).isEqualTo(Result.UNCHANGED);
+      assertThat(server.reloader.lastError()).isNull();
 
       // half-way through a rotation: new certificate, old key
       replace(files[1], TestPki.keyPem(a.keys().getPrivate(), KeyFormat.PKCS8));
