@@ -156,6 +156,30 @@ class TlsServerTest {
 
   @ParameterizedTest(name = "{0} engine")
   @EnumSource(TlsEngine.class)
+  void vertxClientGetsAnHttp2Response(TlsEngine engine) throws Exception {
+    try (TestServer server = server(engine, KeyType.EC)) {
+      io.vertx.core.http.HttpClient client = vertx.createHttpClient(new io.vertx.core.http.HttpClientOptions()
+          .setSsl(true).setUseAlpn(true).setVerifyHost(true)
+          .setProtocolVersion(io.vertx.core.http.HttpVersion.HTTP_2)
+          .setTrustOptions(new io.vertx.core.net.PemTrustOptions()
+              .addCertValue(io.vertx.core.buffer.Buffer.buffer(TestPki.pem(pki.root.cert())))));
+      try {
+        String body = client.request(io.vertx.core.http.HttpMethod.GET, server.port(), "127.0.0.1", "/")
+            .compose(req -> req.send())
+            .compose(resp -> {
+              assertThat(resp.version()).isEqualTo(io.vertx.core.http.HttpVersion.HTTP_2);
+              return resp.body();
+            })
+            .await(10, java.util.concurrent.TimeUnit.SECONDS).toString();
+        assertThat(body).contains("http=HTTP_2").contains(sessionClassFragment(engine));
+      } finally {
+        client.close().await(10, java.util.concurrent.TimeUnit.SECONDS);
+      }
+    }
+  }
+
+  @ParameterizedTest(name = "{0} engine")
+  @EnumSource(TlsEngine.class)
   void opensslClientOldProtocolsAndWeakCiphersFail(TlsEngine engine) throws Exception {
     assumeTrue(OpensslCli.available(), "openssl CLI not installed (apt-get install openssl); skipping s_client checks");
     try (TestServer server = server(engine, KeyType.RSA)) {
