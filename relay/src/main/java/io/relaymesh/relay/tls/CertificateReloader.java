@@ -107,10 +107,22 @@ public final class CertificateReloader implements AutoCloseable {
     }
     Promise<Result> promise = Promise.promise();
     context.runOnContext(v -> {
-      if (inFlight == null) {
-        inFlight = doCheck().andThen(ar -> inFlight = null);
+      Future<Result> running = inFlight;
+      if (running == null) {
+        Promise<Result> done = Promise.promise();
+        running = done.future();
+        inFlight = running;
+        // clear before completing, so that a caller woken by the result starts a fresh check
+        doCheck().onComplete(ar -> {
+          inFlight = null;
+          if (ar.succeeded()) {
+            done.complete(ar.result());
+          } else {
+            done.fail(ar.cause());
+          }
+        });
       }
-      inFlight.onComplete(promise);
+      running.onComplete(promise);
     });
     return promise.future();
   }

@@ -162,6 +162,24 @@ class CertificateReloadTest {
     }
   }
 
+  @org.junit.jupiter.api.Test
+  void everyCheckAfterAChangeSeesIt() throws Exception {
+    Issued a = pki.leaf(KeyType.EC, "a.test");
+    Issued b = pki.leaf(KeyType.EC, "b.test");
+    Path[] files = TestPki.writePair(dir, "server", a, KeyFormat.PKCS8, a.cert());
+    RelayTls tls = RelayTls.create(TlsSettings.files(files[0], files[1]).withReloadInterval(Duration.ofHours(1)));
+    try (CertificateReloader reloader = tls.watch(vertx)) {
+      for (int i = 0; i < 50; i++) {
+        Issued next = i % 2 == 0 ? b : a;
+        assertThat(reloader.check().await(10, TimeUnit.SECONDS)).isEqualTo(Result.UNCHANGED);
+        replace(files[1], TestPki.keyPem(next.keys().getPrivate(), KeyFormat.PKCS8));
+        replace(files[0], TestPki.pem(next.cert()));
+        assertThat(reloader.check().await(10, TimeUnit.SECONDS)).as("round %d", i).isEqualTo(Result.RELOADED);
+        assertThat(reloader.current().leaf()).isEqualTo(next.cert());
+      }
+    }
+  }
+
   private static Result check(TestServer server) throws Exception {
     return server.reloader.check().await(10, TimeUnit.SECONDS);
   }
