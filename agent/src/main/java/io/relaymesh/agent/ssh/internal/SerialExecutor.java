@@ -1,0 +1,46 @@
+package io.relaymesh.agent.ssh.internal;
+
+import java.util.ArrayDeque;
+import java.util.Queue;
+import java.util.concurrent.Executor;
+
+/** Runs tasks one at a time, in submission order, on threads of a shared executor. */
+final class SerialExecutor implements Executor {
+    private final Executor delegate;
+    private final Queue<Runnable> tasks = new ArrayDeque<>();
+    private boolean running; // guarded by tasks
+
+    SerialExecutor(Executor delegate) {
+        this.delegate = delegate;
+    }
+
+    @Override
+    public void execute(Runnable task) {
+        synchronized (tasks) {
+            tasks.add(task);
+            if (running) {
+                return;
+            }
+            running = true;
+        }
+        delegate.execute(this::drain);
+    }
+
+    private void drain() {
+        for (;;) {
+            Runnable next;
+            synchronized (tasks) {
+                next = tasks.poll();
+                if (next == null) {
+                    running = false;
+                    return;
+                }
+            }
+            try {
+                next.run();
+            } catch (Throwable t) {
+                // tasks handle their own errors; never let one stop the queue
+            }
+        }
+    }
+}
