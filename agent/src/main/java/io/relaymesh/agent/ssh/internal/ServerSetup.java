@@ -13,13 +13,13 @@ import org.apache.sshd.common.session.SessionContext;
 import org.apache.sshd.core.CoreModuleProperties;
 import org.apache.sshd.server.ServerBuilder;
 import org.apache.sshd.server.auth.UserAuthFactory;
-import org.apache.sshd.server.auth.UserAuthNoneFactory;
 import org.apache.sshd.server.auth.keyboard.InteractiveChallenge;
 import org.apache.sshd.server.auth.keyboard.KeyboardInteractiveAuthenticator;
 import org.apache.sshd.server.auth.keyboard.UserAuthKeyboardInteractiveFactory;
 import org.apache.sshd.server.auth.pubkey.AcceptAllPublickeyAuthenticator;
 import org.apache.sshd.server.auth.pubkey.UserAuthPublicKeyFactory;
 import org.apache.sshd.server.forward.RejectAllForwardingFilter;
+import org.apache.sshd.server.session.ServerConnectionServiceFactory;
 import org.apache.sshd.server.session.ServerSession;
 import org.apache.sshd.sftp.server.SftpSubsystemFactory;
 
@@ -33,7 +33,8 @@ public final class ServerSetup {
         sshd.setKeyPairProvider(KeyPairProvider.wrap(hostKey));
 
         // The relay authorized the stream before it reached us: accept without prompting.
-        List<UserAuthFactory> auth = List.of(UserAuthNoneFactory.INSTANCE, UserAuthPublicKeyFactory.INSTANCE,
+        sshd.setServiceFactories(List.of(new TunnelAuth.ServiceFactory(), ServerConnectionServiceFactory.INSTANCE));
+        List<UserAuthFactory> auth = List.of(new TunnelAuth.Factory(), UserAuthPublicKeyFactory.INSTANCE,
                 UserAuthKeyboardInteractiveFactory.INSTANCE);
         sshd.setUserAuthFactories(auth);
         sshd.setPublickeyAuthenticator(AcceptAllPublickeyAuthenticator.INSTANCE);
