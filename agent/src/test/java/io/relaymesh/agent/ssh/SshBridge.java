@@ -57,6 +57,10 @@ final class SshBridge implements AutoCloseable {
 
     /** The common OpenSSH client options: no user config, no prompts, strict host key pinning. */
     List<String> sshOptions() {
+        return sshOptions("ERROR");
+    }
+
+    List<String> sshOptions(String logLevel) {
         return new ArrayList<>(List.of(
                 "-F", "/dev/null",
                 "-o", "BatchMode=yes",
@@ -64,15 +68,19 @@ final class SshBridge implements AutoCloseable {
                 "-o", "UserKnownHostsFile=" + knownHosts,
                 "-o", "GlobalKnownHostsFile=/dev/null",
                 "-o", "HostKeyAlias=relaymesh-agent",
-                "-o", "LogLevel=ERROR",
+                "-o", "LogLevel=" + logLevel,
                 "-o", "ConnectTimeout=20"));
     }
 
     /** {@code ssh [options] -p PORT dev@127.0.0.1 <extra...>}. */
     List<String> ssh(String... extra) {
+        return sshWithLogLevel("ERROR", extra);
+    }
+
+    List<String> sshWithLogLevel(String logLevel, String... extra) {
         List<String> cmd = new ArrayList<>();
         cmd.add("ssh");
-        cmd.addAll(sshOptions());
+        cmd.addAll(sshOptions(logLevel));
         cmd.add("-p");
         cmd.add(Integer.toString(port()));
         for (String e : extra) {

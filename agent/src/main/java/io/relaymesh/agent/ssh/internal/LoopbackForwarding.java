@@ -95,6 +95,7 @@ public final class LoopbackForwarding {
                     int port = buffer.getInt();
                     buffer.rpos(start);
                     if (!isLoopbackTarget(host)) {
+                        RefusalMessages.record(getSession(), getRecipient(), refusal(host, port));
                         OpenFuture refused = new DefaultOpenFuture(this, this);
                         refused.setException(new SshChannelOpenException(getChannelId(),
                                 SshConstants.SSH_OPEN_ADMINISTRATIVELY_PROHIBITED, refusal(host, port)));

@@ -19,9 +19,7 @@ import org.apache.sshd.server.auth.keyboard.UserAuthKeyboardInteractiveFactory;
 import org.apache.sshd.server.auth.pubkey.AcceptAllPublickeyAuthenticator;
 import org.apache.sshd.server.auth.pubkey.UserAuthPublicKeyFactory;
 import org.apache.sshd.server.forward.RejectAllForwardingFilter;
-import org.apache.sshd.server.session.ServerConnectionServiceFactory;
 import org.apache.sshd.server.session.ServerSession;
-import org.apache.sshd.sftp.server.SftpSubsystemFactory;
 
 /** Configures MINA's server for the agent: auth, channels, commands, SFTP, forwarding. */
 public final class ServerSetup {
@@ -33,7 +31,7 @@ public final class ServerSetup {
         sshd.setKeyPairProvider(KeyPairProvider.wrap(hostKey));
 
         // The relay authorized the stream before it reached us: accept without prompting.
-        sshd.setServiceFactories(List.of(new TunnelAuth.ServiceFactory(), ServerConnectionServiceFactory.INSTANCE));
+        sshd.setServiceFactories(List.of(new TunnelAuth.ServiceFactory(), new RefusalMessages.ServiceFactory()));
         List<UserAuthFactory> auth = List.of(new TunnelAuth.Factory(), UserAuthPublicKeyFactory.INSTANCE,
                 UserAuthKeyboardInteractiveFactory.INSTANCE);
         sshd.setUserAuthFactories(auth);
@@ -69,7 +67,7 @@ public final class ServerSetup {
         sshd.setShellFactory(commands);
         sshd.setCommandFactory(commands);
         if (options.sftp()) {
-            sshd.setSubsystemFactories(List.of(new SftpSubsystemFactory.Builder().build()));
+            sshd.setSubsystemFactories(List.of(new HomeSftpSubsystemFactory(user.home())));
         }
         Path home = user.home();
         sshd.setFileSystemFactory(new NativeFileSystemFactory() {
