@@ -94,6 +94,48 @@ class PtyTest {
         }
     }
 
+    /** Like sshd: when the client goes away, the terminal hangs up and its processes end. */
+    @Test
+    void disconnectHangsUpTheTerminalAndEndsItsProcesses() throws Exception {
+        long shellPid;
+        long jobPid;
+        try (SshClient client = SshClient.setUpDefaultClient()) {
+            client.setServerKeyVerifier(new RequiredServerKeyVerifier(bridge.server.hostPublicKey()));
+            client.start();
+            try (ClientSession session = client.connect("dev", "127.0.0.1", bridge.port())
+                    .verify(Duration.ofSeconds(30)).getSession()) {
+                session.auth().verify(Duration.ofSeconds(30));
+                ChannelShell shell = session.createShellChannel();
+                shell.setPtyType("xterm");
+                PipedOutputStream keyboard = new PipedOutputStream();
+                shell.setIn(new PipedInputStream(keyboard, 64 * 1024));
+                Screen screen = new Screen();
+                shell.setOut(screen);
+                shell.setErr(screen);
+                shell.open().verify(Duration.ofSeconds(30));
+                type(keyboard, "sleep 300 & echo \"pids-$((1+1)) $$ $!\"\n");
+                String[] pids = screen.await("pids-2 (\\d+ \\d+)").split(" ");
+                shellPid = Long.parseLong(pids[0]);
+                jobPid = Long.parseLong(pids[1]);
+                assertThat(ProcessHandle.of(shellPid)).isPresent();
+                assertThat(ProcessHandle.of(jobPid)).isPresent();
+            } // the connection drops without exiting the shell
+        }
+        awaitGone(shellPid);
+        awaitGone(jobPid);
+    }
+
+    private static void awaitGone(long pid) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
+            if (System.nanoTime() > deadline) {
+                ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+                throw new AssertionError("process " + pid + " survived the disconnect");
+            }
+            Thread.sleep(20);
+        }
+    }
+
     private static void type(OutputStream keyboard, String text) throws Exception {
         keyboard.write(text.getBytes(StandardCharsets.UTF_8));
         keyboard.flush();

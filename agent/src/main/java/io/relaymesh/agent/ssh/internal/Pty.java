@@ -23,6 +23,7 @@ final class Pty implements AutoCloseable {
     // Linux values (x86_64 and aarch64 share them)
     private static final int O_RDWR = 2;
     private static final int O_NOCTTY = 0x100;
+    private static final int O_CLOEXEC = 0x80000;
     private static final long TIOCSWINSZ = 0x5414;
     private static final long TIOCGWINSZ = 0x5413;
     private static final short POLLIN = 0x1;
@@ -50,6 +51,8 @@ final class Pty implements AutoCloseable {
 
         int poll(Pointer fds, NativeLong nfds, int timeoutMs) throws LastErrorException;
 
+        int open(String path, int flags) throws LastErrorException;
+
         int close(int fd);
 
         int kill(int pid, int sig);
@@ -57,6 +60,8 @@ final class Pty implements AutoCloseable {
 
     private final int master;
     private final String slavePath;
+    /** The agent's own handle on the slave (O_NOCTTY): keeps the pty alive until the child has it. */
+    private int slaveHold = -1;
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
     private volatile boolean closed;
 
@@ -87,6 +92,9 @@ final class Pty implements AutoCloseable {
                 len++;
             }
             Pty pty = new Pty(fd, new String(name, 0, len, java.nio.charset.StandardCharsets.US_ASCII));
+            // Without an open slave the master reports EOF/EIO at once: hold one until the child
+            // has opened its own. O_NOCTTY: the pty must never become the agent's terminal.
+            pty.slaveHold = c.open(pty.slavePath, O_RDWR | O_NOCTTY | O_CLOEXEC);
             pty.resize(cols, rows);
             return pty;
         } catch (LastErrorException e) {
@@ -95,6 +103,17 @@ final class Pty implements AutoCloseable {
         } catch (IOException | RuntimeException e) {
             c.close(fd);
             throw e;
+        }
+    }
+
+    /**
+     * Drops the agent's handle on the slave (once the child runs, or has exited): from then on
+     * {@link #read} reports EOF when the last process using the terminal closes it.
+     */
+    synchronized void releaseSlave() {
+        if (slaveHold >= 0) {
+            LibC.INSTANCE.close(slaveHold);
+            slaveHold = -1;
         }
     }
 
@@ -223,6 +242,7 @@ final class Pty implements AutoCloseable {
     /** Closes the master: the kernel hangs up the terminal (SIGHUP to its session). Idempotent. */
     @Override
     public void close() {
+        releaseSlave();
         lock.writeLock().lock();
         try {
             if (!closed) {

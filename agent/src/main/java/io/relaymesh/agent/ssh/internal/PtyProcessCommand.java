@@ -18,10 +18,15 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A shell or exec request with a terminal: the process runs on the slave side of a fresh
- * {@link Pty}, which it holds as its controlling terminal ({@code setsid --ctty} makes it a
- * session leader and acquires stdin, the slave, as the terminal), so {@code tty}, job control,
- * {@code vim} and {@code top} behave as under sshd. Window-change requests resize the pty, which
- * makes the kernel send SIGWINCH to the foreground job.
+ * {@link Pty}, which is its controlling terminal, so {@code tty}, job control, {@code vim} and
+ * {@code top} behave as under sshd. Window-change requests resize the pty, which makes the
+ * kernel send SIGWINCH to the foreground job.
+ *
+ * <p>How the child gets its terminal: {@code setsid} starts a new session (no controlling
+ * terminal), then {@code /bin/sh} opens the slave as stdin/stdout/stderr (a session leader
+ * without a terminal acquires the first terminal it opens) and execs the user's shell, which so
+ * keeps the pid. The agent itself never opens the slave without {@code O_NOCTTY}: had it no
+ * terminal of its own (a container's init process), the pty would become the agent's.
  *
  * <p>Threading: one thread copies pty output to the channel, one copies channel input to the
  * pty, one waits for the exit; MINA threads only start, resize and destroy it.
@@ -31,6 +36,8 @@ final class PtyProcessCommand implements Command {
     private static final int SIGHUP = 1;
     /** After the process exits, output still in flight is read until EOF, at most this long. */
     private static final long DRAIN_AFTER_EXIT_MS = 2_000;
+    /** Run by /bin/sh in the new session: $1 is the slave, the rest the command to exec. */
+    private static final String ATTACH = "exec 0<>\"$1\" 1>&0 2>&0 && shift && exec \"$@\"";
 
     private final LaunchSpec spec;
     private final String setsid;
@@ -70,14 +77,15 @@ final class PtyProcessCommand implements Command {
         Map<String, String> sshEnv = env.getEnv();
         Pty p = Pty.open(intOr(sshEnv.get(Environment.ENV_COLUMNS), 80), intOr(sshEnv.get(Environment.ENV_LINES), 24));
         pty = p;
-        List<String> argv = new ArrayList<>(List.of(setsid, "--ctty", "--wait"));
+        List<String> argv = new ArrayList<>(List.of(setsid, "--wait", "/bin/sh", "-c", ATTACH, "relaymesh-pty",
+                p.slavePath()));
         argv.addAll(spec.argv());
-        File slave = new File(p.slavePath());
+        File devNull = new File("/dev/null");
         ProcessBuilder pb = new ProcessBuilder(argv)
                 .directory(spec.user().home().toFile())
-                .redirectInput(slave)
-                .redirectOutput(slave)
-                .redirectError(slave);
+                .redirectInput(devNull)
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .redirectError(ProcessBuilder.Redirect.DISCARD);
         pb.environment().clear();
         pb.environment().putAll(SessionEnvironment.build(spec.user(), spec.agentEnv(), spec.extraEnv(), env, p.slavePath()));
         Process proc;
@@ -132,6 +140,7 @@ final class PtyProcessCommand implements Command {
             int code;
             try {
                 code = proc.waitFor();
+                p.releaseSlave();
                 output.join(DRAIN_AFTER_EXIT_MS); // background jobs may keep the slave open
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
