@@ -77,6 +77,10 @@ public final class AgentSshServer implements AutoCloseable {
     public static AgentSshServer create(Path stateDir, SshServerOptions options) throws IOException {
         KeyPair hostKey = HostKeys.loadOrCreate(stateDir);
         WorkspaceUser user = WorkspaceUser.current(options.shell(), options.home());
+        if (!ServerSetup.commandAvailable(options.setsidPath())) {
+            LOG.warn("'{}' (util-linux) not found: SSH sessions with a terminal (ssh -t, interactive ssh) will fail; "
+                    + "exec without a terminal, SFTP and port forwarding still work", options.setsidPath());
+        }
         TunnelSshServer sshd = ServerSetup.configure(hostKey, user, options);
         sshd.startWithoutListener();
         AtomicInteger threads = new AtomicInteger();
@@ -119,7 +123,13 @@ public final class AgentSshServer implements AutoCloseable {
         Promise<Void> closed = Promise.promise();
         VertxStreamTransport transport = new VertxStreamTransport(context, in, out, closed);
         long started = System.nanoTime();
-        TunnelIoSession session = io.open(transport, name);
+        TunnelIoSession session;
+        try {
+            session = io.open(transport, name);
+        } catch (RuntimeException e) {
+            transport.close();
+            return Future.failedFuture(e);
+        }
         LOG.info("ssh connection {} opened", name);
         return closed.future().transform(ar -> {
             Throwable failure = session.failure();

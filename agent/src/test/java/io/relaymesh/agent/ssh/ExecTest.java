@@ -41,6 +41,26 @@ class ExecTest {
     }
 
     @Test
+    void serveCompletesWhenTheSshConnectionEnds() throws Exception {
+        int before = bridge.served.size();
+        SshBridge.Result r = SshBridge.run(bridge.ssh("dev@127.0.0.1", "true"), null, tmp);
+        assertThat(r.exit()).as(r.stderr()).isZero();
+        assertThat(bridge.served).hasSize(before + 1);
+        io.vertx.core.Future<Void> served = bridge.served.get(before);
+        served.await(30, java.util.concurrent.TimeUnit.SECONDS); // throws if it failed
+        assertThat(served.succeeded()).isTrue();
+    }
+
+    @Test
+    void serveOutsideAVertxContextIsRefused() {
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> bridge.server.serve(
+                        new io.relaymesh.agent.ssh.internal.BackPressureTest.FakeReadStream(),
+                        new io.relaymesh.agent.ssh.internal.BackPressureTest.FakeWriteStream()))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("Vert.x context");
+    }
+
+    @Test
     void runsAsTheAgentUserInItsHomeWithoutATerminal() throws Exception {
         SshBridge.Result r = SshBridge.run(bridge.ssh("someone-else@127.0.0.1",
                 "id -un; pwd; echo \"$HOME\"; tty || true"), null, tmp);

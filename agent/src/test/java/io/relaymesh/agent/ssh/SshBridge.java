@@ -25,7 +25,12 @@ final class SshBridge implements AutoCloseable {
     final Path knownHosts;
     final Path home;
 
-    private SshBridge(Vertx vertx, AgentSshServer server, NetServer listener, Path knownHosts, Path home) {
+    /** What {@link AgentSshServer#serve} returned, one per accepted connection. */
+    final List<io.vertx.core.Future<Void>> served;
+
+    private SshBridge(Vertx vertx, AgentSshServer server, NetServer listener, Path knownHosts, Path home,
+            List<io.vertx.core.Future<Void>> served) {
+        this.served = served;
         this.vertx = vertx;
         this.server = server;
         this.listener = listener;
@@ -41,14 +46,15 @@ final class SshBridge implements AutoCloseable {
 
     static SshBridge start(AgentSshServer server, Path home, Path scratch) throws Exception {
         Vertx vertx = Vertx.vertx();
+        List<io.vertx.core.Future<Void>> served = new java.util.concurrent.CopyOnWriteArrayList<>();
         NetServer listener = vertx.createNetServer(new NetServerOptions().setHost("127.0.0.1").setPort(0))
-                .connectHandler(socket -> server.serve(socket, socket))
+                .connectHandler(socket -> served.add(server.serve(socket, socket)))
                 .listen()
                 .await(30, TimeUnit.SECONDS);
         Path knownHosts = scratch.resolve("known_hosts");
         // pin the agent's key under an alias: port-independent, so it survives a restart
         Files.writeString(knownHosts, "relaymesh-agent " + server.hostKeyOpenSsh() + "\n");
-        return new SshBridge(vertx, server, listener, knownHosts, home);
+        return new SshBridge(vertx, server, listener, knownHosts, home, served);
     }
 
     int port() {

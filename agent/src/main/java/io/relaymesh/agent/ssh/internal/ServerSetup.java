@@ -26,6 +26,20 @@ public final class ServerSetup {
     private ServerSetup() {
     }
 
+    /** Whether {@code command} (an absolute path, or a name looked up on PATH) is executable. */
+    public static boolean commandAvailable(String command) {
+        if (command.contains("/")) {
+            return java.nio.file.Files.isExecutable(Path.of(command));
+        }
+        String path = System.getenv().getOrDefault("PATH", "/usr/bin:/bin");
+        for (String dir : path.split(":")) {
+            if (!dir.isEmpty() && java.nio.file.Files.isExecutable(Path.of(dir, command))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     public static TunnelSshServer configure(KeyPair hostKey, WorkspaceUser user, SshServerOptions options) {
         TunnelSshServer sshd = (TunnelSshServer) ServerBuilder.builder().factory(TunnelSshServer::new).build();
         sshd.setKeyPairProvider(KeyPairProvider.wrap(hostKey));

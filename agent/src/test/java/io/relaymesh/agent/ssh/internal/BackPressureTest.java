@@ -29,7 +29,7 @@ import org.junit.jupiter.api.Timeout;
 
 /** Bounded buffering in both directions between a Vert.x stream and MINA. */
 @Timeout(60)
-class BackPressureTest {
+public class BackPressureTest {
     private final Vertx vertx = Vertx.vertx();
     private final ExecutorService executor = Executors.newCachedThreadPool();
 
@@ -149,7 +149,7 @@ class BackPressureTest {
     }
 
     /** A write stream whose fullness the test controls. Context-only. */
-    static final class FakeWriteStream implements WriteStream<Buffer> {
+    public static final class FakeWriteStream implements WriteStream<Buffer> {
         final List<Byte> written = new ArrayList<>();
         boolean full;
         Handler<Void> drainHandler;
@@ -197,7 +197,7 @@ class BackPressureTest {
         }
     }
 
-    static final class FakeReadStream implements ReadStream<Buffer> {
+    public static final class FakeReadStream implements ReadStream<Buffer> {
         @Override
         public ReadStream<Buffer> exceptionHandler(Handler<Throwable> handler) {
             return this;
