@@ -105,6 +105,61 @@ class SftpAndForwardingTest {
         assertThat(Files.size(tmp.resolve("echoed.bin"))).isEqualTo(Files.size(payload));
     }
 
+    /** ssh -L: a local listener on the client whose connections become direct-tcpip channels. */
+    @Test
+    void localPortForwardWithDashL() throws Exception {
+        int localPort;
+        try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            localPort = probe.getLocalPort();
+        }
+        List<String> cmd = bridge.ssh("-N", "-o", "ExitOnForwardFailure=yes",
+                "-L", "127.0.0.1:" + localPort + ":127.0.0.1:" + echo.getLocalPort(), "dev@127.0.0.1");
+        Process ssh = new ProcessBuilder(cmd).redirectErrorStream(true)
+                .redirectOutput(tmp.resolve("ssh-L.txt").toFile()).start();
+        try {
+            byte[] payload = new byte[256 * 1024 + 3];
+            new Random(3).nextBytes(payload);
+            byte[] echoed;
+            try (Socket s = connectWhenListening(localPort, ssh)) {
+                Thread writer = new Thread(() -> {
+                    try {
+                        s.getOutputStream().write(payload);
+                        s.shutdownOutput();
+                    } catch (IOException e) {
+                        // surfaces as a short read below
+                    }
+                });
+                writer.start();
+                echoed = s.getInputStream().readAllBytes();
+                writer.join();
+            }
+            assertThat(echoed).isEqualTo(payload);
+        } finally {
+            ssh.destroy();
+            if (!ssh.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)) {
+                ssh.destroyForcibly();
+            }
+        }
+    }
+
+    /** Connects once ssh has its -L listener up; bounded, fails if ssh exits first. */
+    private static Socket connectWhenListening(int port, Process ssh) throws Exception {
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+        for (;;) {
+            try {
+                return new Socket(InetAddress.getLoopbackAddress(), port);
+            } catch (IOException e) {
+                if (!ssh.isAlive()) {
+                    throw new AssertionError("ssh -L exited: " + Files.readString(tmp.resolve("ssh-L.txt")));
+                }
+                if (System.nanoTime() > deadline) {
+                    throw new AssertionError("ssh -L never listened on " + port);
+                }
+                Thread.sleep(20);
+            }
+        }
+    }
+
     @Test
     void directTcpipToLocalhostByNameIsAllowed() throws Exception {
         Path payload = tmp.resolve("small.txt");
