@@ -3,6 +3,7 @@ package io.relaymesh.agent.ssh.internal;
 import java.util.ArrayDeque;
 import java.util.Queue;
 import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 
 /** Runs tasks one at a time, in submission order, on threads of a shared executor. */
 final class SerialExecutor implements Executor {
@@ -23,7 +24,14 @@ final class SerialExecutor implements Executor {
             }
             running = true;
         }
-        delegate.execute(this::drain);
+        try {
+            delegate.execute(this::drain);
+        } catch (RejectedExecutionException e) {
+            synchronized (tasks) { // the server is shutting down: nothing will run any more
+                tasks.clear();
+                running = false;
+            }
+        }
     }
 
     private void drain() {

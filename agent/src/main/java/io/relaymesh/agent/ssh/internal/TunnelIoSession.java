@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -199,7 +200,13 @@ public final class TunnelIoSession extends AbstractCloseable implements IoSessio
         }
         pendingWrites.add(future);
         bytesOut.addAndGet(data.length);
-        transport.write(data, error -> callbacks.execute(() -> {
+        transport.write(data, error -> completeWrite(future, error));
+        return future;
+    }
+
+    /** Completes {@code future} off the transport's thread, so MINA listeners never run there. */
+    private void completeWrite(WriteFuture future, Throwable error) {
+        Runnable complete = () -> {
             pendingWrites.remove(future);
             if (error == null) {
                 future.setValue(Boolean.TRUE);
@@ -208,8 +215,12 @@ public final class TunnelIoSession extends AbstractCloseable implements IoSessio
                 failure.compareAndSet(null, error);
                 close(true);
             }
-        }));
-        return future;
+        };
+        try {
+            callbacks.execute(complete);
+        } catch (RejectedExecutionException e) {
+            complete.run(); // shutting down: nothing blocking is left to run
+        }
     }
 
     @Override
