@@ -45,6 +45,12 @@ final class SshBridge implements AutoCloseable {
     }
 
     static SshBridge start(AgentSshServer server, Path home, Path scratch) throws Exception {
+        for (String tool : List.of("ssh", "sftp", "script")) {
+            if (!io.relaymesh.agent.ssh.internal.ServerSetup.commandAvailable(tool)) {
+                throw new AssertionError("these tests drive the real OpenSSH client: '" + tool + "' is missing "
+                        + "(Debian: apt-get install -y openssh-client bsdutils)");
+            }
+        }
         Vertx vertx = Vertx.vertx();
         List<io.vertx.core.Future<Void>> served = new java.util.concurrent.CopyOnWriteArrayList<>();
         NetServer listener = vertx.createNetServer(new NetServerOptions().setHost("127.0.0.1").setPort(0))
