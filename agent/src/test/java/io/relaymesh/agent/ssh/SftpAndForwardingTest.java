@@ -15,6 +15,17 @@ import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Random;
+import java.time.Duration;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+
+import org.apache.sshd.client.SshClient;
+import org.apache.sshd.client.channel.ChannelDirectTcpip;
+import org.apache.sshd.client.keyverifier.RequiredServerKeyVerifier;
+import org.apache.sshd.client.session.ClientSession;
+import org.apache.sshd.common.util.net.SshdSocketAddress;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -157,6 +168,61 @@ class SftpAndForwardingTest {
                 }
                 Thread.sleep(20);
             }
+        }
+    }
+
+    /**
+     * What VS Code Remote-SSH does: one SSH connection carrying an exec channel and many
+     * concurrent direct-tcpip channels; every channel must stay byte-exact.
+     */
+    @Test
+    void manyConcurrentChannelsOnOneConnection() throws Exception {
+        int channels = 12;
+        int size = 1024 * 1024 + 11;
+        try (SshClient client = SshClient.setUpDefaultClient()) {
+            client.setServerKeyVerifier(new RequiredServerKeyVerifier(bridge.server.hostPublicKey()));
+            client.start();
+            try (ClientSession session = client.connect("dev", "127.0.0.1", bridge.port())
+                    .verify(Duration.ofSeconds(30)).getSession()) {
+                session.auth().verify(Duration.ofSeconds(30));
+                ExecutorService pool = Executors.newFixedThreadPool(channels + 1);
+                try {
+                    List<Future<Boolean>> results = new ArrayList<>();
+                    for (int i = 0; i < channels; i++) {
+                        int seed = i;
+                        results.add(pool.submit(() -> echoOverChannel(session, size, seed)));
+                    }
+                    Future<String> exec = pool.submit(() -> session.executeRemoteCommand("seq 1 50000 | tail -n 1"));
+                    for (Future<Boolean> r : results) {
+                        assertThat(r.get(60, TimeUnit.SECONDS)).isTrue();
+                    }
+                    assertThat(exec.get(60, TimeUnit.SECONDS).trim()).isEqualTo("50000");
+                } finally {
+                    pool.shutdownNow();
+                }
+            }
+        }
+    }
+
+    private static boolean echoOverChannel(ClientSession session, int size, long seed) throws Exception {
+        byte[] payload = new byte[size];
+        new Random(seed).nextBytes(payload);
+        try (ChannelDirectTcpip ch = session.createDirectTcpipChannel(new SshdSocketAddress("127.0.0.1", 0),
+                new SshdSocketAddress("127.0.0.1", echo.getLocalPort()))) {
+            ch.open().verify(Duration.ofSeconds(30));
+            Thread writer = new Thread(() -> {
+                try (OutputStream toRemote = ch.getInvertedIn()) {
+                    for (int off = 0; off < payload.length; off += 8192) {
+                        toRemote.write(payload, off, Math.min(8192, payload.length - off));
+                    }
+                } catch (IOException e) {
+                    // surfaces as a mismatch below
+                }
+            });
+            writer.start();
+            byte[] echoed = ch.getInvertedOut().readAllBytes();
+            writer.join();
+            return java.util.Arrays.equals(echoed, payload);
         }
     }
 
