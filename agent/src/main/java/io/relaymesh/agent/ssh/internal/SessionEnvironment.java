@@ -48,6 +48,10 @@ final class SessionEnvironment {
                 env.put(k, v);
             });
         }
+        // Tools look for these to tell an SSH session (prompts, tmux, `code`); the peer behind the
+        // tunnel has no address here, so they carry loopback placeholders, as for a local ssh.
+        env.put("SSH_CLIENT", "127.0.0.1 0 22");
+        env.put("SSH_CONNECTION", "127.0.0.1 0 127.0.0.1 22");
         if (ttyPath != null) {
             env.put("SSH_TTY", ttyPath);
             env.putIfAbsent("TERM", "xterm-256color");

@@ -37,7 +37,9 @@ class PolicyTest {
                 .containsEntry("USER", "alice")
                 .containsEntry("LOGNAME", "alice")
                 .containsEntry("SHELL", "/bin/zsh")
-                .containsKey("PATH");
+                .containsKey("PATH")
+                .containsKey("SSH_CONNECTION")
+                .doesNotContainKey("SSH_TTY");
     }
 
     @Test
