@@ -1,0 +1,68 @@
+package io.relaymesh.proxy.transport;
+
+import io.vertx.core.Handler;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.WebSocketBase;
+
+/**
+ * Adapts a Vert.x {@link WebSocketBase} (client {@code WebSocket} or {@code ServerWebSocket})
+ * negotiated with subprotocol {@code relaymesh.v1} to a {@link TunnelTransport}. Each session
+ * message is one binary WebSocket message. Create it on the WebSocket's context.
+ */
+public final class WebSocketTransport implements TunnelTransport {
+  private final WebSocketBase ws;
+
+  private WebSocketTransport(WebSocketBase ws) {
+    this.ws = ws;
+  }
+
+  public static WebSocketTransport of(WebSocketBase ws) {
+    return new WebSocketTransport(ws);
+  }
+
+  public WebSocketBase webSocket() {
+    return ws;
+  }
+
+  @Override
+  public void send(Buffer message) {
+    ws.writeBinaryMessage(message);
+  }
+
+  @Override
+  public boolean writeQueueFull() {
+    return ws.writeQueueFull();
+  }
+
+  @Override
+  public void drainHandler(Handler<Void> handler) {
+    ws.drainHandler(handler);
+  }
+
+  @Override
+  public void messageHandler(Handler<Buffer> handler) {
+    ws.binaryMessageHandler(handler);
+  }
+
+  @Override
+  public void invalidMessageHandler(Handler<String> handler) {
+    ws.textMessageHandler(text -> handler.handle("text message"));
+  }
+
+  @Override
+  public void closeHandler(Handler<Void> handler) {
+    ws.closeHandler(handler);
+  }
+
+  @Override
+  public void close(int status, String reason) {
+    if (!ws.isClosed()) {
+      ws.close((short) status, reason);
+    }
+  }
+
+  @Override
+  public String describe() {
+    return "websocket " + ws.remoteAddress();
+  }
+}
