@@ -32,6 +32,9 @@ public interface Session {
 
   Role role();
 
+  /** The context (event loop) this session and its streams live on. */
+  Context context();
+
   /** Completes when the peer's SETTINGS arrived (fails if the session closes first). */
   Future<Void> ready();
 

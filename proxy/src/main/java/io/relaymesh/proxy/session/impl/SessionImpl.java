@@ -118,7 +118,7 @@ public final class SessionImpl implements Session, FrameListener, AbuseGuard.Ope
 
   // ---- accessors for streams ---------------------------------------------------------------
 
-  Context context() { return context; }
+  @Override public Context context() { return context; }
   TunnelConfig config() { return config; }
   SessionMetrics metrics() { return metrics; }
   Outbound out() { return out; }
