@@ -57,8 +57,8 @@ public record TunnelConfig(
   public static final int DEFAULT_INITIAL_STREAM_WINDOW = 1024 * 1024;
   public static final int DEFAULT_MAX_STREAM_WINDOW = 16 * 1024 * 1024;
   public static final int DEFAULT_MAX_CONCURRENT_STREAMS = 1024;
-  public static final int DEFAULT_MAX_OPEN_RATE = 200;
-  public static final int DEFAULT_MAX_RESET_RATE = 200;
+  public static final int DEFAULT_MAX_OPEN_RATE = 2000;
+  public static final int DEFAULT_MAX_RESET_RATE = 1000;
   public static final int DEFAULT_MAX_PING_RATE = 10;
   public static final long DEFAULT_MAX_BUFFERED_PER_STREAM = 32L * 1024 * 1024;
   public static final long DEFAULT_MAX_BUFFERED_PER_SESSION = 1024L * 1024 * 1024;

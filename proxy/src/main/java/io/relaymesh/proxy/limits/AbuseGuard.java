@@ -17,7 +17,7 @@ import java.util.function.LongSupplier;
  * <ul>
  *   <li>OPENs above {@code max-open-rate} are refused ({@code OPEN_ERR LIMIT}) without reaching
  *       the session — reason {@code open-rate};
- *   <li>RESETs and OPEN_ERRs received above {@code max-reset-rate} (rapid-reset floods,
+ *   <li>RESETs received above {@code max-reset-rate} (rapid-reset floods,
  *       CVE-2023-44487) are a connection error {@code LIMIT} — reason {@code reset-rate};
  *   <li>PINGs above {@code max-ping-rate} are a connection error {@code LIMIT} — reason
  *       {@code ping-rate}.
@@ -68,12 +68,6 @@ public final class AbuseGuard implements FrameListener {
     next.onReset(streamId, code, rawCode, reason);
   }
 
-  @Override
-  public void onOpenErr(int streamId, ErrorCode code, long rawCode, String reason)
-      throws ProtocolException {
-    checkResetRate();
-    next.onOpenErr(streamId, code, rawCode, reason);
-  }
 
   private void checkResetRate() throws ProtocolException {
     if (!resets.tryAcquire()) {
@@ -108,6 +102,13 @@ public final class AbuseGuard implements FrameListener {
   @Override
   public void onOpenOk(int streamId) throws ProtocolException {
     next.onOpenOk(streamId);
+  }
+
+  /** Not rate limited: the peer refusing our opens costs us nothing but our own retries. */
+  @Override
+  public void onOpenErr(int streamId, ErrorCode code, long rawCode, String reason)
+      throws ProtocolException {
+    next.onOpenErr(streamId, code, rawCode, reason);
   }
 
   @Override

@@ -26,7 +26,9 @@ public final class WebSocketTransport implements TunnelTransport {
 
   @Override
   public void send(Buffer message) {
-    ws.writeBinaryMessage(message);
+    if (!ws.isClosed()) {
+      ws.writeBinaryMessage(message);
+    }
   }
 
   @Override

@@ -19,7 +19,12 @@ public final class Streams {
 
   /** Opens a stream, writes {@code data} (in chunks, with back-pressure), ends, collects. */
   public static Future<Buffer> exchange(Session session, Buffer data) {
-    return Await.on(session.context(), () -> session.open(WireSpec.KIND_TCP, "echo", null)
+    return exchange(session, "echo", data);
+  }
+
+  /** Like {@link #exchange(Session, Buffer)} with a given OPEN target. */
+  public static Future<Buffer> exchange(Session session, String target, Buffer data) {
+    return Await.on(session.context(), () -> session.open(WireSpec.KIND_TCP, target, null)
         .compose(s -> {
           Promise<Buffer> done = Promise.promise();
           Buffer received = Buffer.buffer(data.length());

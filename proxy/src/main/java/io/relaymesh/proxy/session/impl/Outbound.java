@@ -35,6 +35,8 @@ final class Outbound {
   private boolean scheduled;
   private boolean stopped;
   private int frameLimit;
+  private int closeStatus = -1;
+  private String closeReason;
 
   Outbound(Context context, TunnelTransport transport, SessionImpl session, int frameLimit) {
     this.context = context;
@@ -87,10 +89,23 @@ final class Outbound {
     while (!stopped && !transport.writeQueueFull()) {
       fill();
       if (message.isEmpty()) {
+        if (closeStatus >= 0 && control.isEmpty() && ready.isEmpty()) {
+          stopped = true;
+          transport.close(closeStatus, closeReason);
+        }
         return;
       }
       transport.send(message.build());
     }
+  }
+
+  /** Closes the transport once everything queued so far has been sent. */
+  void closeWhenFlushed(int status, String reason) {
+    if (closeStatus < 0) {
+      closeStatus = status;
+      closeReason = reason;
+    }
+    flushSoon();
   }
 
   private void fill() {

@@ -190,7 +190,7 @@ public final class SessionImpl implements Session, FrameListener, AbuseGuard.Ope
         metrics.streamClosed(s.isLocal(), s.kind(), s.bytesIn(), s.bytesOut());
       }
       if (goAwaySent && streams.isEmpty()) {
-        transport.close(1000, "drained");
+        out.closeWhenFlushed(1000, "drained");
       }
     }
   }
@@ -583,8 +583,7 @@ public final class SessionImpl implements Session, FrameListener, AbuseGuard.Ope
       metrics.goAway(true, code);
       control(FrameWriter.goAway(Buffer.buffer(), highestPeerId, code.value(), reason));
       if (streams.isEmpty()) {
-        out.flush();
-        transport.close(1000, "drained");
+        out.closeWhenFlushed(1000, "drained");
       }
     }
     return closed.future();
