@@ -20,4 +20,6 @@ public final class Refusals {
   public static final String GOING_AWAY = "going-away";
   public static final String CONTROL_QUEUE = "control-queue";
   public static final String STREAM_REFUSED = "stream-refused";
+  /** A bug: processing input threw; the session was closed with INTERNAL. */
+  public static final String INTERNAL = "internal-error";
 }

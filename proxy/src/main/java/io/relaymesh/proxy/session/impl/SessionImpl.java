@@ -327,7 +327,7 @@ public final class SessionImpl implements Session, FrameListener, AbuseGuard.Ope
       connectionError(e.code(), e.getMessage(), label(e.code()));
     } catch (RuntimeException e) {
       LOG.error("session {}: internal error while processing input", transport.describe(), e);
-      connectionError(ErrorCode.INTERNAL, "internal error", Refusals.PROTOCOL_ERROR);
+      connectionError(ErrorCode.INTERNAL, "internal error", Refusals.INTERNAL);
     }
   }
 
