@@ -21,6 +21,8 @@ import io.vertx.core.buffer.Buffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
+import java.util.function.LongSupplier;
+import io.relaymesh.proxy.session.impl.SessionImpl;
 import java.util.function.Predicate;
 
 /**
@@ -39,10 +41,15 @@ public final class FakePeer {
   private boolean closed;
 
   public FakePeer(Vertx vertx, TunnelConfig config, Handler<Stream> opens) {
+    this(vertx, config, opens, System::nanoTime);
+  }
+
+  /** With the session's clock under the test's control. */
+  public FakePeer(Vertx vertx, TunnelConfig config, Handler<Stream> opens, LongSupplier clock) {
     this.ctx = vertx.getOrCreateContext();
     Object[] made = await(Await.on(ctx, () -> {
       PipeTransport[] p = PipeTransport.pair(ctx, 1 << 20);
-      Session s = Session.create(ctx, p[1], Role.SERVER, config, metrics);
+      Session s = new SessionImpl(ctx, p[1], Role.SERVER, config, metrics, clock);
       s.openHandler(opens);
       p[0].messageHandler(m -> {
         try {

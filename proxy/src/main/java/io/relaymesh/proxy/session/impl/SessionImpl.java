@@ -28,6 +28,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -80,8 +81,17 @@ public final class SessionImpl implements Session, FrameListener, AbuseGuard.Ope
   private long lastPingSent;
   private final long tickTimer;
 
+  private final LongSupplier clock;
+
   public SessionImpl(Context context, TunnelTransport transport, Role role, TunnelConfig config,
       SessionMetrics metrics) {
+    this(context, transport, role, config, metrics, System::nanoTime);
+  }
+
+  /** With an injectable nanosecond clock (RTT, auto-tuning, rates, timeouts); for tests. */
+  public SessionImpl(Context context, TunnelTransport transport, Role role, TunnelConfig config,
+      SessionMetrics metrics, LongSupplier clock) {
+    this.clock = clock;
     this.context = context;
     this.vertx = context.owner();
     this.transport = transport;
@@ -89,10 +99,10 @@ public final class SessionImpl implements Session, FrameListener, AbuseGuard.Ope
     this.config = config;
     this.metrics = metrics == null ? SessionMetrics.NOOP : metrics;
     this.reader = new FrameReader(config.maxFrameSize(), config.maxOpenSize());
-    this.inbound = new AbuseGuard(this, this, config, this.metrics, System::nanoTime);
+    this.inbound = new AbuseGuard(this, this, config, this.metrics, clock);
     this.out = new Outbound(context, transport, this, WireSpec.MIN_MAX_FRAME_SIZE);
     this.nextLocalId = role.firstStreamId();
-    this.lastReceived = this.lastActivity = System.nanoTime();
+    this.lastReceived = this.lastActivity = clock.getAsLong();
     ready.future().onFailure(t -> { });
     transport.messageHandler(this::onMessage);
     transport.drainHandler(v -> out.flush());
@@ -122,6 +132,7 @@ public final class SessionImpl implements Session, FrameListener, AbuseGuard.Ope
   TunnelConfig config() { return config; }
   SessionMetrics metrics() { return metrics; }
   Outbound out() { return out; }
+  long nanoTime() { return clock.getAsLong(); }
 
   @Override public Role role() { return role; }
   @Override public Future<Void> ready() { return ready.future(); }
@@ -185,7 +196,7 @@ public final class SessionImpl implements Session, FrameListener, AbuseGuard.Ope
       } else {
         peerCount--;
       }
-      lastActivity = System.nanoTime();
+      lastActivity = clock.getAsLong();
       if (wasOpen) {
         metrics.streamClosed(s.isLocal(), s.kind(), s.bytesIn(), s.bytesOut());
       }
@@ -318,7 +329,7 @@ public final class SessionImpl implements Session, FrameListener, AbuseGuard.Ope
     if (isClosed) {
       return;
     }
-    lastReceived = System.nanoTime();
+    lastReceived = clock.getAsLong();
     try {
       reader.read(message, inbound);
     } catch (AbuseGuard.LimitException e) {
@@ -484,7 +495,7 @@ public final class SessionImpl implements Session, FrameListener, AbuseGuard.Ope
     if (p == null) {
       return; // unsolicited
     }
-    long rtt = Math.max(1, System.nanoTime() - opaque);
+    long rtt = Math.max(1, clock.getAsLong() - opaque);
     lastRtt = rtt;
     srtt = srtt < 0 ? rtt : srtt + (rtt - srtt) / 8;
     metrics.rtt(rtt);
@@ -539,13 +550,13 @@ public final class SessionImpl implements Session, FrameListener, AbuseGuard.Ope
     if (pings.size() >= MAX_OUTSTANDING_PINGS) {
       return Future.failedFuture(new IllegalStateException("too many outstanding pings"));
     }
-    long opaque = System.nanoTime();
+    long opaque = clock.getAsLong();
     while (pings.containsKey(opaque)) {
       opaque++;
     }
     Promise<Long> p = Promise.promise();
     pings.put(opaque, p);
-    lastPingSent = System.nanoTime();
+    lastPingSent = clock.getAsLong();
     control(FrameWriter.ping(Buffer.buffer(18), opaque));
     return p.future();
   }
@@ -554,7 +565,7 @@ public final class SessionImpl implements Session, FrameListener, AbuseGuard.Ope
     if (isClosed) {
       return;
     }
-    long now = System.nanoTime();
+    long now = clock.getAsLong();
     if (now - lastReceived > config.deadPeerTimeout().toNanos()) {
       connectionError(ErrorCode.TIMEOUT, "dead peer: nothing received for "
           + config.deadPeerTimeout(), Refusals.DEAD_PEER);

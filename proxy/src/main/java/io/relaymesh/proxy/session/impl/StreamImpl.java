@@ -44,7 +44,7 @@ final class StreamImpl implements Stream {
   long recvWindow;
   long recvCredit;
   private long unacked;
-  private long epochStart = System.nanoTime();
+  private long epochStart;
   private long demand = Long.MAX_VALUE;
   private boolean remoteFin;
   private boolean endDelivered;
@@ -85,6 +85,7 @@ final class StreamImpl implements Stream {
     this.recvCredit = recvWindow;
     this.sendCredit = sendCredit;
     this.writeQueueMax = writeQueueMax;
+    this.epochStart = session.nanoTime();
     closePromise.future().onFailure(t -> { }); // observed through closeFuture() if wanted
   }
 
@@ -278,7 +279,7 @@ final class StreamImpl implements Stream {
     if (remoteFin || unacked < recvWindow / 2) {
       return;
     }
-    long now = System.nanoTime();
+    long now = session.nanoTime();
     long increment = unacked;
     long rtt = session.smoothedRttNanos();
     if (rtt > 0 && now - epochStart < rtt && recvWindow < session.config().maxStreamWindow()) {
