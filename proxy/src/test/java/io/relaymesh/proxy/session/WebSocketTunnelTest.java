@@ -14,6 +14,8 @@ import io.relaymesh.proxy.wire.WireSpec;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.relaymesh.proxy.Transports;
 import io.vertx.core.buffer.Buffer;
 import java.util.ArrayList;
 import java.util.List;
@@ -31,7 +33,7 @@ class WebSocketTunnelTest {
 
   @BeforeAll
   static void start() {
-    vertx = Vertx.vertx();
+    vertx = Transports.create(new VertxOptions()); // epoll where available, like production
   }
 
   @AfterAll
