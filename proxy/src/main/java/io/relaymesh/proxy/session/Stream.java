@@ -13,10 +13,16 @@ import io.vertx.core.streams.WriteStream;
  * flow-control credit ({@link #end()} = our FIN, half-close). {@code pipeTo} between a
  * {@code NetSocket} and a stream therefore gives end-to-end back-pressure.
  *
- * <p>Threading: a stream lives on its session's context. Handlers are invoked there. The
- * data-path methods ({@code write}, {@code end}, {@code pause}, {@code resume}, {@code fetch},
- * {@code reset}) may be called from another context: they hop to the stream's context (one task
- * each); everything else is event-loop only.
+ * <p>Threading: a stream lives on its session's context; handlers are invoked there. Every
+ * method may also be called from another thread (e.g. by a {@code pipeTo} from a
+ * {@code NetSocket} on another event loop): it then hops to the stream's context, one task per
+ * call, and {@link #writeQueueFull()} accounts for writes still in flight. Piping on the same
+ * context costs no hops. No locks are taken.
+ *
+ * <p>Reading: bytes are delivered only once a {@link #handler} is set (until then they stay
+ * buffered within the stream's window), so an application may set handlers after
+ * {@link #accept()}. The end (the peer's FIN) is delivered after all bytes. Written buffers are
+ * owned by the stream from then on (sent by reference, sliced, never copied).
  *
  * <p>Errors: a reset by the peer, a local limit or the session closing is reported once to the
  * {@link #exceptionHandler} as a {@link StreamResetException}; pending writes are discarded.

@@ -3,6 +3,8 @@ package io.relaymesh.proxy.transport;
 import io.vertx.core.Handler;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.WebSocketBase;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Adapts a Vert.x {@link WebSocketBase} (client {@code WebSocket} or {@code ServerWebSocket})
@@ -12,8 +14,11 @@ import io.vertx.core.http.WebSocketBase;
 public final class WebSocketTransport implements TunnelTransport {
   private final WebSocketBase ws;
 
+  private static final Logger LOG = LoggerFactory.getLogger(WebSocketTransport.class);
+
   private WebSocketTransport(WebSocketBase ws) {
     this.ws = ws;
+    ws.exceptionHandler(t -> LOG.debug("tunnel websocket {}: {}", ws.remoteAddress(), t.toString()));
   }
 
   public static WebSocketTransport of(WebSocketBase ws) {
@@ -33,7 +38,7 @@ public final class WebSocketTransport implements TunnelTransport {
 
   @Override
   public boolean writeQueueFull() {
-    return ws.writeQueueFull();
+    return !ws.isClosed() && ws.writeQueueFull(); // closed: send() drops, never wait for drain
   }
 
   @Override

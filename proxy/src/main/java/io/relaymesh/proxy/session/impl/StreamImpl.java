@@ -23,9 +23,10 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>Invariant while not terminated: {@code recvCredit + inBytes + unacked == recvWindow}.
  *
- * <p>Threading: confined to the session's context. Data-path API methods called from another
- * thread hop to it; {@link #inTransit} (an atomic, not a lock) lets {@link #writeQueueFull()}
- * account for writes still hopping.
+ * <p>Threading: confined to the session's context. API methods called from another thread hop
+ * to it (one task each); {@link #inTransit} (an atomic, not a lock) lets
+ * {@link #writeQueueFull()}, the one method answered directly on the caller's thread, account
+ * for writes still hopping.
  */
 final class StreamImpl implements Stream {
   enum State { OPENING, PENDING, OPEN, CLOSED }
@@ -58,7 +59,7 @@ final class StreamImpl implements Stream {
   private volatile long outBytes;
   private final AtomicLong inTransit = new AtomicLong();
   long sendCredit;
-  private int writeQueueMax;
+  private volatile int writeQueueMax;
   private volatile boolean drainNeeded;
   private Handler<Void> drainHandler;
   private boolean finQueued;
@@ -299,6 +300,10 @@ final class StreamImpl implements Stream {
 
   @Override
   public Stream handler(Handler<Buffer> handler) {
+    if (!onContext()) {
+      session.context().runOnContext(v -> handler(handler));
+      return this;
+    }
     this.handler = handler;
     if (handler != null) {
       deliver();
@@ -308,6 +313,10 @@ final class StreamImpl implements Stream {
 
   @Override
   public Stream endHandler(Handler<Void> endHandler) {
+    if (!onContext()) {
+      session.context().runOnContext(v -> endHandler(endHandler));
+      return this;
+    }
     this.endHandler = endHandler;
     deliver();
     return this;
@@ -315,6 +324,10 @@ final class StreamImpl implements Stream {
 
   @Override
   public Stream exceptionHandler(Handler<Throwable> handler) {
+    if (!onContext()) {
+      session.context().runOnContext(v -> exceptionHandler(handler));
+      return this;
+    }
     this.exceptionHandler = handler;
     return this;
   }
@@ -413,6 +426,9 @@ final class StreamImpl implements Stream {
 
   @Override
   public Stream setWriteQueueMaxSize(int maxSize) {
+    if (maxSize < 1) {
+      throw new IllegalArgumentException("write queue size " + maxSize);
+    }
     this.writeQueueMax = maxSize;
     return this;
   }
@@ -428,6 +444,18 @@ final class StreamImpl implements Stream {
 
   @Override
   public Stream drainHandler(Handler<Void> handler) {
+    if (!onContext()) {
+      // e.g. a pipe from a NetSocket on another event loop: set it on our context, and if the
+      // queue drained while this hop was in flight, call it now so the producer never stalls
+      session.context().runOnContext(v -> {
+        this.drainHandler = handler;
+        if (handler != null && state != State.CLOSED && !writeQueueFull()) {
+          drainNeeded = false;
+          call(handler, null);
+        }
+      });
+      return this;
+    }
     this.drainHandler = handler;
     return this;
   }
