@@ -2,6 +2,7 @@ package io.relaymesh.proxy.transport;
 
 import io.vertx.core.Handler;
 import io.vertx.core.buffer.Buffer;
+import io.relaymesh.proxy.wire.WireSpec;
 import io.vertx.core.http.WebSocketBase;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -22,6 +23,22 @@ public final class WebSocketTransport implements TunnelTransport {
   }
 
   public static WebSocketTransport of(WebSocketBase ws) {
+    return new WebSocketTransport(ws);
+  }
+
+  /**
+   * Version negotiation, either side: returns the transport if the handshake selected
+   * {@link WireSpec#SUBPROTOCOL}; otherwise closes the WebSocket with status 1002 and a reason
+   * naming the required version, and returns {@code null}. (Servers list the subprotocol with
+   * {@code HttpServerOptions.addWebSocketSubProtocol}, clients offer it with
+   * {@code WebSocketConnectOptions.addSubProtocol}.)
+   */
+  public static WebSocketTransport negotiated(WebSocketBase ws) {
+    if (!WireSpec.SUBPROTOCOL.equals(ws.subProtocol())) {
+      ws.close((short) 1002, "tunnel subprotocol " + WireSpec.SUBPROTOCOL + " required, got "
+          + ws.subProtocol());
+      return null;
+    }
     return new WebSocketTransport(ws);
   }
 

@@ -112,7 +112,7 @@ public final class FrameReader {
         break;
       case TYPE_OPEN:
         streamScoped(type, streamId);
-        if (length < OPEN_FIXED_SIZE || length > maxOpenSize) {
+        if (length < OPEN_FIXED_SIZE) {
           throw badLength(type, streamId, length);
         }
         break;
@@ -151,6 +151,11 @@ public final class FrameReader {
         l.onSettings((flags & FLAG_ACK) != 0, settings(m, p, length));
         break;
       case TYPE_OPEN: {
+        if (length > maxOpenSize) { // bounded by maxFrameSize: refuse the stream only
+          l.onStreamError(sid, type, ErrorCode.LIMIT, "OPEN payload of " + length
+              + " bytes exceeds the limit of " + maxOpenSize);
+          break;
+        }
         int kind = m.getUnsignedByte(p);
         int targetLen = m.getUnsignedShort(p + 1);
         if (targetLen > MAX_TARGET_BYTES || targetLen > length - OPEN_FIXED_SIZE) {

@@ -7,6 +7,7 @@ import io.relaymesh.proxy.testutil.Await;
 import io.relaymesh.proxy.testutil.FakePeer;
 import io.relaymesh.proxy.wire.FrameWriter;
 import io.relaymesh.proxy.wire.WireSpec;
+import io.relaymesh.proxy.session.impl.SessionImpl;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import java.time.Duration;
@@ -207,6 +208,34 @@ class ScriptedPeerTest {
     assertThat(p.awaitFrame("OPEN_ERR 7")).startsWith("OPEN_ERR 7 LIMIT");
     assertThat(p.metrics.refusals(Refusals.SESSION_BUFFER)).isEqualTo(1);
     assertThat(p.session.committedReceiveBytes()).isEqualTo(3 * 65536);
+  }
+
+  @Test
+  void oversizedOpenIsRefusedAndCounted() {
+    FakePeer p = new FakePeer(vertx, CFG, s -> s.accept()).handshake(65536);
+    p.send(b -> {
+      FrameWriter.open(b, 1, WireSpec.KIND_TCP, "a:1", Buffer.buffer(new byte[CFG.maxOpenSize()]));
+      FrameWriter.open(b, 3, WireSpec.KIND_TCP, "a:1", Buffer.buffer("{}"));
+    });
+    assertThat(p.awaitFrame("OPEN_ERR 1")).startsWith("OPEN_ERR 1 LIMIT");
+    p.awaitFrame("OPEN_OK 3");
+    assertThat(p.metrics.refusals(Refusals.OPEN_SIZE)).isEqualTo(1);
+  }
+
+  @Test
+  void opensAfterOurGoAwayAreRefusedAsGoingAway() {
+    FakePeer p = new FakePeer(vertx, CFG, s -> s.accept().onSuccess(st -> st.handler(b -> { })))
+        .handshake(65536);
+    p.send(b -> FrameWriter.open(b, 1, WireSpec.KIND_TCP, "a:1", null));
+    p.awaitFrame("OPEN_OK 1");
+    p.session.goAway(io.relaymesh.proxy.wire.ErrorCode.GOING_AWAY, "draining");
+    assertThat(p.awaitFrame("GOAWAY")).isEqualTo("GOAWAY 1 GOING_AWAY draining");
+    p.send(b -> FrameWriter.open(b, 3, WireSpec.KIND_TCP, "a:1", null));
+    assertThat(p.awaitFrame("OPEN_ERR 3")).startsWith("OPEN_ERR 3 GOING_AWAY");
+    assertThat(p.isClosed()).isFalse(); // stream 1 still open: draining
+    p.send(b -> FrameWriter.fin(b, 1));
+    p.run(() -> ((SessionImpl) p.session).streams().get(0).end());
+    p.awaitClosed();
   }
 
   @Test

@@ -72,11 +72,11 @@ public final class Tunnels implements AutoCloseable {
         .setKeyCertOptions(cert.keyCertOptions())
         .addWebSocketSubProtocol(WireSpec.SUBPROTOCOL));
     httpServer.webSocketHandler(ws -> {
-      if (!WireSpec.SUBPROTOCOL.equals(ws.subProtocol())) {
-        ws.close((short) 1002, "subprotocol " + WireSpec.SUBPROTOCOL + " required");
+      WebSocketTransport transport = WebSocketTransport.negotiated(ws);
+      if (transport == null) {
         return;
       }
-      Session s = Session.create(Vertx.currentContext(), WebSocketTransport.of(ws), Role.SERVER,
+      Session s = Session.create(Vertx.currentContext(), transport, Role.SERVER,
           serverConfig, sm);
       s.openHandler(serverOpens);
       serverSession.tryComplete(s);

@@ -158,8 +158,6 @@ class FrameCodecTest {
     assertConnectionError(hex("01 01 00000000 00000006 000100000001"), ErrorCode.FRAME_SIZE_ERROR);
     assertConnectionError(hex("08 00 00000001 00000002 0000"), ErrorCode.FRAME_SIZE_ERROR);
     assertConnectionError(hex("02 00 00000001 00000002 0100"), ErrorCode.FRAME_SIZE_ERROR);
-    // OPEN above the configured max open size (16384)
-    assertConnectionError(hex("02 00 00000001 00004001"), ErrorCode.FRAME_SIZE_ERROR);
     // SETTINGS value out of range
     assertConnectionError(hex("01 00 00000000 00000006 0002 00000010"), ErrorCode.PROTOCOL_ERROR);
     assertConnectionError(hex("01 00 00000000 00000006 0001 80000000"), ErrorCode.PROTOCOL_ERROR);
@@ -174,12 +172,17 @@ class FrameCodecTest {
         + "02 00 00000003 00000005 01 0002 c328"
         // WINDOW_UPDATE with a zero increment
         + "06 00 00000005 00000004 00000000"
-        + "07 00 00000005 00000000");
+        + "07 00 00000005 00000000")
+        // OPEN above the configured max open size (16384): refused, its payload skipped
+        .appendBuffer(hex("02 00 00000007 00004001")).appendBytes(new byte[0x4001])
+        .appendBuffer(hex("07 00 00000007 00000000"));
     assertThat(read(b).events).containsExactly(
         "STREAM_ERROR 1 OPEN PROTOCOL_ERROR",
         "STREAM_ERROR 3 OPEN PROTOCOL_ERROR",
         "STREAM_ERROR 5 WINDOW_UPDATE FLOW_CONTROL_ERROR",
-        "FIN 5");
+        "FIN 5",
+        "STREAM_ERROR 7 OPEN LIMIT",
+        "FIN 7");
   }
 
   @Test

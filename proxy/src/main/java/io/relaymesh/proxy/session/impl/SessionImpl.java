@@ -526,7 +526,8 @@ public final class SessionImpl implements Session, FrameListener, AbuseGuard.Ope
   public void onStreamError(int streamId, int frameType, ErrorCode code, String reason)
       throws ProtocolException {
     if (frameType == WireSpec.TYPE_OPEN) {
-      refuseOpen(streamId, code, reason, label(code));
+      refuseOpen(streamId, code, reason,
+          code == ErrorCode.LIMIT ? Refusals.OPEN_SIZE : label(code));
       return;
     }
     StreamImpl s = stream(streamId, WireSpec.typeName(frameType));
