@@ -25,7 +25,6 @@ import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.LongSupplier;
@@ -33,17 +32,17 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The session state machine: receives decoded frames (it is the {@link FrameListener} behind
- * the {@link AbuseGuard}), owns the stream table, the receive-credit budget, SETTINGS, PING/RTT,
- * GOAWAY and the keepalive / dead-peer / idle timer. Sending is delegated to {@link Outbound}.
+ * The session: its state (stream table and ids, peer SETTINGS, receive-credit budget, GOAWAY,
+ * closing) and its public API. Received frames are interpreted by {@link FrameHandler} (behind
+ * the {@link AbuseGuard}); sending is done by {@link Outbound}; PING/RTT, keepalive, dead-peer
+ * and idle detection by {@link Liveness}.
  *
  * <p>Threading: event-loop only. Everything runs on {@link #context()}; the public entry points
  * that may be called from elsewhere ({@code open}, {@code goAway}, {@code close}, {@code ping})
  * hop to it first. No locks.
  */
-public final class SessionImpl implements Session, FrameListener, AbuseGuard.OpenRefuser {
+public final class SessionImpl implements Session {
   private static final Logger LOG = LoggerFactory.getLogger(SessionImpl.class);
-  private static final int MAX_OUTSTANDING_PINGS = 16;
 
   private final Context context;
   private final Vertx vertx;
@@ -53,33 +52,27 @@ public final class SessionImpl implements Session, FrameListener, AbuseGuard.Ope
   private final SessionMetrics metrics;
   private final FrameReader reader;
   private final FrameListener inbound;
+  final Liveness liveness;
   private final Outbound out;
-  private final Map<Integer, StreamImpl> streams = new HashMap<>();
-  private final Map<Long, Promise<Long>> pings = new LinkedHashMap<>();
+  final Map<Integer, StreamImpl> streams = new HashMap<>();
   private final Promise<Void> ready = Promise.promise();
   private final Promise<Void> closed = Promise.promise();
 
-  private int nextLocalId;
-  private int highestPeerId;
+  int nextLocalId;
+  int highestPeerId;
   private int localCount;
-  private int peerCount;
-  private long committed;
+  int peerCount;
+  long committed;
   private long outBuffered;
-  private boolean settingsReceived;
-  private boolean settingsAcked;
+  boolean settingsReceived;
+  boolean settingsAcked;
   private long peerInitialWindow;
   private long peerMaxStreams;
   private long peerMaxOpenSize;
-  private boolean goAwaySent;
-  private boolean goAwayReceived;
+  boolean goAwaySent;
+  boolean goAwayReceived;
   private boolean isClosed;
-  private Handler<Stream> openHandler;
-  private long lastRtt = -1;
-  private long srtt = -1;
-  private long lastReceived;
-  private long lastActivity;
-  private long lastPingSent;
-  private final long tickTimer;
+  Handler<Stream> openHandler;
 
   private final LongSupplier clock;
 
@@ -99,10 +92,30 @@ public final class SessionImpl implements Session, FrameListener, AbuseGuard.Ope
     this.config = config;
     this.metrics = metrics == null ? SessionMetrics.NOOP : metrics;
     this.reader = new FrameReader(config.maxFrameSize(), config.maxOpenSize());
-    this.inbound = new AbuseGuard(this, this, config, this.metrics, clock);
+    FrameHandler handler = new FrameHandler(this);
+    this.inbound = new AbuseGuard(handler, handler, config, this.metrics, clock);
     this.out = new Outbound(context, transport, this, WireSpec.MIN_MAX_FRAME_SIZE);
     this.nextLocalId = role.firstStreamId();
-    this.lastReceived = this.lastActivity = clock.getAsLong();
+    this.liveness = new Liveness(config, clock, new Liveness.Actions() {
+      @Override
+      public void send(Buffer frame) {
+        control(frame);
+      }
+
+      @Override
+      public void deadPeer(long silentNanos) {
+        connectionError(ErrorCode.TIMEOUT, "dead peer: nothing received for "
+            + java.time.Duration.ofNanos(silentNanos), Refusals.DEAD_PEER);
+      }
+
+      @Override
+      public void idle() {
+        if (!goAwaySent && !isClosed && streams.isEmpty()) {
+          metrics().refused(Refusals.IDLE);
+          goAway(ErrorCode.NO_ERROR, "idle for " + config.idleTimeout());
+        }
+      }
+    });
     ready.future().onFailure(t -> { });
     transport.messageHandler(this::onMessage);
     transport.drainHandler(v -> out.flush());
@@ -111,19 +124,8 @@ public final class SessionImpl implements Session, FrameListener, AbuseGuard.Ope
         "unexpected " + what + " (only binary messages are allowed)", Refusals.PROTOCOL_ERROR));
     control(FrameWriter.settings(Buffer.buffer(40), new Settings(config.initialStreamWindow(),
         config.maxFrameSize(), config.maxConcurrentStreams(), config.maxOpenSize())));
-    ping(); // first RTT sample, used by window auto-tuning
-    this.tickTimer = vertx.setPeriodic(tickMillis(config), id -> tick());
-  }
-
-  private static long tickMillis(TunnelConfig c) {
-    long t = c.deadPeerTimeout().toMillis() / 4;
-    if (!c.keepaliveInterval().isZero()) {
-      t = Math.min(t, c.keepaliveInterval().toMillis());
-    }
-    if (!c.idleTimeout().isZero()) {
-      t = Math.min(t, c.idleTimeout().toMillis() / 4);
-    }
-    return Math.max(10, t);
+    liveness.ping(); // first RTT sample, used by window auto-tuning
+    liveness.start(vertx);
   }
 
   // ---- accessors for streams ---------------------------------------------------------------
@@ -137,8 +139,8 @@ public final class SessionImpl implements Session, FrameListener, AbuseGuard.Ope
   @Override public Role role() { return role; }
   @Override public Future<Void> ready() { return ready.future(); }
   @Override public Future<Void> closeFuture() { return closed.future(); }
-  @Override public long lastRttNanos() { return lastRtt; }
-  @Override public long smoothedRttNanos() { return srtt; }
+  @Override public long lastRttNanos() { return liveness.lastRttNanos(); }
+  @Override public long smoothedRttNanos() { return liveness.smoothedRttNanos(); }
   @Override public int streamCount() { return streams.size(); }
   @Override public boolean isGoingAway() { return goAwaySent || goAwayReceived; }
   @Override public boolean isClosed() { return isClosed; }
@@ -190,13 +192,13 @@ public final class SessionImpl implements Session, FrameListener, AbuseGuard.Ope
 
   void removeStream(StreamImpl s, boolean wasOpen) {
     if (streams.remove(s.id()) == s) {
-      committed -= s.recvWindow;
+      committed -= s.rx.window();
       if (s.isLocal()) {
         localCount--;
       } else {
         peerCount--;
       }
-      lastActivity = clock.getAsLong();
+      liveness.activity();
       if (wasOpen) {
         metrics.streamClosed(s.isLocal(), s.kind(), s.bytesIn(), s.bytesOut());
       }
@@ -258,7 +260,7 @@ public final class SessionImpl implements Session, FrameListener, AbuseGuard.Ope
         config.initialStreamWindow(), peerInitialWindow, config.streamWriteQueueSize());
     streams.put(id, s);
     localCount++;
-    committed += s.recvWindow;
+    committed += s.rx.window();
     control(FrameWriter.open(Buffer.buffer(), id, kind, target, metadata));
     s.openTimer = vertx.setTimer(config.openTimeout().toMillis(), t -> {
       s.openTimer = -1;
@@ -267,127 +269,27 @@ public final class SessionImpl implements Session, FrameListener, AbuseGuard.Ope
     return s.openPromise.future();
   }
 
-  private void checkNewPeerId(int streamId) throws ProtocolException {
-    if (role.opens(streamId)) {
-      throw ProtocolException.connection(ErrorCode.PROTOCOL_ERROR,
-          "peer opened stream " + streamId + " with this side's id parity");
-    }
-    if (streamId <= highestPeerId) {
-      throw ProtocolException.connection(ErrorCode.PROTOCOL_ERROR,
-          "peer opened stream " + streamId + " after " + highestPeerId + " (ids must increase)");
-    }
-    highestPeerId = streamId;
-  }
-
-  @Override
-  public void refuseOpen(int streamId, ErrorCode code, String reason, String label)
-      throws ProtocolException {
-    requireSettings();
-    checkNewPeerId(streamId);
-    metrics.refused(label);
-    control(FrameWriter.openErr(Buffer.buffer(), streamId, code.value(), reason));
-  }
-
-  @Override
-  public void onOpen(int streamId, int kind, String target, Buffer metadata)
-      throws ProtocolException {
-    requireSettings();
-    if (goAwaySent) {
-      refuseOpen(streamId, ErrorCode.GOING_AWAY, "session is going away", Refusals.GOING_AWAY);
-    } else if (peerCount >= config.maxConcurrentStreams()) {
-      refuseOpen(streamId, ErrorCode.LIMIT, "at most " + config.maxConcurrentStreams()
-          + " concurrent streams", Refusals.MAX_CONCURRENT_STREAMS);
-    } else if (committed + config.initialStreamWindow() > config.maxBufferedPerSession()) {
-      refuseOpen(streamId, ErrorCode.LIMIT, "session receive budget in use",
-          Refusals.SESSION_BUFFER);
-    } else if (openHandler == null) {
-      refuseOpen(streamId, ErrorCode.UNSUPPORTED, "this side accepts no streams",
-          Refusals.STREAM_REFUSED);
-    } else {
-      checkNewPeerId(streamId);
-      StreamImpl s = new StreamImpl(this, streamId, false, kind, target, metadata,
-          config.initialStreamWindow(), peerInitialWindow, config.streamWriteQueueSize());
-      streams.put(streamId, s);
-      peerCount++;
-      committed += s.recvWindow;
-      s.openTimer = vertx.setTimer(config.openTimeout().toMillis(), t -> {
-        s.openTimer = -1;
-        s.openTimedOut();
-      });
-      try {
-        openHandler.handle(s);
-      } catch (RuntimeException e) {
-        LOG.warn("open handler failed for {} on {}", s, transport.describe(), e);
-        s.reject(ErrorCode.INTERNAL, "open handler failed");
-      }
-    }
-  }
-
-  // ---- frames ------------------------------------------------------------------------------
-
-  private void onMessage(Buffer message) {
-    if (isClosed) {
-      return;
-    }
-    lastReceived = clock.getAsLong();
+  /** A peer OPEN passed every check: create the pending stream and hand it to the app. */
+  void addPeerStream(int streamId, int kind, String target, Buffer metadata) {
+    StreamImpl s = new StreamImpl(this, streamId, false, kind, target, metadata,
+        config.initialStreamWindow(), peerInitialWindow, config.streamWriteQueueSize());
+    streams.put(streamId, s);
+    peerCount++;
+    committed += s.rx.window();
+    s.openTimer = vertx.setTimer(config.openTimeout().toMillis(), t -> {
+      s.openTimer = -1;
+      s.openTimedOut();
+    });
     try {
-      reader.read(message, inbound);
-    } catch (AbuseGuard.LimitException e) {
-      connectionError(e.code(), e.getMessage(), null); // counted by the guard
-    } catch (ProtocolException e) {
-      connectionError(e.code(), e.getMessage(), label(e.code()));
+      openHandler.handle(s);
     } catch (RuntimeException e) {
-      LOG.error("session {}: internal error while processing input", transport.describe(), e);
-      connectionError(ErrorCode.INTERNAL, "internal error", Refusals.INTERNAL);
+      LOG.warn("open handler failed for {} on {}", s, transport.describe(), e);
+      s.reject(ErrorCode.INTERNAL, "open handler failed");
     }
   }
 
-  private static String label(ErrorCode code) {
-    switch (code) {
-      case FRAME_SIZE_ERROR: return Refusals.FRAME_SIZE;
-      case FLOW_CONTROL_ERROR: return Refusals.FLOW_CONTROL;
-      default: return Refusals.PROTOCOL_ERROR;
-    }
-  }
-
-  private void requireSettings() throws ProtocolException {
-    if (!settingsReceived) {
-      throw ProtocolException.connection(ErrorCode.PROTOCOL_ERROR,
-          "first frame from the peer must be SETTINGS");
-    }
-  }
-
-  /** The stream for a frame, or null for a closed one; unknown ids are a connection error. */
-  private StreamImpl stream(int streamId, String frame) throws ProtocolException {
-    requireSettings();
-    StreamImpl s = streams.get(streamId);
-    if (s != null) {
-      return s;
-    }
-    boolean known = role.opens(streamId)
-        ? nextLocalId < 0 || streamId < nextLocalId : streamId <= highestPeerId;
-    if (!known) {
-      throw ProtocolException.connection(ErrorCode.PROTOCOL_ERROR,
-          frame + " for stream " + streamId + " that was never opened");
-    }
-    return null; // closed: ignore
-  }
-
-  private void streamError(StreamImpl s, ErrorCode code, String reason, String label) {
-    metrics.refused(label);
-    control(FrameWriter.reset(Buffer.buffer(), s.id(), code.value(), reason));
-    s.terminate(new StreamResetException(code, reason, false), true);
-  }
-
-  @Override
-  public void onSettings(boolean ack, Settings s) throws ProtocolException {
-    if (ack) {
-      settingsAcked = true;
-      return;
-    }
-    if (settingsReceived) {
-      throw ProtocolException.connection(ErrorCode.PROTOCOL_ERROR, "second SETTINGS");
-    }
+  /** The peer's SETTINGS arrived (exactly once). */
+  void peerSettings(Settings s) {
     settingsReceived = true;
     peerInitialWindow = Settings.or(s.initialWindow(), WireSpec.DEFAULT_INITIAL_WINDOW);
     out.frameLimit(Settings.or(s.maxFrameSize(), WireSpec.DEFAULT_MAX_FRAME_SIZE));
@@ -402,141 +304,26 @@ public final class SessionImpl implements Session, FrameListener, AbuseGuard.Ope
     return settingsAcked;
   }
 
-  @Override
-  public void onOpenOk(int streamId) throws ProtocolException {
-    StreamImpl s = stream(streamId, "OPEN_OK");
-    if (s == null) {
+  // ---- input -------------------------------------------------------------------------------
+
+  private void onMessage(Buffer message) {
+    if (isClosed) {
       return;
     }
-    if (!s.isLocal() || s.state != StreamImpl.State.OPENING) {
-      throw ProtocolException.connection(ErrorCode.PROTOCOL_ERROR,
-          "OPEN_OK for stream " + streamId + " in state " + s.state);
-    }
-    s.opened();
-  }
-
-  @Override
-  public void onOpenErr(int streamId, ErrorCode code, long raw, String reason)
-      throws ProtocolException {
-    StreamImpl s = stream(streamId, "OPEN_ERR");
-    if (s == null) {
-      return;
-    }
-    if (!s.isLocal() || s.state != StreamImpl.State.OPENING) {
-      throw ProtocolException.connection(ErrorCode.PROTOCOL_ERROR,
-          "OPEN_ERR for stream " + streamId + " in state " + s.state);
-    }
-    s.terminate(new StreamRefusedException(code, raw, reason, true), true);
-  }
-
-  @Override
-  public void onData(int streamId, Buffer payload) throws ProtocolException {
-    StreamImpl s = stream(streamId, "DATA");
-    metrics.bytesIn(payload.length());
-    if (s == null) {
-      return;
-    }
-    if (s.state == StreamImpl.State.OPENING) {
-      streamError(s, ErrorCode.PROTOCOL_ERROR, "DATA before OPEN_OK", Refusals.PROTOCOL_ERROR);
-    } else if (s.remoteFinished()) {
-      streamError(s, ErrorCode.STREAM_CLOSED, "DATA after FIN", Refusals.PROTOCOL_ERROR);
-    } else if (payload.length() > s.recvCredit) {
-      streamError(s, ErrorCode.FLOW_CONTROL_ERROR, "DATA of " + payload.length()
-          + " bytes exceeds the granted credit of " + s.recvCredit, Refusals.FLOW_CONTROL);
-    } else {
-      s.received(payload);
+    liveness.received();
+    try {
+      reader.read(message, inbound);
+    } catch (AbuseGuard.LimitException e) {
+      connectionError(e.code(), e.getMessage(), null); // counted by the guard
+    } catch (ProtocolException e) {
+      connectionError(e.code(), e.getMessage(), FrameHandler.label(e.code()));
+    } catch (RuntimeException e) {
+      LOG.error("session {}: internal error while processing input", transport.describe(), e);
+      connectionError(ErrorCode.INTERNAL, "internal error", Refusals.INTERNAL);
     }
   }
 
-  @Override
-  public void onWindowUpdate(int streamId, long increment) throws ProtocolException {
-    StreamImpl s = stream(streamId, "WINDOW_UPDATE");
-    if (s != null && !s.credit(increment)) {
-      streamError(s, ErrorCode.FLOW_CONTROL_ERROR, "send window above 2^31-1",
-          Refusals.FLOW_CONTROL);
-    }
-  }
-
-  @Override
-  public void onFin(int streamId) throws ProtocolException {
-    StreamImpl s = stream(streamId, "FIN");
-    if (s == null) {
-      return;
-    }
-    if (s.state == StreamImpl.State.OPENING) {
-      streamError(s, ErrorCode.PROTOCOL_ERROR, "FIN before OPEN_OK", Refusals.PROTOCOL_ERROR);
-    } else if (!s.remoteFinished()) {
-      s.remoteFin();
-    }
-  }
-
-  @Override
-  public void onReset(int streamId, ErrorCode code, long raw, String reason)
-      throws ProtocolException {
-    StreamImpl s = stream(streamId, "RESET");
-    if (s != null) {
-      StreamResetException e = s.state == StreamImpl.State.OPENING
-          ? new StreamRefusedException(code, raw, reason, true)
-          : new StreamResetException(code, raw, reason, true);
-      s.terminate(e, true);
-    }
-  }
-
-  @Override
-  public void onPing(long opaque) throws ProtocolException {
-    requireSettings();
-    control(FrameWriter.pong(Buffer.buffer(18), opaque));
-  }
-
-  @Override
-  public void onPong(long opaque) throws ProtocolException {
-    requireSettings();
-    Promise<Long> p = pings.remove(opaque);
-    if (p == null) {
-      return; // unsolicited
-    }
-    long rtt = Math.max(1, clock.getAsLong() - opaque);
-    lastRtt = rtt;
-    srtt = srtt < 0 ? rtt : srtt + (rtt - srtt) / 8;
-    metrics.rtt(rtt);
-    p.tryComplete(rtt);
-  }
-
-  @Override
-  public void onGoAway(int lastStreamId, ErrorCode code, long raw, String reason)
-      throws ProtocolException {
-    requireSettings();
-    goAwayReceived = true;
-    metrics.goAway(false, code);
-    for (StreamImpl s : new ArrayList<>(streams.values())) {
-      if (s.isLocal() && s.id() > lastStreamId) {
-        s.terminate(new StreamRefusedException(ErrorCode.REFUSED, ErrorCode.REFUSED.value(),
-            "peer is going away (" + code + " " + reason + "); stream not processed", true), true);
-      }
-    }
-  }
-
-  @Override
-  public void onUnknownFrame(int type, int flags, int streamId, int length)
-      throws ProtocolException {
-    requireSettings();
-  }
-
-  @Override
-  public void onStreamError(int streamId, int frameType, ErrorCode code, String reason)
-      throws ProtocolException {
-    if (frameType == WireSpec.TYPE_OPEN) {
-      refuseOpen(streamId, code, reason,
-          code == ErrorCode.LIMIT ? Refusals.OPEN_SIZE : label(code));
-      return;
-    }
-    StreamImpl s = stream(streamId, WireSpec.typeName(frameType));
-    if (s != null) {
-      streamError(s, code, reason, label(code));
-    }
-  }
-
-  // ---- ping, keepalive, shutdown -----------------------------------------------------------
+  // ---- ping, shutdown -----------------------------------------------------------
 
   @Override
   public Future<Long> ping() {
@@ -548,40 +335,7 @@ public final class SessionImpl implements Session, FrameListener, AbuseGuard.Ope
     if (isClosed) {
       return Future.failedFuture(new IllegalStateException("session closed"));
     }
-    if (pings.size() >= MAX_OUTSTANDING_PINGS) {
-      return Future.failedFuture(new IllegalStateException("too many outstanding pings"));
-    }
-    long opaque = clock.getAsLong();
-    while (pings.containsKey(opaque)) {
-      opaque++;
-    }
-    Promise<Long> p = Promise.promise();
-    pings.put(opaque, p);
-    lastPingSent = clock.getAsLong();
-    control(FrameWriter.ping(Buffer.buffer(18), opaque));
-    return p.future();
-  }
-
-  private void tick() {
-    if (isClosed) {
-      return;
-    }
-    long now = clock.getAsLong();
-    if (now - lastReceived > config.deadPeerTimeout().toNanos()) {
-      connectionError(ErrorCode.TIMEOUT, "dead peer: nothing received for "
-          + config.deadPeerTimeout(), Refusals.DEAD_PEER);
-      return;
-    }
-    if (!config.keepaliveInterval().isZero()
-        && now - lastPingSent >= config.keepaliveInterval().toNanos()
-        && pings.size() < MAX_OUTSTANDING_PINGS) {
-      ping();
-    }
-    if (!config.idleTimeout().isZero() && !goAwaySent && streams.isEmpty()
-        && now - lastActivity >= config.idleTimeout().toNanos()) {
-      metrics.refused(Refusals.IDLE);
-      goAway(ErrorCode.NO_ERROR, "idle for " + config.idleTimeout());
-    }
+    return liveness.ping();
   }
 
   @Override
@@ -612,7 +366,7 @@ public final class SessionImpl implements Session, FrameListener, AbuseGuard.Ope
   }
 
   /** Connection-scoped error: GOAWAY with the code, reset every stream, close the transport. */
-  private void connectionError(ErrorCode code, String reason, String label) {
+  void connectionError(ErrorCode code, String reason, String label) {
     if (isClosed) {
       return;
     }
@@ -634,14 +388,10 @@ public final class SessionImpl implements Session, FrameListener, AbuseGuard.Ope
   }
 
   private void failAll(StreamResetException e) {
-    vertx.cancelTimer(tickTimer);
+    liveness.stop(vertx, e);
     for (StreamImpl s : new ArrayList<>(streams.values())) {
       s.terminate(e, true);
     }
-    for (Promise<Long> p : pings.values()) {
-      p.tryFail(e);
-    }
-    pings.clear();
     ready.tryFail(e);
   }
 

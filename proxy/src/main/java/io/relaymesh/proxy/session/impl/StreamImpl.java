@@ -14,17 +14,16 @@ import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import java.util.ArrayDeque;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * State of one stream: inbound queue with demand (ReadStream), outbound queue with credit
- * (WriteStream), receive window with auto-tuning, and the open/half-close/reset life cycle
- * (docs/protocol.md §5, §6).
+ * One stream: the open/half-close/reset life cycle (docs/protocol.md §5), the ReadStream side
+ * (inbound queue, demand, end) over a {@link ReceiveWindow}, and the WriteStream side
+ * (back-pressure, FIN, drain) over a {@link SendQueue}.
  *
- * <p>Invariant while not terminated: {@code recvCredit + inBytes + unacked == recvWindow}.
+ * <p>Invariant while not terminated: {@code rx.credit() + inBytes + rx.unacked() == rx.window()}.
  *
  * <p>Threading: confined to the session's context. API methods called from another thread hop
- * to it (one task each); {@link #inTransit} (an atomic, not a lock) lets
+ * to it (one task each); {@link SendQueue#inTransit} (an atomic, not a lock) lets
  * {@link #writeQueueFull()}, the one method answered directly on the caller's thread, account
  * for writes still hopping.
  */
@@ -42,10 +41,7 @@ final class StreamImpl implements Stream {
   // receive side
   private final ArrayDeque<Buffer> inQ = new ArrayDeque<>();
   private long inBytes;
-  long recvWindow;
-  long recvCredit;
-  private long unacked;
-  private long epochStart;
+  final ReceiveWindow rx;
   private long demand = Long.MAX_VALUE;
   private boolean remoteFin;
   private boolean endDelivered;
@@ -55,10 +51,7 @@ final class StreamImpl implements Stream {
   private Handler<Throwable> exceptionHandler;
 
   // send side
-  private final ArrayDeque<Buffer> outQ = new ArrayDeque<>();
-  private volatile long outBytes;
-  private final AtomicLong inTransit = new AtomicLong();
-  long sendCredit;
+  final SendQueue tx;
   private volatile int writeQueueMax;
   private volatile boolean drainNeeded;
   private Handler<Void> drainHandler;
@@ -82,11 +75,9 @@ final class StreamImpl implements Stream {
     this.target = target;
     this.metadata = metadata;
     this.state = local ? State.OPENING : State.PENDING;
-    this.recvWindow = recvWindow;
-    this.recvCredit = recvWindow;
-    this.sendCredit = sendCredit;
+    this.rx = new ReceiveWindow(recvWindow, session.nanoTime());
+    this.tx = new SendQueue(sendCredit);
     this.writeQueueMax = writeQueueMax;
-    this.epochStart = session.nanoTime();
     closePromise.future().onFailure(t -> { }); // observed through closeFuture() if wanted
   }
 
@@ -103,8 +94,6 @@ final class StreamImpl implements Stream {
   @Override public Future<Void> closeFuture() { return closePromise.future(); }
 
   long inBytes() { return inBytes; }
-  long unacked() { return unacked; }
-  long outBytes() { return outBytes; }
   boolean isTerminated() { return state == State.CLOSED; }
 
   private boolean onContext() {
@@ -199,9 +188,7 @@ final class StreamImpl implements Stream {
     state = State.CLOSED;
     session.cancelTimer(this);
     inQ.clear();
-    session.releaseOutBytes(outBytes);
-    outBytes = 0;
-    outQ.clear();
+    session.releaseOutBytes(tx.clear());
     session.removeStream(this, was != State.OPENING && was != State.PENDING);
     openPromise.tryFail(cause);
     if (endPromise != null) {
@@ -223,10 +210,10 @@ final class StreamImpl implements Stream {
 
   // ---- receive side ------------------------------------------------------------------------
 
-  /** DATA from the peer, already checked against {@link #recvCredit}. */
+  /** DATA from the peer, already checked against the receive credit. */
   void received(Buffer payload) {
     int n = payload.length();
-    recvCredit -= n;
+    rx.received(n);
     inBytes += n;
     bytesIn += n;
     if (n > 0) {
@@ -274,28 +261,13 @@ final class StreamImpl implements Stream {
     }
   }
 
-  /** The application consumed {@code n} bytes: return credit, auto-tune the window. */
+  /** The application consumed {@code n} bytes: return credit, maybe grow the window. */
   private void consumed(int n) {
-    unacked += n;
-    if (remoteFin || unacked < recvWindow / 2) {
-      return;
+    long increment = rx.consumed(n, remoteFin, session.nanoTime(), session.smoothedRttNanos(),
+        session.config().maxStreamWindow(), session::tryGrowCommit);
+    if (increment > 0) {
+      session.control(FrameWriter.windowUpdate(Buffer.buffer(14), id, increment));
     }
-    long now = session.nanoTime();
-    long increment = unacked;
-    long rtt = session.smoothedRttNanos();
-    if (rtt > 0 && now - epochStart < rtt && recvWindow < session.config().maxStreamWindow()) {
-      // half a window consumed in less than one RTT: the window limits throughput, double it
-      long grown = Math.min(recvWindow * 2, session.config().maxStreamWindow());
-      long delta = grown - recvWindow;
-      if (session.tryGrowCommit(delta)) {
-        recvWindow = grown;
-        increment += delta;
-      }
-    }
-    epochStart = now;
-    unacked = 0;
-    recvCredit += increment;
-    session.control(FrameWriter.windowUpdate(Buffer.buffer(14), id, increment));
   }
 
   @Override
@@ -366,10 +338,10 @@ final class StreamImpl implements Stream {
   public Future<Void> write(Buffer data) {
     if (!onContext()) {
       long n = data.length();
-      inTransit.addAndGet(n);
+      tx.inTransit.addAndGet(n);
       Promise<Void> p = Promise.promise();
       session.context().runOnContext(v -> {
-        inTransit.addAndGet(-n);
+        tx.inTransit.addAndGet(-n);
         write(data).onComplete(p);
       });
       return p.future();
@@ -382,7 +354,7 @@ final class StreamImpl implements Stream {
     if (n == 0) {
       return Future.succeededFuture();
     }
-    if (outBytes + n > session.config().maxBufferedPerStream()) {
+    if (tx.queuedBytes() + n > session.config().maxBufferedPerStream()) {
       return overflow(Refusals.STREAM_BUFFER, "stream " + id + " write buffer above "
           + session.config().maxBufferedPerStream() + " bytes (writer ignores writeQueueFull)");
     }
@@ -390,8 +362,7 @@ final class StreamImpl implements Stream {
       return overflow(Refusals.SESSION_BUFFER, "session write buffers above "
           + session.config().maxBufferedPerSession() + " bytes");
     }
-    outQ.add(data);
-    outBytes += n;
+    tx.add(data);
     session.out().ready(this);
     return Future.succeededFuture();
   }
@@ -435,7 +406,7 @@ final class StreamImpl implements Stream {
 
   @Override
   public boolean writeQueueFull() {
-    boolean full = outBytes + inTransit.get() >= writeQueueMax;
+    boolean full = tx.pendingBytes() >= writeQueueMax;
     if (full) {
       drainNeeded = true;
     }
@@ -463,13 +434,12 @@ final class StreamImpl implements Stream {
   /** Whether {@link #emit} has something to do. */
   boolean sendable() {
     return state == State.OPEN
-        && ((!outQ.isEmpty() && sendCredit > 0) || (outQ.isEmpty() && finQueued && !finSent));
+        && (tx.canSend() || (tx.isEmpty() && finQueued && !finSent));
   }
 
   /** Peer granted credit. Returns false if the credit overflowed 2^31-1. */
   boolean credit(long increment) {
-    sendCredit += increment;
-    if (sendCredit > io.relaymesh.proxy.wire.WireSpec.MAX_WINDOW) {
+    if (!tx.grant(increment)) {
       return false;
     }
     session.out().ready(this);
@@ -478,39 +448,20 @@ final class StreamImpl implements Stream {
 
   /** Puts up to one quantum of DATA (and FIN when drained) into {@code m}. */
   void emit(MessageBuilder m, int frameLimit) {
-    long budget = Math.min(io.relaymesh.proxy.wire.WireSpec.QUANTUM, sendCredit);
-    long sent = 0;
-    while (budget > 0 && !outQ.isEmpty()) {
-      Buffer b = outQ.peek();
-      int n = (int) Math.min(b.length(), Math.min(budget, frameLimit));
-      Buffer payload;
-      if (n == b.length()) {
-        outQ.poll();
-        payload = b;
-      } else {
-        payload = b.slice(0, n);
-        outQ.poll();
-        outQ.addFirst(b.slice(n, b.length()));
-      }
-      m.data(id, payload);
-      budget -= n;
-      sent += n;
-    }
+    long sent = tx.emit(id, m, frameLimit);
     if (sent > 0) {
-      sendCredit -= sent;
-      outBytes -= sent;
       bytesOut += sent;
       session.releaseOutBytes(sent);
       session.metrics().bytesOut(sent);
     }
-    if (outQ.isEmpty() && finQueued && !finSent) {
+    if (tx.isEmpty() && finQueued && !finSent) {
       FrameWriter.fin(m.control(), id);
       m.appended();
       finSent = true;
       endPromise.tryComplete();
       maybeClosed();
     }
-    if (drainNeeded && outBytes + inTransit.get() <= writeQueueMax / 2 && state != State.CLOSED) {
+    if (drainNeeded && tx.pendingBytes() <= writeQueueMax / 2 && state != State.CLOSED) {
       drainNeeded = false;
       if (drainHandler != null) {
         call(drainHandler, null);

@@ -91,13 +91,13 @@ class SessionProperties {
       long committed = 0;
       for (Stream st : s.streams()) {
         StreamImpl si = (StreamImpl) st;
-        assertThat(si.recvCredit).as("credit of %s", si).isGreaterThanOrEqualTo(0);
-        assertThat(si.recvCredit + si.inBytes() + si.unacked()).as("window of %s", si)
-            .isEqualTo(si.recvWindow);
-        assertThat(si.recvWindow).isLessThanOrEqualTo(CFG.maxStreamWindow());
-        assertThat(si.outBytes()).isLessThanOrEqualTo(CFG.maxBufferedPerStream());
-        assertThat(si.sendCredit).isLessThanOrEqualTo(0x7FFF_FFFFL);
-        committed += si.recvWindow;
+        assertThat(si.rx.credit()).as("credit of %s", si).isGreaterThanOrEqualTo(0);
+        assertThat(si.rx.credit() + si.inBytes() + si.rx.unacked()).as("window of %s", si)
+            .isEqualTo(si.rx.window());
+        assertThat(si.rx.window()).isLessThanOrEqualTo(CFG.maxStreamWindow());
+        assertThat(si.tx.queuedBytes()).isLessThanOrEqualTo(CFG.maxBufferedPerStream());
+        assertThat(si.tx.credit()).isLessThanOrEqualTo(0x7FFF_FFFFL);
+        committed += si.rx.window();
       }
       assertThat(s.committedReceiveBytes()).isEqualTo(committed);
       assertThat(committed).isLessThanOrEqualTo(CFG.maxBufferedPerSession());
