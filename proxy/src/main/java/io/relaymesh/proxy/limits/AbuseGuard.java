@@ -16,7 +16,9 @@ import java.util.function.LongSupplier;
  *
  * <ul>
  *   <li>OPENs above {@code max-open-rate} are refused ({@code OPEN_ERR LIMIT}) without reaching
- *       the session — reason {@code open-rate};
+ *       the session — reason {@code open-rate}; refusals themselves above that rate (a peer
+ *       opening at more than twice the limit) are a connection error {@code LIMIT} — reason
+ *       {@code open-flood};
  *   <li>RESETs received above {@code max-reset-rate} (rapid-reset floods,
  *       CVE-2023-44487) are a connection error {@code LIMIT} — reason {@code reset-rate};
  *   <li>PINGs above {@code max-ping-rate} are a connection error {@code LIMIT} — reason
@@ -37,6 +39,7 @@ public final class AbuseGuard implements FrameListener {
   private final OpenRefuser refuser;
   private final SessionMetrics metrics;
   private final RateLimiter opens;
+  private final RateLimiter refusedOpens;
   private final RateLimiter resets;
   private final RateLimiter pings;
 
@@ -46,6 +49,7 @@ public final class AbuseGuard implements FrameListener {
     this.refuser = refuser;
     this.metrics = metrics;
     this.opens = new RateLimiter(config.maxOpenRate(), nanoClock);
+    this.refusedOpens = new RateLimiter(config.maxOpenRate(), nanoClock);
     this.resets = new RateLimiter(config.maxResetRate(), nanoClock);
     this.pings = new RateLimiter(config.maxPingRate(), nanoClock);
   }
@@ -54,6 +58,11 @@ public final class AbuseGuard implements FrameListener {
   public void onOpen(int streamId, int kind, String target, Buffer metadata)
       throws ProtocolException {
     if (!opens.tryAcquire()) {
+      if (!refusedOpens.tryAcquire()) {
+        // refusing costs us a frame each: a peer that keeps opening at twice the rate is a flood
+        metrics.refused(Refusals.OPEN_FLOOD);
+        throw new LimitException("peer keeps opening streams at more than twice the open rate");
+      }
       refuser.refuseOpen(streamId, ErrorCode.LIMIT, "open rate above limit",
           Refusals.OPEN_RATE);
       return;

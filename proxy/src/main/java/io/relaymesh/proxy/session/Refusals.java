@@ -7,6 +7,7 @@ public final class Refusals {
   public static final String FRAME_SIZE = "frame-size";
   public static final String MAX_CONCURRENT_STREAMS = "max-concurrent-streams";
   public static final String OPEN_RATE = "open-rate";
+  public static final String OPEN_FLOOD = "open-flood";
   public static final String RESET_RATE = "reset-rate";
   public static final String PING_RATE = "ping-rate";
   public static final String STREAM_BUFFER = "stream-buffer";

@@ -117,6 +117,33 @@ class ScriptedPeerTest {
   }
 
   @Test
+  void openFloodAboveTwiceTheRateClosesTheSession() {
+    FakePeer p = new FakePeer(vertx, CFG.withRates(5, 1000, 10), s -> s.accept())
+        .handshake(65536);
+    p.send(b -> {
+      for (int id = 1; id < 60; id += 2) {
+        FrameWriter.open(b, id, WireSpec.KIND_TCP, "a:1", null);
+      }
+    });
+    assertThat(p.awaitFrame("GOAWAY")).contains("LIMIT");
+    p.awaitClosed();
+    assertThat(p.metrics.refusals(Refusals.OPEN_RATE)).isBetween(5L, 6L);
+    assertThat(p.metrics.refusals(Refusals.OPEN_FLOOD)).isEqualTo(1);
+    assertThat(p.received().stream().filter(e -> e.startsWith("OPEN_OK")).count())
+        .isBetween(5L, 6L);
+  }
+
+  @Test
+  void sessionMustBeCreatedOnItsContext() {
+    io.vertx.core.Context ctx = vertx.getOrCreateContext();
+    io.relaymesh.proxy.transport.PipeTransport[] pipe =
+        io.relaymesh.proxy.transport.PipeTransport.pair(ctx, 1024);
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> Session.create(ctx, pipe[0],
+        Role.CLIENT, CFG, null)).isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("must be created on its context");
+  }
+
+  @Test
   void pingFloodClosesTheSession() {
     FakePeer p = new FakePeer(vertx, CFG.withRates(1000, 1000, 5), s -> s.accept())
         .handshake(65536);

@@ -84,6 +84,10 @@ public final class SessionImpl implements Session {
   /** With an injectable nanosecond clock (RTT, auto-tuning, rates, timeouts); for tests. */
   public SessionImpl(Context context, TunnelTransport transport, Role role, TunnelConfig config,
       SessionMetrics metrics, LongSupplier clock) {
+    if (Vertx.currentContext() != context) {
+      throw new IllegalStateException("a session must be created on its context "
+          + "(the WebSocket's event loop), not on " + Thread.currentThread().getName());
+    }
     this.clock = clock;
     this.context = context;
     this.vertx = context.owner();
