@@ -76,7 +76,8 @@ class SectionValidationTest {
         "relay.public-url: invalid URL \"https://\": Expected authority",
         "relay.apps-host: invalid host name \"Apps..example.com\"",
         "relay.drain-timeout: must be positive, got 0s",
-        "relay.tunnel.max-frame-size: must be between 1024 and 16777216, got 1");
+        "relay.tunnel.max-frame-size: must be between 1024 and 16777216 bytes, got 1",
+        "relay.tunnel.max-open-size: must be between 3 and max-frame-size (1) bytes, got 16384");
   }
 
   @Test
@@ -154,11 +155,18 @@ class SectionValidationTest {
 
   @Test
   void validateWorksOnConfigsBuiltInCode() {
+    TunnelConfig d = TunnelConfig.defaults();
+    TunnelConfig tunnel = new TunnelConfig(10, d.initialStreamWindow(), d.maxStreamWindow(),
+        d.maxConcurrentStreams(), d.maxOpenRate(), d.maxResetRate(), d.maxPingRate(),
+        d.maxBufferedPerStream(), d.maxBufferedPerSession(), d.streamWriteQueueSize(),
+        d.maxOpenSize(), d.openTimeout(), d.idleTimeout(), d.keepaliveInterval(),
+        d.deadPeerTimeout());
     RelayConfig relay = new RelayConfig("https://cp", "t", "local", null, "127.0.0.1:0", null,
-        null, TlsConfig.defaults(), Duration.ofSeconds(-1), new TunnelConfig(10));
+        null, TlsConfig.defaults(), Duration.ofSeconds(-1), tunnel);
     assertThat(ConfigLoader.validate("relay", relay)).containsExactly(
         "relay.drain-timeout: must be positive, got -1s",
-        "relay.tunnel.max-frame-size: must be between 1024 and 16777216, got 10");
+        "relay.tunnel.max-frame-size: must be between 1024 and 16777216 bytes, got 10",
+        "relay.tunnel.max-open-size: must be between 3 and max-frame-size (10) bytes, got 16384");
   }
 
   @Test

@@ -1,0 +1,167 @@
+package io.relaymesh.proxy.pipe;
+
+import static io.relaymesh.proxy.testutil.Await.await;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.relaymesh.config.TunnelConfig;
+import io.relaymesh.proxy.Transports;
+import io.relaymesh.proxy.session.Stream;
+import io.relaymesh.proxy.testutil.Streams;
+import io.relaymesh.proxy.testutil.Tunnels;
+import io.relaymesh.proxy.wire.ErrorCode;
+import io.relaymesh.proxy.wire.WireSpec;
+import io.vertx.core.Handler;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.net.NetClient;
+import io.vertx.core.net.NetServer;
+import java.io.ByteArrayOutputStream;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * End to end like {@code relaymesh port-forward}: a local TCP client → "relay side" NetServer →
+ * stream over a TLS WebSocket tunnel → "agent side" NetClient → TCP target. Sockets and
+ * sessions are on different event loops, so the pipes cross contexts.
+ */
+@Timeout(60)
+class StreamBridgeTest {
+  static Vertx vertx;
+  static final TunnelConfig CFG = TunnelConfig.defaults();
+
+  @BeforeAll
+  static void start() {
+    vertx = Transports.create(new VertxOptions().setEventLoopPoolSize(4));
+  }
+
+  @AfterAll
+  static void stop() {
+    await(vertx.close());
+  }
+
+  /** Agent side: connect the OPEN target over TCP, accept, bridge. */
+  static Handler<Stream> agent(NetClient tcp) {
+    return s -> {
+      String[] hp = s.target().split(":");
+      tcp.connect(Integer.parseInt(hp[1]), hp[0]).onComplete(ar -> {
+        if (ar.failed()) {
+          s.reject(ErrorCode.CONNECT_REFUSED, ar.cause().getMessage());
+        } else {
+          s.accept().onSuccess(st -> StreamBridge.bridge(st, ar.result()));
+        }
+      });
+    };
+  }
+
+  /** A blocking TCP client: writes everything while reading the same amount back. */
+  private static byte[] exchange(int port, byte[] data) throws Exception {
+    try (Socket socket = new Socket("127.0.0.1", port)) {
+      socket.setSoTimeout(30_000);
+      CompletableFuture<Void> writer = CompletableFuture.runAsync(() -> {
+        try {
+          OutputStream out = socket.getOutputStream();
+          for (int i = 0; i < data.length; i += 100_000) {
+            out.write(data, i, Math.min(100_000, data.length - i));
+          }
+          out.flush();
+        } catch (Exception e) {
+          throw new RuntimeException(e);
+        }
+      });
+      byte[] got = new byte[data.length];
+      InputStream in = socket.getInputStream();
+      int n = 0;
+      while (n < got.length) {
+        int r = in.read(got, n, got.length - n);
+        if (r < 0) {
+          return java.util.Arrays.copyOf(got, n);
+        }
+        n += r;
+      }
+      writer.get(30, TimeUnit.SECONDS);
+      return got;
+    }
+  }
+
+  @Test
+  void tcpThroughTheTunnelIsByteExactAcrossEventLoops() throws Exception {
+    NetServer target = vertx.createNetServer().connectHandler(so -> so.pipeTo(so));
+    await(target.listen(0, "127.0.0.1"));
+    NetClient tcp = vertx.createNetClient();
+    try (Tunnels t = Tunnels.webSocket(vertx, CFG, CFG, agent(tcp))) {
+      NetServer local = vertx.createNetServer().connectHandler(so -> {
+        so.pause();
+        t.client.open(WireSpec.KIND_TCP, "127.0.0.1:" + target.actualPort(), null)
+            .onSuccess(st -> {
+              StreamBridge.bridge(st, so);
+              so.resume();
+            })
+            .onFailure(e -> so.close());
+      });
+      await(local.listen(0, "127.0.0.1"));
+      byte[] data = Streams.random(5, 12 * 1024 * 1024 + 3).getBytes();
+      io.relaymesh.proxy.testutil.Bytes.assertSame(data, exchange(local.actualPort(), data));
+      assertThat(t.clientMetrics.bytesOut()).isEqualTo(data.length);
+      assertThat(t.clientMetrics.bytesIn()).isEqualTo(data.length);
+      await(local.close());
+    } finally {
+      await(tcp.close());
+      await(target.close());
+    }
+  }
+
+  @Test
+  void streamFinBecomesTcpShutdownOutputAndTheReplyStillArrives() throws Exception {
+    // target: reads until EOF (our half-close), then answers with the byte count and closes
+    try (java.net.ServerSocket listener = new java.net.ServerSocket(0, 1,
+        java.net.InetAddress.getLoopbackAddress())) {
+      CompletableFuture<Void> server = CompletableFuture.runAsync(() -> {
+        try (Socket s = listener.accept()) {
+          s.setSoTimeout(30_000);
+          long count = 0;
+          byte[] buf = new byte[65536];
+          for (int r; (r = s.getInputStream().read(buf)) >= 0; ) {
+            count += r;
+          }
+          s.getOutputStream().write(("read " + count).getBytes());
+        } catch (Exception e) {
+          throw new RuntimeException(e);
+        }
+      });
+      NetClient tcp = vertx.createNetClient();
+      try (Tunnels t = Tunnels.webSocket(vertx, CFG, CFG, agent(tcp))) {
+        String target = "127.0.0.1:" + listener.getLocalPort();
+        io.vertx.core.buffer.Buffer reply = await(Streams.exchange(t.client, target,
+            Streams.random(9, 3_000_000)));
+        assertThat(reply.toString()).isEqualTo("read 3000000");
+        server.get(30, TimeUnit.SECONDS);
+      } finally {
+        await(tcp.close());
+      }
+    }
+  }
+
+  @Test
+  void unreachableTargetIsRefusedWithItsReason() throws Exception {
+    NetServer probe = vertx.createNetServer().connectHandler(so -> so.close());
+    await(probe.listen(0, "127.0.0.1"));
+    int closedPort = probe.actualPort();
+    await(probe.close()); // nothing listens there any more
+    NetClient tcp = vertx.createNetClient();
+    try (Tunnels t = Tunnels.webSocket(vertx, CFG, CFG, agent(tcp))) {
+      Throwable e = io.relaymesh.proxy.testutil.Await.failure(
+          t.client.open(WireSpec.KIND_TCP, "127.0.0.1:" + closedPort, null));
+      assertThat(e).isInstanceOfSatisfying(io.relaymesh.proxy.session.StreamRefusedException.class,
+          r -> assertThat(r.code()).isEqualTo(ErrorCode.CONNECT_REFUSED));
+    } finally {
+      await(tcp.close());
+    }
+  }
+}
