@@ -57,28 +57,40 @@ public final class ControlServer {
     this.config = config;
   }
 
-  /** Starts a control plane on its own Vert.x instance. */
-  public static Future<ControlServer> start(ControlConfig config) {
-    return start(Vertx.vertx(), true, config);
+  /**
+   * Starts a control plane on its own Vert.x instance and waits until it listens. On failure
+   * everything started is stopped again before the exception is thrown. Stop it with
+   * {@link #stop()}. Call from a plain thread (CLI main, tests), never from a Vert.x thread.
+   */
+  public static ControlServer run(ControlConfig config) {
+    Vertx vertx = Vertx.vertx();
+    ControlServer s = new ControlServer(vertx, true, config);
+    Future<ControlServer> started = validate(config).compose(x -> s.doStart());
+    try {
+      return started.toCompletionStage().toCompletableFuture().get(5, TimeUnit.MINUTES);
+    } catch (Exception e) {
+      s.stop();
+      Throwable cause = e instanceof java.util.concurrent.ExecutionException && e.getCause() != null
+          ? e.getCause() : e;
+      if (cause instanceof RuntimeException re) {
+        throw re;
+      }
+      throw new IllegalStateException("control plane did not start: " + cause, cause);
+    }
   }
 
-  /** Starts a control plane on {@code vertx} (not closed by {@link #close}). */
+  /** Starts a control plane on {@code vertx}, which {@link #close} leaves running. */
   public static Future<ControlServer> start(Vertx vertx, ControlConfig config) {
-    return start(vertx, false, config);
+    ControlServer s = new ControlServer(vertx, false, config);
+    return validate(config).compose(x -> s.doStart())
+        .recover(e -> s.close().transform(x -> Future.failedFuture(e)));
   }
 
-  private static Future<ControlServer> start(Vertx vertx, boolean owns, ControlConfig config) {
+  private static Future<Void> validate(ControlConfig config) {
     List<String> problems = new ArrayList<>();
     config.validate("server", problems);
-    if (!problems.isEmpty()) {
-      if (owns) {
-        vertx.close();
-      }
-      return Future.failedFuture(new IllegalArgumentException(
-          "invalid configuration: " + String.join("; ", problems)));
-    }
-    ControlServer s = new ControlServer(vertx, owns, config);
-    return s.doStart().recover(e -> s.close().transform(x -> Future.failedFuture(e)));
+    return problems.isEmpty() ? Future.succeededFuture() : Future.failedFuture(
+        new IllegalArgumentException("invalid configuration: " + String.join("; ", problems)));
   }
 
   private Future<ControlServer> doStart() {
@@ -149,6 +161,11 @@ public final class ControlServer {
     return embedded != null;
   }
 
+  /** Replaces the ticket signing key now (the old one stays published until its tickets expire). */
+  public Future<com.nimbusds.jose.jwk.ECKey> rotateSigningKey() {
+    return services.keys().rotate(true);
+  }
+
   /** Creates an admin user (for {@code relaymesh server --create-admin}). */
   public Future<User> createAdmin(String username, String password) {
     String weak = Passwords.weakness(password);
@@ -164,25 +181,11 @@ public final class ControlServer {
   }
 
   /**
-   * Stops the API, the pool and the embedded PostgreSQL, then Vert.x when this server owns it.
-   * When called on a Vert.x thread of an owned instance, Vert.x is closed last and the returned
-   * future completes without a context.
+   * Stops the API, the pool and the embedded PostgreSQL. A Vert.x instance owned by this server
+   * (see {@link #run}) is closed by {@link #stop()} only.
    */
   public Future<Void> close() {
-    Future<Void> rest = closeResources();
-    if (!ownsVertx) {
-      return rest;
-    }
-    io.vertx.core.Promise<Void> done = io.vertx.core.Promise.promise();
-    rest.onComplete(ar -> new Thread(() -> {
-      try {
-        vertx.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
-      } catch (Exception e) {
-        log.warn("Vert.x did not close cleanly: {}", e.toString());
-      }
-      done.complete();
-    }, "relaymesh-control-close").start());
-    return done.future();
+    return closeResources();
   }
 
   private Future<Void> closeResources() {
@@ -206,12 +209,22 @@ public final class ControlServer {
         });
   }
 
-  /** Blocking {@link #close}, for shutdown hooks and tests. */
+  /**
+   * Blocking stop, for the CLI's shutdown hook and tests: everything {@link #close} stops, then
+   * the owned Vert.x instance. Call from a plain thread.
+   */
   public void stop() {
     try {
-      close().toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+      closeResources().toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
     } catch (Exception e) {
       log.warn("control plane did not stop cleanly: {}", e.toString());
+    }
+    if (ownsVertx) {
+      try {
+        vertx.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      } catch (Exception e) {
+        log.warn("Vert.x did not close cleanly: {}", e.toString());
+      }
     }
   }
 

@@ -33,7 +33,7 @@ public final class Migrations {
       Flyway flyway = Flyway.configure()
           .dataSource(target.jdbcUrl(), target.user(), target.password())
           .locations(locations)
-          .connectRetries(3)
+          .connectRetries(2)
           .load();
       MigrateResult result = flyway.migrate();
       log.info("database {} schema at version {} ({} migration(s) applied)", target.describe(),
@@ -41,8 +41,20 @@ public final class Migrations {
       return result;
     } catch (FlywayException e) {
       throw new MigrationFailedException("schema migration of database " + target.describe()
-          + " failed: " + firstLine(e.getMessage()), e);
+          + " failed: " + firstLine(e.getMessage()) + rootCause(e), e);
     }
+  }
+
+  /** The innermost cause's first line (e.g. the SQL error), when it adds something. */
+  private static String rootCause(Throwable e) {
+    Throwable t = e;
+    while (t.getCause() != null && t.getCause() != t) {
+      t = t.getCause();
+    }
+    if (t == e || t.getMessage() == null) {
+      return "";
+    }
+    return " (" + firstLine(t.getMessage()) + ")";
   }
 
   private static String firstLine(String s) {

@@ -33,13 +33,16 @@ public record PostgresTarget(String host, int port, String database, String user
   }
 
   public PgConnectOptions connectOptions() {
-    return new PgConnectOptions()
+    PgConnectOptions o = new PgConnectOptions()
         .setHost(host)
         .setPort(port)
         .setDatabase(database)
         .setUser(user)
-        .setPassword(password)
         .setCachePreparedStatements(true);
+    if (password != null) {
+      o.setPassword(password);
+    }
+    return o;
   }
 
   /** {@code host:port/database}, safe to log. */

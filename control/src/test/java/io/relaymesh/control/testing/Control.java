@@ -41,7 +41,7 @@ public final class Control implements AutoCloseable {
   }
 
   public static Control start(ControlConfig config) {
-    ControlServer s = await(ControlServer.start(config));
+    ControlServer s = ControlServer.run(config);
     return new Control(s, s.database());
   }
 
@@ -98,7 +98,12 @@ public final class Control implements AutoCloseable {
   }
 
   public Connection jdbc() throws SQLException {
-    return DriverManager.getConnection(db.jdbcUrl(), db.user(), db.password());
+    java.util.Properties p = new java.util.Properties();
+    p.setProperty("user", db.user());
+    if (db.password() != null) {
+      p.setProperty("password", db.password());
+    }
+    return DriverManager.getConnection(db.jdbcUrl(), p);
   }
 
   public void sql(String statement) {
