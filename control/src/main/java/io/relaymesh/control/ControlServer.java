@@ -161,6 +161,21 @@ public final class ControlServer {
     return embedded != null;
   }
 
+  /** Waits (from a plain thread) for {@code f}; its failure is rethrown unwrapped. */
+  public static <T> T await(Future<T> f) {
+    try {
+      return f.toCompletionStage().toCompletableFuture().get(2, TimeUnit.MINUTES);
+    } catch (java.util.concurrent.ExecutionException e) {
+      throw e.getCause() instanceof RuntimeException re ? re
+          : new IllegalStateException(String.valueOf(e.getCause()), e.getCause());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted", e);
+    } catch (java.util.concurrent.TimeoutException e) {
+      throw new IllegalStateException("timed out", e);
+    }
+  }
+
   /** Replaces the ticket signing key now (the old one stays published until its tickets expire). */
   public Future<com.nimbusds.jose.jwk.ECKey> rotateSigningKey() {
     return services.keys().rotate(true);
