@@ -130,8 +130,11 @@ public final class ControlServer {
         services = new Services(vertx, config, url, db, new UserStore(db), new SessionStore(db),
             new WorkspaceStore(db, hb), new RelayStore(db, hb), new ConnectionStore(db), keys);
         router = ApiRouter.create(services);
-        keyTimer = vertx.setPeriodic(KEY_CHECK_INTERVAL_MS, id -> keys.current()
-            .onFailure(e -> log.warn("signing key check failed: {}", e.getMessage())));
+        SessionStore sessions = services.sessions();
+        keyTimer = vertx.setPeriodic(KEY_CHECK_INTERVAL_MS, id -> {
+          keys.current().onFailure(e -> log.warn("signing key check failed: {}", e.getMessage()));
+          sessions.prune().onFailure(e -> log.warn("session cleanup failed: {}", e.getMessage()));
+        });
         log.info("control plane listening on {} (database {})", url, target.describe());
         return this;
       });

@@ -36,7 +36,9 @@ class AuthorizationMatrixTest {
     /** the owner of workspace alice/dev */
     OWNER,
     ADMIN,
-    RELAY
+    RELAY,
+    /** an agent, by its agent token */
+    AGENT
   }
 
   record Endpoint(String method, String path, Role role, JsonObject body) {
@@ -59,6 +61,8 @@ class AuthorizationMatrixTest {
     String agent = c.createWorkspace(alice, "dev").getString("agentToken");
     String relay = c.createRegion(admin, "eu");
     String goneRelay = c.createRegion(admin, "gone");
+    String goneAgent = c.createWorkspace(alice, "old").getString("agentToken");
+    assertThat(c.http.delete("/api/v1/workspaces/alice/old", alice).status()).isEqualTo(204);
     assertThat(c.http.delete("/api/v1/relays/gone", admin).status()).isEqualTo(204);
     c.http.post("/api/v1/relay/register", relay,
         new JsonObject().put("replicaId", "eu-1").put("publicUrl", "https://eu.example.com"));
@@ -82,6 +86,7 @@ class AuthorizationMatrixTest {
     creds.put("agent", agent);
     creds.put("relay", relay);
     creds.put("relay-revoked", goneRelay);
+    creds.put("agent-revoked", goneAgent);
     creds.put("alice-expired", aliceExpired);
     creds.put("admin-expired", adminExpired);
     creds.put("alice-revoked", aliceRevoked);
@@ -123,6 +128,8 @@ class AuthorizationMatrixTest {
         new Endpoint("POST", "/api/v1/relay/agent-auth", Role.RELAY, null),
         new Endpoint("POST", "/api/v1/relay/presence", Role.RELAY, null),
         new Endpoint("GET", "/api/v1/relay/agents/{agentId}/replicas", Role.RELAY, null),
+        new Endpoint("GET", "/api/v1/agent/me", Role.AGENT, null),
+        new Endpoint("GET", "/api/v1/agent/relays", Role.AGENT, null),
         new Endpoint("POST", "/api/v1/relay/connections", Role.RELAY, new JsonObject()
             .put("replicaId", "eu-1").put("username", "alice").put("workspace", "alice/dev")
             .put("agent", "main").put("startedAt", "2026-01-01T00:00:00Z")));
@@ -134,23 +141,26 @@ class AuthorizationMatrixTest {
 
   static List<Case> cases() {
     List<Case> l = new ArrayList<>();
-    Map<Role, Integer> all401 = Map.of(Role.SELF, 401, Role.OWNER, 401, Role.ADMIN, 401, Role.RELAY, 401);
+    Map<Role, Integer> all401 = Map.of(Role.SELF, 401, Role.OWNER, 401, Role.ADMIN, 401,
+        Role.RELAY, 401, Role.AGENT, 401);
     Map<Role, String> allUnauth = Map.of(Role.SELF, "unauthenticated", Role.OWNER, "unauthenticated",
-        Role.ADMIN, "unauthenticated", Role.RELAY, "unauthenticated");
+        Role.ADMIN, "unauthenticated", Role.RELAY, "unauthenticated", Role.AGENT, "unauthenticated");
     l.add(new Case("no token", Map.of(), all401, allUnauth));
     l.add(new Case("expired token", Map.of(Role.SELF, "alice-expired", Role.OWNER, "alice-expired",
-        Role.ADMIN, "admin-expired", Role.RELAY, "alice-expired"), all401, allUnauth));
+        Role.ADMIN, "admin-expired", Role.RELAY, "alice-expired", Role.AGENT, "alice-expired"),
+        all401, allUnauth));
     l.add(new Case("revoked token", Map.of(Role.SELF, "alice-revoked", Role.OWNER, "alice-revoked",
-        Role.ADMIN, "admin-revoked", Role.RELAY, "relay-revoked"), all401, allUnauth));
+        Role.ADMIN, "admin-revoked", Role.RELAY, "relay-revoked", Role.AGENT, "agent-revoked"),
+        all401, allUnauth));
     l.add(new Case("another user's token", Map.of(Role.OWNER, "bob", Role.ADMIN, "bob",
-        Role.RELAY, "bob"), Map.of(Role.OWNER, 404, Role.ADMIN, 403, Role.RELAY, 401),
+        Role.RELAY, "bob", Role.AGENT, "bob"),
+        Map.of(Role.OWNER, 404, Role.ADMIN, 403, Role.RELAY, 401, Role.AGENT, 401),
         Map.of(Role.OWNER, "workspace_not_found", Role.ADMIN, "forbidden",
-            Role.RELAY, "unauthenticated")));
+            Role.RELAY, "unauthenticated", Role.AGENT, "unauthenticated")));
     l.add(new Case("agent token", Map.of(Role.SELF, "agent", Role.OWNER, "agent",
         Role.ADMIN, "agent", Role.RELAY, "agent"), all401, allUnauth));
     l.add(new Case("relay token", Map.of(Role.SELF, "relay", Role.OWNER, "relay",
-        Role.ADMIN, "relay"), Map.of(Role.SELF, 401, Role.OWNER, 401, Role.ADMIN, 401),
-        allUnauth));
+        Role.ADMIN, "relay", Role.AGENT, "relay"), all401, allUnauth));
     return l;
   }
 
@@ -194,12 +204,14 @@ class AuthorizationMatrixTest {
         new Endpoint("GET", "/api/v1/connections", Role.ADMIN, null),
         new Endpoint("POST", "/api/v1/relay/heartbeat", Role.RELAY,
             new JsonObject().put("replicaId", "eu-1")),
-        new Endpoint("GET", "/api/v1/relay/agents/{agentId}/replicas", Role.RELAY, null))
+        new Endpoint("GET", "/api/v1/relay/agents/{agentId}/replicas", Role.RELAY, null),
+        new Endpoint("GET", "/api/v1/agent/relays", Role.AGENT, null))
         .map(e -> DynamicTest.dynamicTest(e.toString(), () -> {
           String who = switch (e.role()) {
             case SELF, OWNER -> "alice";
             case ADMIN -> "admin";
             case RELAY -> "relay";
+            case AGENT -> "agent";
           };
           Resp r = c.http.call(e.method(), path(e), creds.get(who), body(e));
           assertThat(r.status()).as(r.toString()).isBetween(200, 204);

@@ -187,6 +187,7 @@ class TicketTest {
     ECKey fresh = Control.await(c.server.rotateSigningKey());
     assertThat(fresh.getKeyID()).isNotEqualTo(oldKid);
     JsonObject jwks = c.http.get("/api/v1/keys", null).json();
+    assertThat(c.http.get("/api/v1/keys", null).status()).isEqualTo(200);
     assertThat(jwks.getJsonArray("keys").stream().map(k -> ((JsonObject) k).getString("kid")))
         .startsWith(fresh.getKeyID(), oldKid);
     assertThat(jwks.encode()).doesNotContain("\"d\"");

@@ -174,6 +174,20 @@ class WorkspaceAndRelayApiTest {
     assertThat(c.http.get("/api/v1/relay/agents/" + agentId + "/replicas", relay)
         .json().getJsonArray("replicas")).isEmpty();
 
+    // the agent itself (agent token) learns its identity and the healthy relays to connect to
+    JsonObject self = c.http.get("/api/v1/agent/me", agentToken).json();
+    assertThat(self.getString("fullName")).isEqualTo("alice/routed");
+    JsonObject euForAgent = c.http.get("/api/v1/agent/relays", agentToken).json()
+        .getJsonArray("regions").stream().map(o -> (JsonObject) o)
+        .filter(o -> o.getString("region").equals("eu")).findFirst().orElseThrow();
+    assertThat(euForAgent.getJsonArray("replicas").getJsonObject(0).getString("publicUrl"))
+        .isEqualTo("https://eu.example.com");
+    c.sql("UPDATE relay_replicas SET last_heartbeat_at = now() - interval '5 minutes'");
+    assertThat(c.http.get("/api/v1/agent/relays", agentToken).json().getJsonArray("regions").stream()
+        .map(o -> (JsonObject) o).filter(o -> o.getString("region").equals("eu")).findFirst()
+        .orElseThrow().getJsonArray("replicas")).isEmpty();
+    c.http.post("/api/v1/relay/heartbeat", relay, json("replicaId", "eu-1"));
+
     // deleting the region revokes its relay token
     assertThat(c.http.delete("/api/v1/relays/eu", admin).status()).isEqualTo(204);
     assertThat(c.http.post("/api/v1/relay/heartbeat", relay, json("replicaId", "eu-1")).status())

@@ -62,7 +62,9 @@ final class Api {
     if (r.body() == null) {
       ctx.response().end();
     } else {
-      ctx.response().putHeader("Content-Type", "application/json");
+      if (!ctx.response().headers().contains("Content-Type")) {
+        ctx.response().putHeader("Content-Type", "application/json");
+      }
       ctx.response().end(r.body() instanceof JsonObject o ? o.encode() : String.valueOf(r.body()));
     }
   }
@@ -205,6 +207,23 @@ final class Api {
         ? Future.succeededFuture(p)
         : Future.failedFuture(ControlException.unauthenticated(
             "relay token is revoked or unknown (was its region deleted?)")));
+  }
+
+  /** Authenticates an agent by its agent token. */
+  static Future<io.relaymesh.control.store.Model.AgentIdentity> agent(Services s, RoutingContext ctx) {
+    String t = token(ctx);
+    if (t == null) {
+      return Future.failedFuture(ControlException.unauthenticated(
+          "an agent token is required (Authorization: Bearer rma_...)"));
+    }
+    if (!Tokens.wellFormed(t, TokenKind.AGENT)) {
+      return Future.failedFuture(ControlException.unauthenticated(
+          "this endpoint requires an agent token (rma_...)"));
+    }
+    return s.workspaces().agentByToken(Tokens.hash(t)).compose(a -> a != null
+        ? Future.succeededFuture(a)
+        : Future.failedFuture(ControlException.unauthenticated(
+            "agent token is revoked or unknown (was its workspace deleted?)")));
   }
 
   static String clientAddress(RoutingContext ctx) {

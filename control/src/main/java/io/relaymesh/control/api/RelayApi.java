@@ -38,6 +38,19 @@ final class RelayApi {
           list.forEach(g -> a.add(g.toJson()));
           return Reply.ok(new JsonObject().put("regions", a));
         }));
+    handle(r.get("/api/v1/agent/me"), ctx -> Api.agent(s, ctx).map(a -> Reply.ok(a.toJson())));
+    handle(r.get("/api/v1/agent/relays"), ctx -> Api.agent(s, ctx)
+        .compose(a -> s.relays().list())
+        .map(list -> {
+          JsonArray a = new JsonArray();
+          list.forEach(g -> {
+            JsonObject o = g.toJson();
+            JsonArray healthy = new JsonArray();
+            g.replicas().stream().filter(x -> x.healthy()).forEach(x -> healthy.add(x.toJson()));
+            a.add(o.put("replicas", healthy));
+          });
+          return Reply.ok(new JsonObject().put("regions", a));
+        }));
     handle(r.post("/api/v1/relays"), ctx -> Api.admin(s, ctx).compose(p -> {
       String region = Api.name(Api.body(ctx), "region", "region", true);
       String token = Tokens.generate(TokenKind.RELAY);

@@ -40,6 +40,7 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
           .setDataDirectory(clusterDir)
           .setCleanDataDirectory(false)
           .setRegisterShutdownHook(false)
+          .setPGStartupWait(java.time.Duration.ofSeconds(60))
           .setServerConfig("listen_addresses", "localhost")
           .start();
     } catch (IOException | RuntimeException e) {

@@ -39,6 +39,14 @@ public final class SessionStore {
         Tuple.of(sessionId)).mapEmpty();
   }
 
+  /** Deletes sessions that expired or were revoked more than a day ago; returns how many. */
+  public Future<Integer> prune() {
+    return db.exec("DELETE FROM sessions WHERE expires_at < now() - interval '1 day' "
+        + "OR revoked_at < now() - interval '1 day'", io.vertx.sqlclient.Tuple.tuple())
+        .compose(r -> db.exec("DELETE FROM login_failures WHERE failed_at < now() - interval '1 day'",
+            io.vertx.sqlclient.Tuple.tuple()).map(x -> r.rowCount()));
+  }
+
   /** Failed logins within the window: {@code [forUser, fromAddress]}. */
   public Future<long[]> recentFailures(String username, String address, long windowSeconds) {
     return db.one("SELECT "
