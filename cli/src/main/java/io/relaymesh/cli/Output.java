@@ -34,6 +34,15 @@ final class Output {
     }
   }
 
+  /** {@code 2026-01-02T03:04:05.123456Z} -> {@code 2026-01-02T03:04:05Z}. */
+  static String time(String iso) {
+    if (iso == null) {
+      return null;
+    }
+    int dot = iso.indexOf('.');
+    return dot < 0 ? iso : iso.substring(0, dot) + "Z";
+  }
+
   private static String cell(List<String> r, int i) {
     String c = i < r.size() ? r.get(i) : null;
     return c == null ? "-" : c;

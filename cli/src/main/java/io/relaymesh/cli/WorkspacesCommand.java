@@ -101,7 +101,7 @@ final class WorkspacesCommand implements Runnable {
           }
         }
         rows.add(List.of(w.getString("fullName"), String.join(", ", agents),
-            relays.isEmpty() ? "-" : String.join(", ", relays), w.getString("createdAt")));
+            relays.isEmpty() ? "-" : String.join(", ", relays), Output.time(w.getString("createdAt"))));
       }
       Output.table(env.out(), List.of("WORKSPACE", "AGENTS", "RELAYS", "CREATED"), rows);
       return 0;

@@ -123,6 +123,7 @@ class CliCommandsTest {
     assertThat(list.out().lines().findFirst().orElseThrow())
         .matches("WORKSPACE +AGENTS +RELAYS +CREATED");
     assertThat(list.out()).contains("alice/dev ", "main (offline)", "alice/second-one", "gpu (offline)");
+    assertThat(list.out().lines().skip(1)).allMatch(l -> l.matches(".*\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ"));
     int col = list.out().lines().findFirst().orElseThrow().indexOf("AGENTS");
     list.out().lines().skip(1).forEach(l -> assertThat(l.charAt(col - 1)).isEqualTo(' '));
     list.out().lines().skip(1).forEach(l -> assertThat(l.charAt(col)).isNotEqualTo(' '));

@@ -184,6 +184,11 @@ class AccountApiTest {
     Resp missing = c.http.post("/api/v1/login", null, new JsonObject().put("username", "x"));
     assertThat(missing.status()).isEqualTo(400);
     assertThat(missing.json().getString("message")).isEqualTo("field 'password' is required");
+    Resp huge = c.http.post("/api/v1/login", null, creds("x".repeat(300), "y"));
+    assertThat(huge.status()).isEqualTo(400);
+    Resp tooBig = c.http.post("/api/v1/login", null, creds("x", "y".repeat(70_000)));
+    assertThat(tooBig.status()).isEqualTo(413);
+    assertThat(tooBig.code()).isEqualTo("request_too_large");
     Resp unknown = c.http.get("/api/v1/nope", null);
     assertThat(unknown.status()).isEqualTo(404);
     assertThat(unknown.code()).isEqualTo("not_found");

@@ -94,6 +94,9 @@ final class AccountApi {
     JsonObject b = Api.body(ctx);
     String username = Api.string(b, "username", true);
     String password = Api.string(b, "password", true);
+    if (username.length() > 256 || password.length() > Passwords.MAX_LENGTH) {
+      throw ControlException.badRequest("username or password too long");
+    }
     String address = Api.clientAddress(ctx);
     return s.sessions().recentFailures(username, address, FAILURE_WINDOW_SECONDS)
         .compose(counts -> {
