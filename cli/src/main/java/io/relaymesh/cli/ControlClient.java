@@ -1,0 +1,101 @@
+package io.relaymesh.cli;
+
+import io.vertx.core.json.DecodeException;
+import io.vertx.core.json.JsonObject;
+import java.io.IOException;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpConnectTimeoutException;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+
+/** A small blocking client of the control-plane API; errors become one-line CLI errors. */
+public final class ControlClient {
+
+  private final HttpClient http = HttpClient.newBuilder()
+      .connectTimeout(Duration.ofSeconds(10)).build();
+  private final String base;
+  private final String token;
+
+  public ControlClient(String url, String token) {
+    String u = url.strip();
+    if (!u.startsWith("http://") && !u.startsWith("https://")) {
+      throw new CliException("control-plane URL must start with http:// or https://, got '" + u + "'");
+    }
+    this.base = u.endsWith("/") ? u.substring(0, u.length() - 1) : u;
+    this.token = token;
+  }
+
+  public String base() {
+    return base;
+  }
+
+  public static String seg(String s) {
+    return URLEncoder.encode(s, StandardCharsets.UTF_8).replace("+", "%20");
+  }
+
+  public JsonObject get(String path) {
+    return call("GET", path, null);
+  }
+
+  public JsonObject post(String path, JsonObject body) {
+    return call("POST", path, body == null ? new JsonObject() : body);
+  }
+
+  public JsonObject delete(String path) {
+    return call("DELETE", path, null);
+  }
+
+  /** Sends a request; returns the JSON body ({@code null} for 204) or throws a CliException. */
+  public JsonObject call(String method, String path, JsonObject body) {
+    HttpRequest.Builder b;
+    try {
+      b = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(30));
+    } catch (IllegalArgumentException e) {
+      throw new CliException("invalid control-plane URL '" + base + "'");
+    }
+    if (token != null) {
+      b.header("Authorization", "Bearer " + token);
+    }
+    if (body != null) {
+      b.header("Content-Type", "application/json");
+    }
+    b.method(method, body == null ? HttpRequest.BodyPublishers.noBody()
+        : HttpRequest.BodyPublishers.ofString(body.encode()));
+    HttpResponse<String> r;
+    try {
+      r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    } catch (HttpConnectTimeoutException e) {
+      throw new CliException("cannot reach the control plane at " + base + ": connect timed out", e);
+    } catch (IOException e) {
+      String why = e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
+      if (e instanceof java.net.ConnectException) {
+        why = "connection refused";
+      }
+      throw new CliException("cannot reach the control plane at " + base + ": " + why, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new CliException("interrupted");
+    }
+    JsonObject json = null;
+    if (r.body() != null && !r.body().isEmpty()) {
+      try {
+        json = new JsonObject(r.body());
+      } catch (DecodeException e) {
+        throw new CliException(base + " answered " + r.statusCode() + " with a non-JSON body; is it a relaymesh control plane?");
+      }
+    }
+    if (r.statusCode() >= 400) {
+      String msg = json != null && json.getString("message") != null ? json.getString("message")
+          : "HTTP " + r.statusCode();
+      if (r.statusCode() == 401 && token != null) {
+        msg += " (run 'relaymesh login' again)";
+      }
+      throw new CliException(msg);
+    }
+    return json;
+  }
+}

@@ -1,0 +1,46 @@
+package io.relaymesh.cli;
+
+import java.io.BufferedReader;
+import java.io.Console;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.Map;
+
+/** What the CLI reads from and writes to; replaced in tests. */
+public record Env(Map<String, String> vars, InputStream in, PrintStream out, PrintStream err,
+    Console console) {
+
+  public static Env system() {
+    return new Env(System.getenv(), System.in, System.out, System.err, System.console());
+  }
+
+  /** {@code $RELAYMESH_CONFIG_DIR}, default {@code ~/.config/relaymesh}. */
+  public Path configDir() {
+    String d = vars.get("RELAYMESH_CONFIG_DIR");
+    if (d != null && !d.isBlank()) {
+      return Path.of(d);
+    }
+    return Path.of(System.getProperty("user.home"), ".config", "relaymesh");
+  }
+
+  private static final Object STDIN_LOCK = new Object();
+
+  /** The first line of stdin, without the line terminator. */
+  public String readStdinLine(String what) {
+    synchronized (STDIN_LOCK) {
+      try {
+        String line = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8)).readLine();
+        if (line == null || line.isEmpty()) {
+          throw new CliException("expected the " + what + " on stdin, got nothing");
+        }
+        return line;
+      } catch (IOException e) {
+        throw new CliException("cannot read the " + what + " from stdin: " + e.getMessage());
+      }
+    }
+  }
+}

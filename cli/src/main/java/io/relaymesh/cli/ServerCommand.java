@@ -1,0 +1,120 @@
+package io.relaymesh.cli;
+
+import io.relaymesh.config.ControlConfig;
+import io.relaymesh.control.ControlServer;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.util.Base64;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+
+/** {@code relaymesh server}: the control plane. */
+@Command(name = "server", mixinStandardHelpOptions = true,
+    description = "Run the control plane (embedded PostgreSQL unless --postgres-url is given).")
+final class ServerCommand implements Callable<Integer> {
+
+  @ParentCommand Main main;
+
+  @Option(names = "--postgres-url", paramLabel = "URL",
+      description = "External PostgreSQL (postgresql://user:password@host:port/db). "
+          + "Default: embedded PostgreSQL in <data-dir>/postgres.")
+  String postgresUrl;
+
+  @Option(names = "--data-dir", paramLabel = "DIR",
+      description = "State directory (default ~/.local/share/relaymesh).")
+  Path dataDir;
+
+  @Option(names = "--listen", paramLabel = "ADDR", description = "host:port to listen on (default "
+      + ControlConfig.DEFAULT_LISTEN + ").")
+  String listen;
+
+  @Option(names = "--access-url", paramLabel = "URL",
+      description = "URL under which users, relays and agents reach this server.")
+  String accessUrl;
+
+  @Option(names = "--no-builtin-relay", description = "Do not serve a built-in relay.")
+  boolean noBuiltinRelay;
+
+  @Option(names = "--create-admin", paramLabel = "USER",
+      description = "Create this admin user at startup (password from --password-stdin, a prompt, "
+          + "or generated and printed once).")
+  String createAdmin;
+
+  @Option(names = "--password-stdin", description = "Read the --create-admin password from stdin.")
+  boolean passwordStdin;
+
+  ControlConfig config() {
+    ControlConfig c = ControlConfig.defaults();
+    if (listen != null) {
+      c = c.withListen(listen);
+    }
+    if (dataDir != null) {
+      c = c.withDataDir(dataDir);
+    }
+    if (postgresUrl != null) {
+      c = c.withPostgresUrl(postgresUrl);
+    }
+    if (accessUrl != null) {
+      c = c.withAccessUrl(accessUrl);
+    }
+    if (noBuiltinRelay) {
+      c = new ControlConfig(c.listen(), c.accessUrl(), c.dataDir(), c.postgresUrl(), false,
+          c.sessionTtl(), c.ticketTtl(), c.heartbeatTimeout(), c.keyRotation());
+    }
+    return c;
+  }
+
+  @Override
+  public Integer call() throws Exception {
+    Env env = main.env;
+    if (passwordStdin && createAdmin == null) {
+      throw new CliException("--password-stdin needs --create-admin USER");
+    }
+    String adminPassword = null;
+    boolean generated = false;
+    if (createAdmin != null) {
+      if (passwordStdin) {
+        adminPassword = env.readStdinLine("password for '" + createAdmin + "'");
+      } else if (env.console() != null) {
+        char[] p = env.console().readPassword("password for new admin '%s': ", createAdmin);
+        if (p == null || p.length == 0) {
+          throw new CliException("no password entered for admin '" + createAdmin + "'");
+        }
+        adminPassword = new String(p);
+      } else {
+        byte[] b = new byte[15];
+        new SecureRandom().nextBytes(b);
+        adminPassword = Base64.getUrlEncoder().withoutPadding().encodeToString(b);
+        generated = true;
+      }
+    }
+    ControlServer server = ControlServer.run(config());
+    CountDownLatch stopped = new CountDownLatch(1);
+    Thread hook = new Thread(() -> {
+      server.stop();
+      stopped.countDown();
+    }, "relaymesh-shutdown");
+    Runtime.getRuntime().addShutdownHook(hook);
+    try {
+      if (createAdmin != null) {
+        ControlServer.await(server.createAdmin(createAdmin, adminPassword));
+        env.out().println("created admin user '" + createAdmin + "'"
+            + (generated ? " with password: " + adminPassword + " (shown once)" : ""));
+      }
+    } catch (RuntimeException e) {
+      Runtime.getRuntime().removeShutdownHook(hook);
+      server.stop();
+      throw e;
+    }
+    env.out().println("relaymesh control plane listening on " + server.url()
+        + (server.embeddedDatabase() ? " (embedded PostgreSQL in "
+            + config().dataDir().resolve("postgres") + ")" : ""));
+    env.out().println("log in with: relaymesh login " + server.url());
+    env.out().flush();
+    stopped.await();
+    return 0;
+  }
+}

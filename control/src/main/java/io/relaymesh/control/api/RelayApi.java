@@ -1,0 +1,224 @@
+package io.relaymesh.control.api;
+
+import static io.relaymesh.control.api.Api.handle;
+
+import io.relaymesh.control.ControlException;
+import io.relaymesh.control.api.Api.Reply;
+import io.relaymesh.control.auth.Principal;
+import io.relaymesh.control.auth.TokenKind;
+import io.relaymesh.control.auth.Tokens;
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import java.time.OffsetDateTime;
+import java.time.format.DateTimeParseException;
+
+/**
+ * Regions and relays: admins create and delete regions; users list them with health; relays
+ * (relay token) register, heartbeat, check agent tokens, report agent presence, ask where an
+ * agent is, and post connection-log records, which admins list.
+ */
+final class RelayApi {
+
+  static final int MAX_LIST = 500;
+
+  private final Services s;
+
+  RelayApi(Services s) {
+    this.s = s;
+  }
+
+  void mount(Router r) {
+    handle(r.get("/api/v1/relays"), ctx -> Api.user(s, ctx)
+        .compose(p -> s.relays().list())
+        .map(list -> {
+          JsonArray a = new JsonArray();
+          list.forEach(g -> a.add(g.toJson()));
+          return Reply.ok(new JsonObject().put("regions", a));
+        }));
+    handle(r.get("/api/v1/agent/me"), ctx -> Api.agent(s, ctx).map(a -> Reply.ok(a.toJson())));
+    handle(r.get("/api/v1/agent/relays"), ctx -> Api.agent(s, ctx)
+        .compose(a -> s.relays().list())
+        .map(list -> {
+          JsonArray a = new JsonArray();
+          list.forEach(g -> {
+            JsonObject o = g.toJson();
+            JsonArray healthy = new JsonArray();
+            g.replicas().stream().filter(x -> x.healthy()).forEach(x -> healthy.add(x.toJson()));
+            a.add(o.put("replicas", healthy));
+          });
+          return Reply.ok(new JsonObject().put("regions", a));
+        }));
+    handle(r.post("/api/v1/relays"), ctx -> Api.admin(s, ctx).compose(p -> {
+      String region = Api.name(Api.body(ctx), "region", "region", true);
+      String token = Tokens.generate(TokenKind.RELAY);
+      return s.relays().createRegion(region, Tokens.hash(token))
+          .map(g -> Reply.created(new JsonObject().put("region", g.toJson())
+              .put("relayToken", token)));
+    }));
+    handle(r.delete("/api/v1/relays/:region"), ctx -> Api.admin(s, ctx)
+        .compose(p -> s.relays().deleteRegion(ctx.pathParam("region")))
+        .map(deleted -> {
+          if (!deleted) {
+            throw ControlException.notFound("region_not_found",
+                "region '" + ctx.pathParam("region") + "' not found");
+          }
+          return Reply.noContent();
+        }));
+
+    handle(r.post("/api/v1/relay/register"), this::register);
+    handle(r.post("/api/v1/relay/heartbeat"), ctx -> Api.relay(s, ctx).compose(p -> {
+      String replica = replicaId(Api.body(ctx));
+      return s.relays().heartbeat(p.regionId(), replica).map(ok -> {
+        if (!ok) {
+          throw notRegistered(p, replica);
+        }
+        return Reply.noContent();
+      });
+    }));
+    handle(r.post("/api/v1/relay/agent-auth"), ctx -> Api.relay(s, ctx).compose(p -> {
+      String token = Api.string(Api.body(ctx), "token", true);
+      if (!Tokens.wellFormed(token, TokenKind.AGENT)) {
+        throw new ControlException(403, "agent_token_invalid", "not an agent token (rma_...)");
+      }
+      return s.workspaces().agentByToken(Tokens.hash(token)).map(a -> {
+        if (a == null) {
+          throw new ControlException(403, "agent_token_invalid",
+              "agent token is revoked or unknown (was its workspace deleted?)");
+        }
+        return Reply.ok(a.toJson());
+      });
+    }));
+    handle(r.post("/api/v1/relay/presence"), this::presence);
+    handle(r.get("/api/v1/relay/agents/:agentId/replicas"), ctx -> Api.relay(s, ctx)
+        .compose(p -> s.relays().replicasHolding(longParam(ctx.pathParam("agentId"), "agentId")))
+        .map(list -> {
+          JsonArray a = new JsonArray();
+          list.forEach(x -> a.add(x.toJson()));
+          return Reply.ok(new JsonObject().put("replicas", a));
+        }));
+    handle(r.post("/api/v1/relay/connections"), this::recordConnection);
+    handle(r.get("/api/v1/connections"), this::listConnections);
+  }
+
+  private Future<Reply> register(RoutingContext ctx) {
+    return Api.relay(s, ctx).compose(p -> {
+      JsonObject b = Api.body(ctx);
+      String replica = replicaId(b);
+      String publicUrl = Api.string(b, "publicUrl", true);
+      if (!publicUrl.startsWith("https://") && !publicUrl.startsWith("http://")) {
+        throw ControlException.badRequest("field 'publicUrl' must be an http(s) URL");
+      }
+      return s.relays().register(p.regionId(), replica, publicUrl,
+              Api.string(b, "appsHost", false), Api.string(b, "peerAddress", false),
+              Api.string(b, "version", false))
+          .map(x -> Reply.ok(new JsonObject().put("region", p.region()).put("replicaId", replica)
+              .put("heartbeatIntervalSeconds",
+                  Math.max(1, s.config().heartbeatTimeout().toSeconds() / 3))
+              .put("heartbeatTimeoutSeconds", s.config().heartbeatTimeout().toSeconds())));
+    });
+  }
+
+  private Future<Reply> presence(RoutingContext ctx) {
+    return Api.relay(s, ctx).compose(p -> {
+      JsonObject b = Api.body(ctx);
+      String replica = replicaId(b);
+      Object agentId = b.getValue("agentId");
+      Object connected = b.getValue("connected");
+      if (!(agentId instanceof Number id)) {
+        throw ControlException.badRequest("field 'agentId' must be a number");
+      }
+      if (!(connected instanceof Boolean c)) {
+        throw ControlException.badRequest("field 'connected' must be true or false");
+      }
+      return s.relays().replicaExists(p.regionId(), replica).compose(exists -> {
+        if (!exists) {
+          throw notRegistered(p, replica);
+        }
+        return s.workspaces().agentExists(id.longValue());
+      }).compose(exists -> {
+        if (!exists) {
+          throw ControlException.notFound("agent_not_found", "agent " + id + " not found");
+        }
+        return c ? s.relays().agentConnected(p.regionId(), replica, id.longValue())
+            : s.relays().agentDisconnected(p.regionId(), replica, id.longValue());
+      }).map(x -> Reply.noContent());
+    });
+  }
+
+  private Future<Reply> recordConnection(RoutingContext ctx) {
+    return Api.relay(s, ctx).compose(p -> {
+      JsonObject b = Api.body(ctx);
+      String replica = replicaId(b);
+      Object port = b.getValue("port");
+      if (port != null && !(port instanceof Number)) {
+        throw ControlException.badRequest("field 'port' must be a number");
+      }
+      return s.connections().insert(Api.string(b, "username", true),
+              Api.string(b, "workspace", true), Api.string(b, "agent", true),
+              port == null ? null : ((Number) port).intValue(), Api.string(b, "app", false),
+              p.region(), replica, Api.string(b, "clientAddress", false),
+              Api.string(b, "ticketId", false), time(b, "startedAt", true),
+              time(b, "endedAt", false), nonNegative(b, "bytesIn"), nonNegative(b, "bytesOut"),
+              Api.string(b, "closeReason", false))
+          .map(id -> Reply.created(new JsonObject().put("id", id)));
+    });
+  }
+
+  private Future<Reply> listConnections(RoutingContext ctx) {
+    return Api.admin(s, ctx).compose(p -> {
+      String l = ctx.queryParams().get("limit");
+      String before = ctx.queryParams().get("before");
+      int limit = l == null ? 100 : (int) longParam(l, "limit");
+      if (limit < 1 || limit > MAX_LIST) {
+        throw ControlException.badRequest("limit must be between 1 and " + MAX_LIST);
+      }
+      return s.connections().list(limit, before == null ? null : longParam(before, "before"));
+    }).map(list -> {
+      JsonArray a = new JsonArray();
+      list.forEach(c -> a.add(c.toJson()));
+      return Reply.ok(new JsonObject().put("connections", a));
+    });
+  }
+
+  private static String replicaId(JsonObject b) {
+    String r = Api.string(b, "replicaId", true);
+    if (r.isEmpty() || r.length() > 128 || !r.matches("[A-Za-z0-9._:-]+")) {
+      throw ControlException.badRequest("field 'replicaId' must be 1-128 characters of "
+          + "letters, digits, '.', '_', ':' and '-'");
+    }
+    return r;
+  }
+
+  private static ControlException notRegistered(Principal.Relay p, String replica) {
+    return ControlException.notFound("replica_not_registered", "relay replica '" + replica
+        + "' of region '" + p.region() + "' is not registered; register it first");
+  }
+
+  private static long longParam(String v, String name) {
+    try {
+      return Long.parseLong(v);
+    } catch (NumberFormatException e) {
+      throw ControlException.badRequest("'" + name + "' must be an integer");
+    }
+  }
+
+  private static OffsetDateTime time(JsonObject b, String key, boolean required) {
+    String v = Api.string(b, key, required);
+    try {
+      return v == null ? null : OffsetDateTime.parse(v);
+    } catch (DateTimeParseException e) {
+      throw ControlException.badRequest("field '" + key + "' must be an ISO-8601 timestamp");
+    }
+  }
+
+  private static long nonNegative(JsonObject b, String key) {
+    Object v = b.getValue(key, 0);
+    if (!(v instanceof Number n) || n.longValue() < 0) {
+      throw ControlException.badRequest("field '" + key + "' must be a non-negative number");
+    }
+    return n.longValue();
+  }
+}

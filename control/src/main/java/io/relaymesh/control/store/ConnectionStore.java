@@ -1,0 +1,37 @@
+package io.relaymesh.control.store;
+
+import io.relaymesh.control.store.Model.Connection;
+import io.vertx.core.Future;
+import io.vertx.sqlclient.Tuple;
+import java.time.OffsetDateTime;
+import java.util.Arrays;
+import java.util.List;
+
+/** The connection log. */
+public final class ConnectionStore {
+
+  private final Db db;
+
+  public ConnectionStore(Db db) {
+    this.db = db;
+  }
+
+  public Future<Long> insert(String username, String workspace, String agent, Integer port,
+      String app, String region, String replicaId, String clientAddress, String ticketId,
+      OffsetDateTime startedAt, OffsetDateTime endedAt, long bytesIn, long bytesOut,
+      String closeReason) {
+    return db.one("INSERT INTO connections (username, workspace, agent, port, app, region, "
+            + "replica_id, client_address, ticket_id, started_at, ended_at, bytes_in, bytes_out, "
+            + "close_reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) "
+            + "RETURNING id",
+        Tuple.from(Arrays.asList(username, workspace, agent, port, app, region, replicaId,
+            clientAddress, ticketId, startedAt, endedAt, bytesIn, bytesOut, closeReason)),
+        r -> r.getLong("id"));
+  }
+
+  /** Newest first; {@code beforeId} pages backwards ({@code null} for the newest). */
+  public Future<List<Connection>> list(int limit, Long beforeId) {
+    return db.list("SELECT * FROM connections WHERE ($1::bigint IS NULL OR id < $1) "
+        + "ORDER BY id DESC LIMIT $2", Tuple.of(beforeId, limit), Connection::of);
+  }
+}
