@@ -15,10 +15,19 @@ import java.nio.charset.StandardCharsets;
  * <p>The reader keeps no session state: it holds only the receiver's immutable size limits, so
  * one instance may serve any number of sessions on any thread. Each header is validated (type
  * specific length, stream-id scope, size limit, message bounds) before its payload is touched;
- * nothing is allocated by a declared length, payloads are {@link Buffer#slice slices}. The only
+ * nothing is allocated by a declared length; DATA payloads are {@link Buffer#slice slices}
+ * (small ones copies, see {@link #MAX_RETAIN_RATIO}), OPEN metadata is copied. The only
  * exception thrown is {@link ProtocolException} (connection-scoped when thrown by the reader).
  */
 public final class FrameReader {
+  /**
+   * A DATA payload is passed on as a slice (no copy) when it is at least 1/8 of its message;
+   * smaller ones are copied, so that bytes parked in a paused stream never pin more than 8× their
+   * size of received messages (a peer could otherwise pad each byte of credit with a whole
+   * message of skipped frames). Bulk transfers (16 KiB frames in ~64 KiB messages) are sliced.
+   */
+  public static final int MAX_RETAIN_RATIO = 8;
+
   private final int maxFrameSize;
   private final int maxOpenSize;
 
@@ -169,7 +178,7 @@ public final class FrameReader {
           break;
         }
         int metaStart = p + OPEN_FIXED_SIZE + targetLen;
-        l.onOpen(sid, kind, target, m.slice(metaStart, p + length));
+        l.onOpen(sid, kind, target, m.getBuffer(metaStart, p + length)); // kept: copy
         break;
       }
       case TYPE_OPEN_OK:
@@ -181,7 +190,8 @@ public final class FrameReader {
         break;
       }
       case TYPE_DATA:
-        l.onData(sid, m.slice(p, p + length));
+        l.onData(sid, (long) length * MAX_RETAIN_RATIO >= m.length()
+            ? m.slice(p, p + length) : m.getBuffer(p, p + length));
         break;
       case TYPE_WINDOW_UPDATE: {
         long inc = m.getUnsignedInt(p);

@@ -4,7 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.vertx.core.buffer.Buffer;
+import java.util.ArrayList;
 import java.util.HexFormat;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class FrameCodecTest {
@@ -125,6 +127,26 @@ class FrameCodecTest {
     assertThat(l.events.get(0)).isEqualTo("WINDOW_UPDATE 1 5");
     assertThat(l.events.get(1)).startsWith("DATA 1 A").endsWith("Z");
     assertThat(l.events.subList(2, 4)).containsExactly("DATA 3 small", "FIN 3");
+  }
+
+  @Test
+  void bulkPayloadsAreSlicedAndSmallOnesCopiedSoTheyCannotPinMessages() throws Exception {
+    Buffer msg = Buffer.buffer();
+    FrameWriter.data(msg, 1, Buffer.buffer(new byte[10_000]));
+    FrameWriter.data(msg, 3, Buffer.buffer("tiny"));
+    FrameWriter.header(msg, 0x42, 0, 5, 60_000).appendBytes(new byte[60_000]); // padding
+    List<Buffer> payloads = new ArrayList<>();
+    reader.read(msg, new RecordingListener() {
+      @Override
+      public void onData(int id, Buffer payload) {
+        payloads.add(payload);
+      }
+    });
+    // overwrite the received message: a slice sees it, a copy does not
+    msg.setByte(10, (byte) 7);
+    msg.setByte(10 + 10_000 + 10, (byte) '!');
+    assertThat(payloads.get(0).getByte(0)).isEqualTo((byte) 7); // 10 000 >= 70 030 / 8: slice
+    assertThat(payloads.get(1).toString()).isEqualTo("tiny"); // 4 bytes: copied
   }
 
   @Test

@@ -5,7 +5,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /** Records decoded frames as strings, for assertions. */
-public final class RecordingListener implements FrameListener {
+public class RecordingListener implements FrameListener {
   public final List<String> events = new ArrayList<>();
 
   @Override

@@ -1,0 +1,2 @@
+/** Connecting tunnel streams to sockets with end-to-end back-pressure. */
+package io.relaymesh.proxy.pipe;
