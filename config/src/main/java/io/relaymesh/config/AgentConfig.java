@@ -14,6 +14,7 @@ import java.util.Locale;
  * @param region pinned region; {@code null}: the nearest healthy relays by latency
  * @param sshTarget where SSH streams go: {@code builtin} or a {@code host:port}
  * @param relayCount number of relays to keep a tunnel to, for high availability
+ * @param tunnel tunnel session limits
  * @param relayUrl explicit relay URL; {@code null}: the relay the control plane names
  * @param caCert PEM file of the CA (or self-signed certificate) the relays' TLS certificates chain
  *     to; {@code null}: the system trust store (unless {@code relayFingerprint} is set)
@@ -24,7 +25,6 @@ import java.util.Locale;
  * @param reconnectMax cap of the jittered exponential reconnect backoff
  * @param dialTimeout time to connect a tunnel (TCP, TLS, WebSocket upgrade, SETTINGS)
  * @param targetConnectTimeout time to connect a local target of a stream
- * @param tunnel tunnel session limits
  */
 public record AgentConfig(
     @Doc("URL of the control plane (http or https)") String url,
@@ -33,6 +33,7 @@ public record AgentConfig(
     @Doc("where SSH streams go: builtin (the built-in SSH server) or host:port")
     String sshTarget,
     @Doc("number of relays to keep a tunnel to, for high availability") int relayCount,
+    TunnelConfig tunnel,
     @Doc("connect to this relay (https:// or wss://) instead of the one the control plane names")
     String relayUrl,
     @Doc("PEM CA or self-signed certificate to trust for relay TLS; unset: the system trust store")
@@ -43,8 +44,7 @@ public record AgentConfig(
     @Doc("first reconnect delay; doubles per failed attempt, with full jitter") Duration reconnectMin,
     @Doc("cap of the reconnect delay") Duration reconnectMax,
     @Doc("time to establish a tunnel (TCP, proxy, TLS, WebSocket upgrade, SETTINGS)") Duration dialTimeout,
-    @Doc("time to connect a stream's local target (127.0.0.1:port)") Duration targetConnectTimeout,
-    TunnelConfig tunnel)
+    @Doc("time to connect a stream's local target (127.0.0.1:port)") Duration targetConnectTimeout)
     implements ConfigSection {
 
   public static final String DEFAULT_SSH_TARGET = "builtin";
@@ -58,9 +58,9 @@ public record AgentConfig(
   public static final Duration DEFAULT_TARGET_CONNECT_TIMEOUT = Duration.ofSeconds(5);
 
   public static AgentConfig defaults() {
-    return new AgentConfig(null, null, null, DEFAULT_SSH_TARGET, DEFAULT_RELAY_COUNT, null, null, null,
-        DEFAULT_STATE_DIR, DEFAULT_RECONNECT_MIN, DEFAULT_RECONNECT_MAX, DEFAULT_DIAL_TIMEOUT,
-        DEFAULT_TARGET_CONNECT_TIMEOUT, TunnelConfig.defaults());
+    return new AgentConfig(null, null, null, DEFAULT_SSH_TARGET, DEFAULT_RELAY_COUNT, TunnelConfig.defaults(),
+        null, null, null, DEFAULT_STATE_DIR, DEFAULT_RECONNECT_MIN, DEFAULT_RECONNECT_MAX, DEFAULT_DIAL_TIMEOUT,
+        DEFAULT_TARGET_CONNECT_TIMEOUT);
   }
 
   /** Whether SSH streams go to the built-in server. */
@@ -69,33 +69,33 @@ public record AgentConfig(
   }
 
   public AgentConfig withRelayUrl(String v) {
-    return new AgentConfig(url, token, region, sshTarget, relayCount, v, caCert, relayFingerprint, stateDir,
-        reconnectMin, reconnectMax, dialTimeout, targetConnectTimeout, tunnel);
+    return new AgentConfig(url, token, region, sshTarget, relayCount, tunnel, v, caCert, relayFingerprint, stateDir,
+        reconnectMin, reconnectMax, dialTimeout, targetConnectTimeout);
   }
 
   public AgentConfig withTrust(Path caCertFile, String fingerprint) {
-    return new AgentConfig(url, token, region, sshTarget, relayCount, relayUrl, caCertFile, fingerprint, stateDir,
-        reconnectMin, reconnectMax, dialTimeout, targetConnectTimeout, tunnel);
+    return new AgentConfig(url, token, region, sshTarget, relayCount, tunnel, relayUrl, caCertFile, fingerprint, stateDir,
+        reconnectMin, reconnectMax, dialTimeout, targetConnectTimeout);
   }
 
   public AgentConfig withReconnect(Duration min, Duration max) {
-    return new AgentConfig(url, token, region, sshTarget, relayCount, relayUrl, caCert, relayFingerprint, stateDir,
-        min, max, dialTimeout, targetConnectTimeout, tunnel);
+    return new AgentConfig(url, token, region, sshTarget, relayCount, tunnel, relayUrl, caCert, relayFingerprint, stateDir,
+        min, max, dialTimeout, targetConnectTimeout);
   }
 
   public AgentConfig withSshTarget(String v) {
-    return new AgentConfig(url, token, region, v, relayCount, relayUrl, caCert, relayFingerprint, stateDir,
-        reconnectMin, reconnectMax, dialTimeout, targetConnectTimeout, tunnel);
+    return new AgentConfig(url, token, region, v, relayCount, tunnel, relayUrl, caCert, relayFingerprint, stateDir,
+        reconnectMin, reconnectMax, dialTimeout, targetConnectTimeout);
   }
 
   public AgentConfig withStateDir(Path v) {
-    return new AgentConfig(url, token, region, sshTarget, relayCount, relayUrl, caCert, relayFingerprint, v,
-        reconnectMin, reconnectMax, dialTimeout, targetConnectTimeout, tunnel);
+    return new AgentConfig(url, token, region, sshTarget, relayCount, tunnel, relayUrl, caCert, relayFingerprint, v,
+        reconnectMin, reconnectMax, dialTimeout, targetConnectTimeout);
   }
 
   public AgentConfig withCredentials(String controlUrl, String agentToken) {
-    return new AgentConfig(controlUrl, agentToken, region, sshTarget, relayCount, relayUrl, caCert, relayFingerprint,
-        stateDir, reconnectMin, reconnectMax, dialTimeout, targetConnectTimeout, tunnel);
+    return new AgentConfig(controlUrl, agentToken, region, sshTarget, relayCount, tunnel, relayUrl, caCert, relayFingerprint,
+        stateDir, reconnectMin, reconnectMax, dialTimeout, targetConnectTimeout);
   }
 
   @Override
