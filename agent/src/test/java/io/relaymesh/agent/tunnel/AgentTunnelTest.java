@@ -286,6 +286,36 @@ class AgentTunnelTest {
   }
 
   @Test
+  void tunnelGoesThroughHttpsProxyUnlessNoProxyListsTheRelay() throws Exception {
+    try (TestRelay relay = new TestRelay(vertx, TOKEN); ConnectProxy proxy = new ConnectProxy(vertx);
+        EchoServer echo = new EchoServer()) {
+      Agent agent = Agent.start(vertx, config(relay, TOKEN), AgentOptions.defaults()
+              .withEnvironment(Map.of("HTTPS_PROXY", "http://127.0.0.1:" + proxy.port(), "NO_PROXY", "example.com"))
+              .withSsh(SshServerOptions.defaults().withHome(dir)))
+          .await(30, TimeUnit.SECONDS);
+      try {
+        Session s = relay.nextSession();
+        assertThat(proxy.connects).containsExactly("127.0.0.1:" + relay.port());
+        Buffer data = random(11, 64 * 1024);
+        assertThat(exchange(s, WireSpec.KIND_TCP, "127.0.0.1:" + echo.port(), data).await(20, TimeUnit.SECONDS)
+            .getBytes()).isEqualTo(data.getBytes());
+      } finally {
+        agent.close().await(20, TimeUnit.SECONDS);
+      }
+      Agent direct = Agent.start(vertx, config(relay, TOKEN), AgentOptions.defaults()
+              .withEnvironment(Map.of("https_proxy", "127.0.0.1:" + proxy.port(), "no_proxy", "127.0.0.1"))
+              .withSsh(SshServerOptions.defaults().withHome(dir)))
+          .await(30, TimeUnit.SECONDS);
+      try {
+        relay.nextSession();
+        assertThat(proxy.connects).hasSize(1); // still only the first agent's CONNECT
+      } finally {
+        direct.close().await(20, TimeUnit.SECONDS);
+      }
+    }
+  }
+
+  @Test
   void invalidConfigurationFailsStart() {
     AgentConfig bad = AgentConfig.defaults().withCredentials("http://127.0.0.1:9", null)
         .withStateDir(dir).withRelayUrl("http://relay");
