@@ -40,8 +40,11 @@ public final class RelayDiscovery {
             } catch (RuntimeException notJson) {
               detail = detail.length() > 200 ? detail.substring(0, 200) : detail;
             }
-            String prefix = resp.statusCode() == 401 ? "agent token rejected by the control plane " : "control plane ";
-            throw new IllegalStateException(prefix + url + " answered " + resp.statusCode() + " " + detail);
+            if (resp.statusCode() == 401 || resp.statusCode() == 403) {
+              throw new TokenRejectedException("agent token rejected by the control plane " + url + " answered "
+                  + resp.statusCode() + " " + detail);
+            }
+            throw new IllegalStateException("control plane " + url + " answered " + resp.statusCode() + " " + detail);
           }
           return pick(new JsonObject(body), region, url);
         }), e -> Future.failedFuture(e instanceof IllegalStateException ? e

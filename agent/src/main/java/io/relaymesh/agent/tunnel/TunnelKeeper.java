@@ -25,7 +25,8 @@ import org.slf4j.LoggerFactory;
  *
  * <ul>
  *   <li>every failed attempt is logged with its reason and the delay before the next one;
- *   <li>a relay answering 401/403 (token rejected) is retried after {@code max/2 .. max}, not
+ *   <li>a relay or the control plane answering 401/403 (token rejected) is retried after
+ *       {@code max/2 .. max}, not
  *       given up: a token re-issued or a relay whose auth cache was wrong recovers by itself, and a
  *       revoked token costs one attempt per ~30 s;
  *   <li>GOAWAY from the relay (drain): a replacement tunnel is dialed at once (jitter within
@@ -188,6 +189,9 @@ public final class TunnelKeeper {
       DialException d = (DialException) cause;
       reason = "agent token rejected by relay " + d.url() + " (HTTP " + d.status()
           + (d.serverMessage() != null ? ": " + d.serverMessage() : "") + ")";
+      delay = backoff.rejectedDelayMillis();
+    } else if (cause instanceof TokenRejectedException) {
+      reason = cause.getMessage();
       delay = backoff.rejectedDelayMillis();
     } else {
       reason = cause.getMessage() != null ? cause.getMessage() : cause.toString();
