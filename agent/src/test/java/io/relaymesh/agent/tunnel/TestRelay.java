@@ -27,7 +27,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 final class TestRelay implements AutoCloseable {
   final Vertx vertx;
-  final SelfSignedCertificate cert = SelfSignedCertificate.create("localhost");
+  /** One certificate for all test relays of a JVM: RSA key generation costs seconds on a busy machine. */
+  static final SelfSignedCertificate SHARED_CERT = SelfSignedCertificate.create("localhost");
+  final SelfSignedCertificate cert = SHARED_CERT;
   final String token;
   final BlockingQueue<Session> sessions = new LinkedBlockingQueue<>();
   final AtomicInteger rejected = new AtomicInteger();
@@ -98,6 +100,5 @@ final class TestRelay implements AutoCloseable {
   @Override
   public void close() throws Exception {
     stop();
-    cert.delete();
   }
 }
