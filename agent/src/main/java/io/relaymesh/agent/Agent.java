@@ -170,7 +170,11 @@ public final class Agent {
     return config;
   }
 
-  /** Stops reconnecting, closes the tunnel(s) (open streams are reset) and the SSH server. */
+  /**
+   * Stops reconnecting and closes the tunnel(s) (GOAWAY; streams still open after
+   * {@link TunnelKeeper#STOP_GRACE} are reset), then the SSH server and clients. Completes when
+   * all is closed.
+   */
   public Future<Void> close() {
     return keeper.stop().eventually(() -> {
       if (ssh != null) {

@@ -41,6 +41,8 @@ public final class TunnelKeeper {
   private static final Logger LOG = LoggerFactory.getLogger(TunnelKeeper.class);
   public static final Duration STABLE_AFTER = Duration.ofSeconds(60);
   public static final String TUNNEL_PATH = "/api/v1/tunnel/agent";
+  /** How long {@link #stop()} lets open streams finish after GOAWAY. */
+  public static final Duration STOP_GRACE = Duration.ofSeconds(2);
 
   private final Vertx vertx;
   private final Context context;
@@ -214,7 +216,10 @@ public final class TunnelKeeper {
     timer = vertx.setTimer(delayMillis, id -> context.runOnContext(v -> connect()));
   }
 
-  /** Stops reconnecting and closes every tunnel (streams are reset). */
+  /**
+   * Stops reconnecting and closes every tunnel: GOAWAY, then streams still open after
+   * {@link #STOP_GRACE} are reset.
+   */
   public Future<Void> stop() {
     Promise<Void> done = Promise.promise();
     context.runOnContext(v -> {
@@ -227,7 +232,11 @@ public final class TunnelKeeper {
       waiters.clear();
       List<Future<Void>> closing = new ArrayList<>();
       for (DialedTunnel t : new ArrayList<>(all)) {
-        closing.add(t.session().close(ErrorCode.NO_ERROR, "agent stopping"));
+        // GOAWAY first: the relay stops routing new streams here and running ones may finish
+        Session s = t.session();
+        Future<Void> drained = s.goAway(ErrorCode.NO_ERROR, "agent stopping");
+        long grace = vertx.setTimer(STOP_GRACE.toMillis(), id -> s.close(ErrorCode.NO_ERROR, "agent stopped"));
+        closing.add(drained.onComplete(ar -> vertx.cancelTimer(grace)));
       }
       current = null;
       connectedUrl = null;

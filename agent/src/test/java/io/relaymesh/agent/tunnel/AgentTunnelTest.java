@@ -316,6 +316,34 @@ class AgentTunnelTest {
   }
 
   @Test
+  void closeSendsGoAwayAndLetsARunningStreamFinish() throws Exception {
+    try (TestRelay relay = new TestRelay(vertx, TOKEN); EchoServer echo = new EchoServer()) {
+      Agent agent = startAgent(config(relay, TOKEN));
+      Session s = relay.nextSession();
+      io.relaymesh.proxy.session.Stream st = s.open(WireSpec.KIND_TCP, "127.0.0.1:" + echo.port(), null)
+          .await(20, TimeUnit.SECONDS);
+      io.vertx.core.Promise<Buffer> ended = io.vertx.core.Promise.promise();
+      Buffer got = Buffer.buffer();
+      s.context().runOnContext(v -> {
+        st.handler(got::appendBuffer);
+        st.endHandler(x -> ended.tryComplete(got));
+        st.exceptionHandler(ended::tryFail);
+      });
+      Future<Void> closing = agent.close();
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+      while (!s.isGoingAway() && System.nanoTime() < deadline) {
+        Thread.sleep(10);
+      }
+      assertThat(s.isGoingAway()).as("relay saw the agent's GOAWAY").isTrue();
+      st.end(Buffer.buffer("last words"));
+      assertThat(ended.future().await(20, TimeUnit.SECONDS).toString()).isEqualTo("last words");
+      closing.await(20, TimeUnit.SECONDS);
+      assertThat(agent.isConnected()).isFalse();
+      s.closeFuture().await(20, TimeUnit.SECONDS);
+    }
+  }
+
+  @Test
   void invalidConfigurationFailsStart() {
     AgentConfig bad = AgentConfig.defaults().withCredentials("http://127.0.0.1:9", null)
         .withStateDir(dir).withRelayUrl("http://relay");
