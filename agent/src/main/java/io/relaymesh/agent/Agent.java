@@ -1,0 +1,186 @@
+package io.relaymesh.agent;
+
+import io.relaymesh.agent.ssh.AgentSshServer;
+import io.relaymesh.agent.tunnel.Backoff;
+import io.relaymesh.agent.tunnel.RelayDiscovery;
+import io.relaymesh.agent.tunnel.StreamAcceptor;
+import io.relaymesh.agent.tunnel.TunnelKeeper;
+import io.relaymesh.config.AgentConfig;
+import io.relaymesh.proxy.dial.DialOptions;
+import io.relaymesh.proxy.dial.ProxySettings;
+import io.relaymesh.proxy.dial.TrustSpec;
+import io.relaymesh.proxy.dial.TunnelDialer;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.internal.VertxInternal;
+import io.vertx.core.net.NetClient;
+import io.vertx.core.net.NetClientOptions;
+import io.vertx.core.net.PemTrustOptions;
+import io.vertx.core.net.ProxyOptions;
+import io.vertx.core.net.ProxyType;
+import java.net.URI;
+import java.time.Duration;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A workspace agent, in-process: keeps a tunnel to a relay and serves the streams the relay
+ * opens (loopback TCP ports, SSH). Used by {@code relaymesh agent} and by {@code relaymesh dev}.
+ *
+ * <pre>{@code
+ * Agent agent = Agent.start(vertx, agentConfig).await();   // or .onSuccess(...)
+ * ...
+ * agent.close().await();                                  // stops reconnecting, closes the tunnel
+ * }</pre>
+ *
+ * <p>The relay is {@code relay-url} when configured, else the first healthy replica the control
+ * plane lists for the agent ({@code GET /api/v1/agent/relays}), looked up again before every
+ * attempt. TLS trust: {@code relay-fingerprint} (pinned), else {@code ca-cert} (PEM), else the
+ * system trust store. {@code HTTPS_PROXY}/{@code NO_PROXY} apply to the tunnel and to https
+ * control-plane calls. Reconnect policy: {@link TunnelKeeper}.
+ *
+ * <p>Thread-safe. {@link #start} may be called from any thread; the agent runs on one event loop.
+ */
+public final class Agent {
+  private static final Logger LOG = LoggerFactory.getLogger(Agent.class);
+
+  private final AgentConfig config;
+  private final TunnelKeeper keeper;
+  private final StreamAcceptor acceptor;
+  private final AgentSshServer ssh;
+  private final NetClient netClient;
+  private final HttpClient http;
+
+  private Agent(AgentConfig config, TunnelKeeper keeper, StreamAcceptor acceptor, AgentSshServer ssh,
+      NetClient netClient, HttpClient http) {
+    this.config = config;
+    this.keeper = keeper;
+    this.acceptor = acceptor;
+    this.ssh = ssh;
+    this.netClient = netClient;
+    this.http = http;
+  }
+
+  /** Starts an agent with the process environment and default SSH server settings. */
+  public static Future<Agent> start(Vertx vertx, AgentConfig config) {
+    return start(vertx, config, AgentOptions.defaults());
+  }
+
+  /**
+   * Starts an agent: creates the built-in SSH server (host key in {@code state-dir}) unless
+   * {@code ssh-target} is set, then starts connecting. The returned future completes once the
+   * agent runs (not when the first tunnel is up: see {@link #whenConnected()}); it fails on
+   * invalid configuration ({@code config.validate}) or an unusable SSH host key / proxy setting.
+   */
+  public static Future<Agent> start(Vertx vertx, AgentConfig config, AgentOptions options) {
+    java.util.List<String> problems = new java.util.ArrayList<>();
+    config.validate("agent", problems);
+    if (!problems.isEmpty()) {
+      return Future.failedFuture(new IllegalArgumentException(String.join("; ", problems)));
+    }
+    ProxySettings proxy;
+    try {
+      proxy = options.proxy();
+    } catch (IllegalArgumentException e) {
+      return Future.failedFuture(e);
+    }
+    Future<AgentSshServer> sshFuture = config.builtinSsh()
+        ? vertx.executeBlocking(() -> AgentSshServer.create(config.stateDir(), options.ssh()), false)
+        : Future.succeededFuture(null);
+    return sshFuture.map(ssh -> {
+      TrustSpec trust = config.relayFingerprint() != null ? TrustSpec.pinnedSha256(config.relayFingerprint())
+          : config.caCert() != null ? TrustSpec.pemFile(config.caCert()) : TrustSpec.system();
+      Duration dialTimeout = config.dialTimeout();
+      DialOptions dialOptions = new DialOptions(trust, proxy, dialTimeout, dialTimeout, config.tunnel(), null);
+      NetClient netClient = vertx.createNetClient(new NetClientOptions().setTcpNoDelay(true)
+          .setConnectTimeout((int) config.targetConnectTimeout().toMillis()));
+      HttpClient http = vertx.createHttpClient(controlPlaneOptions(config, proxy));
+      StreamAcceptor acceptor = new StreamAcceptor(netClient, config.targetConnectTimeout(), ssh,
+          config.builtinSsh() ? null : config.sshTarget());
+      Supplier<Future<String>> relay;
+      if (config.relayUrl() != null) {
+        relay = () -> Future.succeededFuture(config.relayUrl());
+      } else {
+        RelayDiscovery discovery = new RelayDiscovery(http, config.url(), config.token(), config.region());
+        relay = discovery::findRelay;
+      }
+      Context ctx = ((VertxInternal) vertx).createEventLoopContext();
+      TunnelKeeper keeper = new TunnelKeeper(vertx, ctx, TunnelDialer.create(vertx, dialOptions), relay,
+          config.token(), acceptor, new Backoff(config.reconnectMin(), config.reconnectMax(), options.random()));
+      LOG.info("agent starting: control plane {}, relay {}, ssh {}, {}, {}", config.url(),
+          config.relayUrl() != null ? config.relayUrl() : "from the control plane", config.sshTarget(), trust,
+          proxy != null ? proxy : "no proxy");
+      keeper.start();
+      return new Agent(config, keeper, acceptor, ssh, netClient, http);
+    });
+  }
+
+  private static HttpClientOptions controlPlaneOptions(AgentConfig config, ProxySettings proxy) {
+    HttpClientOptions o = new HttpClientOptions().setConnectTimeout((int) config.dialTimeout().toMillis());
+    URI control = URI.create(config.url());
+    if (config.caCert() != null) {
+      o.setTrustOptions(new PemTrustOptions().addCertPath(config.caCert().toString()));
+    }
+    int port = control.getPort() > 0 ? control.getPort() : "https".equals(control.getScheme()) ? 443 : 80;
+    if (proxy != null && "https".equals(control.getScheme()) && proxy.useProxyFor(control.getHost(), port)) {
+      ProxyOptions po = new ProxyOptions().setType(ProxyType.HTTP).setHost(proxy.host()).setPort(proxy.port());
+      if (proxy.username() != null) {
+        po.setUsername(proxy.username()).setPassword(proxy.password());
+      }
+      o.setProxyOptions(po);
+    }
+    return o;
+  }
+
+  /** Completes with the relay's tunnel URL once a tunnel is up (at once if one is). */
+  public Future<String> whenConnected() {
+    return keeper.whenConnected();
+  }
+
+  /** Whether a tunnel is up now. */
+  public boolean isConnected() {
+    return keeper.connectedUrl() != null;
+  }
+
+  /** The tunnel URL of the relay connected to now, or null. */
+  public String relayUrl() {
+    return keeper.connectedUrl();
+  }
+
+  /** Why the last tunnel attempt failed or the last tunnel ended (for status output), or null. */
+  public String lastError() {
+    return keeper.lastError();
+  }
+
+  /** Streams being served now. */
+  public int activeStreams() {
+    return acceptor.activeStreams();
+  }
+
+  /** The built-in SSH server's host key as an OpenSSH line, or null with {@code ssh-target}. */
+  public String sshHostKeyOpenSsh() {
+    return ssh == null ? null : ssh.hostKeyOpenSsh();
+  }
+
+  public AgentConfig config() {
+    return config;
+  }
+
+  /**
+   * Stops reconnecting and closes the tunnel(s) (GOAWAY; streams still open after
+   * {@link TunnelKeeper#STOP_GRACE} are reset), then the SSH server and clients. Completes when
+   * all is closed.
+   */
+  public Future<Void> close() {
+    return keeper.stop().eventually(() -> {
+      if (ssh != null) {
+        ssh.close();
+      }
+      return Future.join(netClient.close(), http.close());
+    }).mapEmpty();
+  }
+}

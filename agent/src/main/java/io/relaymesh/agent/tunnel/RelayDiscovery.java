@@ -1,0 +1,73 @@
+package io.relaymesh.agent.tunnel;
+
+import io.vertx.core.Future;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.RequestOptions;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+
+/**
+ * Finds the relay an agent connects to, from the control plane: {@code GET /api/v1/agent/relays}
+ * with the agent token; the first healthy replica (of the pinned region, if any) wins. Latency
+ * selection and several relays come with multi-region.
+ */
+public final class RelayDiscovery {
+  private final HttpClient http;
+  private final String controlUrl;
+  private final String token;
+  private final String region;
+
+  public RelayDiscovery(HttpClient http, String controlUrl, String token, String region) {
+    this.http = http;
+    this.controlUrl = controlUrl.endsWith("/") ? controlUrl.substring(0, controlUrl.length() - 1) : controlUrl;
+    this.token = token;
+    this.region = region;
+  }
+
+  /** The public URL of the relay to use, or a failure naming the control plane and why. */
+  public Future<String> findRelay() {
+    String url = controlUrl + "/api/v1/agent/relays";
+    return http.request(new RequestOptions().setMethod(HttpMethod.GET).setAbsoluteURI(url)
+            .putHeader("Authorization", "Bearer " + token).putHeader("Accept", "application/json"))
+        .compose(req -> req.send())
+        .compose(resp -> resp.body().map(body -> {
+          if (resp.statusCode() != 200) {
+            String detail = body.toString();
+            try {
+              JsonObject err = new JsonObject(body);
+              detail = err.getString("code") + ": " + err.getString("message");
+            } catch (RuntimeException notJson) {
+              detail = detail.length() > 200 ? detail.substring(0, 200) : detail;
+            }
+            if (resp.statusCode() == 401 || resp.statusCode() == 403) {
+              throw new TokenRejectedException("agent token rejected by the control plane " + url + " answered "
+                  + resp.statusCode() + " " + detail);
+            }
+            throw new IllegalStateException("control plane " + url + " answered " + resp.statusCode() + " " + detail);
+          }
+          return pick(new JsonObject(body), region, url);
+        }), e -> Future.failedFuture(e instanceof IllegalStateException ? e
+            : new IllegalStateException("cannot reach the control plane " + url + ": " + e.getMessage(), e)));
+  }
+
+  static String pick(JsonObject answer, String region, String url) {
+    JsonArray regions = answer.getJsonArray("regions", new JsonArray());
+    for (int i = 0; i < regions.size(); i++) {
+      JsonObject r = regions.getJsonObject(i);
+      if (region != null && !region.equals(r.getString("region"))) {
+        continue;
+      }
+      JsonArray replicas = r.getJsonArray("replicas", new JsonArray());
+      for (int j = 0; j < replicas.size(); j++) {
+        JsonObject rep = replicas.getJsonObject(j);
+        String publicUrl = rep.getString("publicUrl");
+        if (rep.getBoolean("healthy", false) && publicUrl != null && !publicUrl.isBlank()) {
+          return publicUrl;
+        }
+      }
+    }
+    throw new IllegalStateException("no healthy relay " + (region == null ? "" : "in region '" + region + "' ")
+        + "is registered with the control plane (" + url + ")");
+  }
+}
