@@ -17,7 +17,11 @@ import picocli.CommandLine.Option;
         LogoutCommand.class,
         WhoamiCommand.class,
         WorkspacesCommand.class,
-        RelaysCommand.class
+        RelaysCommand.class,
+        AgentCommand.class,
+        SshCommand.class,
+        ConfigSshCommand.class,
+        PortForwardCommand.class
     })
 public final class Main implements Runnable {
 

@@ -63,9 +63,9 @@ class SshConfigFileTest {
   }
 
   @Test
-  void commandWithSpacesIsQuoted() {
-    assertThat(SshConfigFile.block("/home/me/my tools/relaymesh"))
-        .contains("  ProxyCommand \"/home/me/my tools/relaymesh\" ssh --stdio %h\n");
+  void commandLineIsKeptAsTheCallerQuotedIt() {
+    assertThat(SshConfigFile.block("/usr/bin/java -jar '/home/me/my tools/relaymesh.jar'"))
+        .contains("  ProxyCommand /usr/bin/java -jar '/home/me/my tools/relaymesh.jar' ssh --stdio %h\n");
   }
 
   @Test

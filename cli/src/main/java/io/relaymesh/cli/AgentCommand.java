@@ -1,0 +1,88 @@
+package io.relaymesh.cli;
+
+import io.relaymesh.agent.Agent;
+import io.relaymesh.config.AgentConfig;
+import io.relaymesh.config.ConfigLoader;
+import io.relaymesh.config.LoadedConfig;
+import io.relaymesh.proxy.Transports;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+
+/** {@code relaymesh agent}: the workspace agent. */
+@Command(name = "agent", mixinStandardHelpOptions = true,
+    description = "Run the workspace agent: keeps a tunnel to a relay and serves SSH and "
+        + "loopback ports through it.")
+final class AgentCommand implements Callable<Integer> {
+
+  @ParentCommand Main main;
+
+  @Option(names = "--config", paramLabel = "FILE", description = "YAML file (section 'agent').")
+  Path configFile;
+
+  @Option(names = "--url", paramLabel = "URL", description = "Control plane URL.")
+  String url;
+
+  @Option(names = "--token", paramLabel = "T",
+      description = "Agent token (or RELAYMESH_AGENT_TOKEN; avoid flags on shared machines).")
+  String token;
+
+  @Option(names = "--region", paramLabel = "R", description = "Pin a region.")
+  String region;
+
+  @Option(names = "--relay-url", paramLabel = "URL", description = "Use this relay.")
+  String relayUrl;
+
+  @Option(names = "--ca-cert", paramLabel = "FILE", description = "Trust this relay certificate (PEM).")
+  Path caCert;
+
+  @Option(names = "--relay-fingerprint", paramLabel = "HEX", description = "Pin the relay certificate.")
+  String relayFingerprint;
+
+  @Option(names = "--ssh-target", paramLabel = "HOST:PORT",
+      description = "Send SSH to this server instead of the built-in one (e.g. 127.0.0.1:22).")
+  String sshTarget;
+
+  @Option(names = "--state-dir", paramLabel = "DIR", description = "Agent state (SSH host key).")
+  Path stateDir;
+
+  @Option(names = "--print-config", description = "Print the effective configuration and exit.")
+  boolean printConfig;
+
+  @Override
+  public Integer call() throws Exception {
+    LoadedConfig<AgentConfig> loaded = ConfigLoader.of("agent", AgentConfig.class)
+        .file(configFile).env(main.env.vars())
+        .flag("url", url).flag("token", token).flag("region", region)
+        .flag("relay-url", relayUrl).flag("ca-cert", caCert)
+        .flag("relay-fingerprint", relayFingerprint).flag("ssh-target", sshTarget)
+        .flag("state-dir", stateDir)
+        .load();
+    if (printConfig) {
+      main.env.out().print(loaded.describe());
+      return 0;
+    }
+    Vertx vertx = Transports.create(new VertxOptions());
+    Agent agent = ClientTunnel.await(Agent.start(vertx, loaded.config()), Duration.ofMinutes(1));
+    main.env.err().println("relaymesh agent started; connecting"
+        + (relayUrl != null ? " to " + relayUrl : " to the relay named by " + loaded.config().url()));
+    CountDownLatch stop = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      try {
+        ClientTunnel.await(agent.close(), Duration.ofSeconds(10));
+      } catch (RuntimeException e) {
+        // exiting anyway
+      }
+      vertx.close();
+      stop.countDown();
+    }, "relaymesh-shutdown"));
+    stop.await();
+    return 0;
+  }
+}

@@ -1,0 +1,145 @@
+package io.relaymesh.cli;
+
+import io.relaymesh.proxy.Transports;
+import io.relaymesh.proxy.dial.DialException;
+import io.relaymesh.proxy.dial.DialOptions;
+import io.relaymesh.proxy.dial.DialedTunnel;
+import io.relaymesh.proxy.dial.ProxySettings;
+import io.relaymesh.proxy.dial.TrustSpec;
+import io.relaymesh.proxy.dial.TunnelDialer;
+import io.relaymesh.proxy.session.Session;
+import io.relaymesh.proxy.session.Stream;
+import io.relaymesh.proxy.session.StreamRefusedException;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * The client side of a relay tunnel, shared by {@code ssh --stdio} and {@code port-forward}: asks
+ * the control plane for a ticket, picks the relay holding the agent, dials the relay's client
+ * endpoint and opens streams.
+ */
+final class ClientTunnel implements AutoCloseable {
+
+  /** The relay's client tunnel endpoint (docs/api.md, tunnel contract). */
+  static final String CLIENT_PATH = "/api/v1/tunnel/client";
+  /** The CA / self-signed relay certificate the CLI trusts besides the system store. */
+  static final String CA_FILE = "relay-ca.pem";
+  static final Duration OPEN_TIMEOUT = Duration.ofSeconds(15);
+
+  final Env env;
+  final Vertx vertx;
+  final ControlClient control;
+  final WorkspaceRef ref;
+  final String region;
+  private final TunnelDialer dialer;
+
+  ClientTunnel(Env env, WorkspaceRef ref, String region) {
+    this.env = env;
+    this.ref = ref;
+    this.region = region;
+    Credentials creds = Credentials.load(env);
+    this.control = new ControlClient(creds.url(), creds.token());
+    this.vertx = Transports.create(new VertxOptions().setEventLoopPoolSize(1)
+        .setWorkerPoolSize(2).setInternalBlockingPoolSize(2));
+    this.dialer = TunnelDialer.create(vertx, dialOptions(env));
+  }
+
+  /** System trust, plus the relay certificate {@code relaymesh dev} / login stored, if any. */
+  static DialOptions dialOptions(Env env) {
+    DialOptions opts = DialOptions.defaults();
+    String ca = env.vars().get("RELAYMESH_CA_CERT");
+    Path file = ca != null && !ca.isEmpty() ? Path.of(ca) : env.configDir().resolve(CA_FILE);
+    if (Files.isRegularFile(file)) {
+      opts = opts.withTrust(TrustSpec.pemFile(file));
+    }
+    try {
+      return opts.withProxy(ProxySettings.fromEnvironment(env.vars()));
+    } catch (IllegalArgumentException e) {
+      throw new CliException(e.getMessage());
+    }
+  }
+
+  /** A ticket for {@code port} of the workspace's agent (POST /api/v1/tickets). */
+  JsonObject ticket(int port) {
+    JsonObject req = new JsonObject().put("workspace", ref.workspace())
+        .put("agent", ref.agentOrDefault()).put("port", port);
+    if (region != null) {
+      req.put("region", region);
+    }
+    return control.post("/api/v1/tickets", req);
+  }
+
+  /** The public URL of a relay replica holding the agent, from a ticket answer. */
+  String relayUrl(JsonObject ticket) {
+    JsonArray relays = ticket.getJsonArray("relays", new JsonArray());
+    for (int i = 0; i < relays.size(); i++) {
+      JsonObject r = relays.getJsonObject(i);
+      if (r.getBoolean("healthy", true) && (region == null || region.equals(r.getString("region")))) {
+        return r.getString("publicUrl");
+      }
+    }
+    throw new CliException("agent '" + ticket.getString("agent", ref.agentOrDefault())
+        + "' of workspace '" + ticket.getString("workspace", ref.workspace())
+        + "' is not connected to any relay" + (region == null ? "" : " in region '" + region + "'")
+        + " (is its agent running?)");
+  }
+
+  /** Dials the relay's client endpoint with {@code ticket}. */
+  DialedTunnel dial(String relayUrl, String ticket) {
+    String url = relayUrl.replaceAll("/+$", "") + CLIENT_PATH;
+    try {
+      return await(dialer.dial(url, Map.of("Authorization", "Bearer " + ticket)), Duration.ofSeconds(30));
+    } catch (DialException e) {
+      throw new CliException("cannot reach relay: " + e.getMessage(), e);
+    }
+  }
+
+  /** Opens a stream on the session, turning a refusal into one clear line. */
+  Stream open(Session session, int kind, String target, Buffer metadata, String what) {
+    Promise<Stream> p = Promise.promise();
+    session.context().runOnContext(v -> session.open(kind, target, metadata).onComplete(p));
+    try {
+      return await(p.future(), OPEN_TIMEOUT);
+    } catch (StreamRefusedException e) {
+      throw new CliException("cannot open " + what + " to " + ref + ": " + e.getMessage(), e);
+    }
+  }
+
+  static <T> T await(Future<T> f, Duration timeout) {
+    try {
+      return f.toCompletionStage().toCompletableFuture().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (ExecutionException e) {
+      Throwable c = e.getCause();
+      if (c instanceof RuntimeException r) {
+        throw r;
+      }
+      throw new CliException(c.getMessage() != null ? c.getMessage() : c.toString(), c);
+    } catch (TimeoutException e) {
+      throw new CliException("timed out after " + timeout.toSeconds() + "s");
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new CliException("interrupted");
+    }
+  }
+
+  @Override
+  public void close() {
+    try {
+      vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      // exiting anyway
+    }
+  }
+}

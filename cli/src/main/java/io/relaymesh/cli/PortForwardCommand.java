@@ -1,0 +1,95 @@
+package io.relaymesh.cli;
+
+import io.relaymesh.cli.tunnel.PortForwarder;
+import io.relaymesh.proxy.dial.DialedTunnel;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.JsonObject;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
+
+/** {@code relaymesh port-forward}: local TCP listeners forwarded to workspace loopback ports. */
+@Command(name = "port-forward", mixinStandardHelpOptions = true,
+    description = "Forward local TCP ports to ports on the workspace's loopback interface.")
+final class PortForwardCommand implements Callable<Integer> {
+
+  @ParentCommand Main main;
+
+  @Parameters(index = "0", paramLabel = "WORKSPACE", description = "NAME, OWNER/NAME or NAME.AGENT")
+  String workspace;
+
+  @Option(names = "--tcp", paramLabel = "[BIND:]LOCAL:REMOTE", required = true,
+      description = "e.g. 8080:3000 (repeatable); LOCAL 0 picks a free port")
+  List<String> tcp;
+
+  @Option(names = "--region", paramLabel = "R", description = "Use a relay of this region.")
+  String region;
+
+  /** Tickets per remote port, renewed in the background before they expire. */
+  private final Map<Integer, JsonObject> tickets = new ConcurrentHashMap<>();
+
+  @Override
+  public Integer call() throws Exception {
+    List<PortForwarder.Mapping> mappings = new ArrayList<>();
+    for (String spec : tcp) {
+      try {
+        mappings.add(PortForwarder.Mapping.parse(spec));
+      } catch (IllegalArgumentException e) {
+        throw new CliException(e.getMessage());
+      }
+    }
+    WorkspaceRef ref = WorkspaceRef.parse(workspace);
+    ClientTunnel tunnel = new ClientTunnel(main.env, ref, region);
+    try {
+      for (PortForwarder.Mapping m : mappings) {
+        tickets.put(m.remotePort(), tunnel.ticket(m.remotePort()));
+      }
+      int first = mappings.get(0).remotePort();
+      String relay = tunnel.relayUrl(tickets.get(first));
+      PortForwarder fwd = new PortForwarder(tunnel.vertx,
+          () -> tunnel.vertx.executeBlocking(() -> tunnel.dial(relay, ticket(tunnel, first)))
+              .map(DialedTunnel::session),
+          port -> Buffer.buffer(new JsonObject().put("ticket", tickets.get(port).getString("ticket"))
+              .encode()));
+      tunnel.vertx.setPeriodic(10_000, id -> tunnel.vertx.executeBlocking(() -> {
+        tickets.keySet().forEach(p -> ticket(tunnel, p));
+        return null;
+      }));
+      List<Integer> ports = ClientTunnel.await(fwd.start(mappings), Duration.ofSeconds(30));
+      for (int i = 0; i < mappings.size(); i++) {
+        PortForwarder.Mapping m = mappings.get(i);
+        main.env.out().println("forwarding " + m.bindHost() + ":" + ports.get(i) + " -> "
+            + ref + " 127.0.0.1:" + m.remotePort());
+      }
+      main.env.out().flush();
+      CountDownLatch stop = new CountDownLatch(1);
+      Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        ClientTunnel.await(fwd.close(), Duration.ofSeconds(5));
+        stop.countDown();
+      }, "relaymesh-shutdown"));
+      stop.await();
+      return 0;
+    } finally {
+      tunnel.close();
+    }
+  }
+
+  /** The current ticket for {@code port}, renewed when less than a minute is left. */
+  private String ticket(ClientTunnel tunnel, int port) {
+    JsonObject t = tickets.get(port);
+    if (t == null || Instant.parse(t.getString("expiresAt")).isBefore(Instant.now().plusSeconds(60))) {
+      t = tunnel.ticket(port);
+      tickets.put(port, t);
+    }
+    return t.getString("ticket");
+  }
+}

@@ -1,0 +1,70 @@
+package io.relaymesh.cli;
+
+import io.relaymesh.cli.tunnel.StdioPipe;
+import io.relaymesh.proxy.dial.DialedTunnel;
+import io.relaymesh.proxy.session.Stream;
+import io.relaymesh.proxy.wire.WireSpec;
+import io.vertx.core.json.JsonObject;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
+
+/** {@code relaymesh ssh}: SSH into a workspace through the relay holding its agent. */
+@Command(name = "ssh", mixinStandardHelpOptions = true,
+    description = {"SSH into a workspace with the system ssh client, through a relay.",
+        "With --stdio: the ProxyCommand form (ssh -o ProxyCommand='relaymesh ssh --stdio %h')."})
+final class SshCommand implements Callable<Integer> {
+
+  /** The SSH port tickets name for the workspace's SSH server. */
+  static final int SSH_PORT = 22;
+
+  @ParentCommand Main main;
+
+  @Parameters(index = "0", paramLabel = "WORKSPACE",
+      description = "NAME, OWNER/NAME or NAME.AGENT (also relaymesh.NAME as ssh passes it)")
+  String workspace;
+
+  @Parameters(index = "1..*", paramLabel = "COMMAND", description = "remote command (after --)")
+  List<String> command = new ArrayList<>();
+
+  @Option(names = "--stdio", description = "Connect stdin/stdout to the workspace's SSH server.")
+  boolean stdio;
+
+  @Option(names = "--region", paramLabel = "R", description = "Use a relay of this region.")
+  String region;
+
+  @Override
+  public Integer call() throws Exception {
+    WorkspaceRef ref = WorkspaceRef.parse(workspace);
+    return stdio ? stdio(ref) : runSsh(ref);
+  }
+
+  private int stdio(WorkspaceRef ref) {
+    try (ClientTunnel tunnel = new ClientTunnel(main.env, ref, region)) {
+      JsonObject ticket = tunnel.ticket(SSH_PORT);
+      DialedTunnel dialed = tunnel.dial(tunnel.relayUrl(ticket), ticket.getString("ticket"));
+      Stream stream = tunnel.open(dialed.session(), WireSpec.KIND_SSH, "", null, "SSH");
+      ClientTunnel.await(StdioPipe.start(dialed.session().context(), stream, stream,
+          main.env.in(), main.env.out()), java.time.Duration.ofDays(365));
+      return 0;
+    }
+  }
+
+  private int runSsh(WorkspaceRef ref) throws Exception {
+    List<String> cmd = new ArrayList<>(List.of("ssh",
+        "-o", "ProxyCommand=" + Self.command(main.env) + " ssh --stdio"
+            + (region == null ? "" : " --region " + region) + " %h",
+        "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+        "-o", "LogLevel=ERROR", ref.sshHost()));
+    if (!command.isEmpty()) {
+      cmd.add("--");
+      cmd.addAll(command);
+    }
+    Process p = new ProcessBuilder(cmd).inheritIO().start();
+    return p.waitFor();
+  }
+}
