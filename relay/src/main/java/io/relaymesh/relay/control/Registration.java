@@ -80,7 +80,7 @@ public final class Registration implements AutoCloseable {
       }
       if (ar.failed()) {
         registered = false;
-        problem = "registration with the control plane failed: " + ar.cause().getMessage();
+        problem = "not registered with the control plane: " + ar.cause().getMessage();
         long delay = ControlClient.jitter(Math.min(MAX_RETRY_MS, MIN_RETRY_MS << Math.min(failures++, 10)));
         if (failures == 1 || failures % 10 == 0) {
           LOG.warn("relay: {} (attempt {}, retrying in {} ms)", problem, failures, delay);
