@@ -49,6 +49,12 @@ public final class TestAgent {
 
   /** Connects to the relay's agent endpoint; fails like the upgrade fails (401, 503, ...). */
   public static Future<TestAgent> connect(Vertx vertx, int port, String caPem, String token) {
+    return connect(vertx, port, caPem, token, null);
+  }
+
+  /** Like {@link #connect(Vertx, int, String, String)}, serving SSH opens with {@code ssh}. */
+  public static Future<TestAgent> connect(Vertx vertx, int port, String caPem, String token,
+      io.relaymesh.agent.ssh.AgentSshServer ssh) {
     WebSocketClient ws = vertx.createWebSocketClient(trusting(caPem));
     NetClient tcp = vertx.createNetClient(new NetClientOptions().setConnectTimeout(5000)
         .setTcpNoDelay(true));
@@ -61,15 +67,20 @@ public final class TestAgent {
           Session s = Session.create(ctx, WebSocketTransport.of(socket), Role.CLIENT,
               TunnelConfig.defaults(), new CountingSessionMetrics());
           TestAgent agent = new TestAgent(s, ws);
-          s.openHandler(stream -> agent.accept(tcp, stream));
+          s.openHandler(stream -> agent.accept(tcp, ssh, stream));
           return s.ready().map(agent);
         }));
     return f.onFailure(e -> ws.close());
   }
 
-  private void accept(NetClient tcp, Stream stream) {
+  private void accept(NetClient tcp, io.relaymesh.agent.ssh.AgentSshServer ssh, Stream stream) {
     openMetadata.add(stream.metadata().length() == 0 ? new JsonObject()
         : new JsonObject(stream.metadata()));
+    if (stream.kind() == WireSpec.KIND_SSH && ssh != null) {
+      Context ctx = io.vertx.core.Vertx.currentContext();
+      stream.accept().onSuccess(st -> ssh.serve(ctx, st, st, "stream " + st.id()));
+      return;
+    }
     if (stream.kind() != WireSpec.KIND_TCP) {
       stream.reject(ErrorCode.UNSUPPORTED, "test agent serves TCP only");
       return;
