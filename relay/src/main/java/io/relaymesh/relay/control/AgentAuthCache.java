@@ -1,6 +1,7 @@
 package io.relaymesh.relay.control;
 
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -58,14 +59,16 @@ public final class AgentAuthCache {
     if (entries.size() > SWEEP_THRESHOLD) {
       entries.values().removeIf(x -> x.answer().isComplete() && now - x.expiresAtNanos() >= 0);
     }
-    Future<AgentIdentity> answer = control.agentAuth(token);
+    Promise<AgentIdentity> promise = Promise.promise();
+    Future<AgentIdentity> answer = promise.future();
     Entry pending = new Entry(answer, Long.MAX_VALUE);
-    Entry raced = entries.compute(key, (k, old) ->
-        old != null && old != e && (!old.answer().isComplete()
-            || now - old.expiresAtNanos() < 0) ? old : pending);
-    if (raced != pending) {
-      return raced.answer(); // another caller fetched meanwhile; our request is discarded
+    Entry winner = entries.compute(key, (k, old) ->
+        old != null && (!old.answer().isComplete() || now - old.expiresAtNanos() < 0)
+            ? old : pending);
+    if (winner != pending) {
+      return winner.answer(); // another caller is fetching or has just fetched
     }
+    control.agentAuth(token).onComplete(promise);
     answer.onComplete(ar -> {
       long at = nanoClock.getAsLong();
       if (ar.succeeded()) {
