@@ -12,6 +12,7 @@ import io.relaymesh.relay.control.Registration;
 import io.relaymesh.relay.control.Reporter;
 import io.relaymesh.relay.http.HealthEndpoints;
 import io.relaymesh.relay.http.JsonErrors;
+import io.relaymesh.relay.http.MetricsEndpoint;
 import io.relaymesh.relay.tls.CertificateReloader;
 import io.relaymesh.relay.tls.RelayTls;
 import io.relaymesh.relay.tls.TlsEngine;
@@ -138,6 +139,8 @@ public final class RelayServer {
     ClientEndpoint clients = new ClientEndpoint(vertx, tunnels, registry, verifier, reporter);
     HealthEndpoints health = new HealthEndpoints(this::notReadyReason,
         () -> new JsonObject().put("region", config.region()).put("replicaId", replicaId));
+    MetricsEndpoint metricsEndpoint = new MetricsEndpoint(metrics, tunnels::sessionCount,
+        registry::tunnelCount, this::ready);
 
     String host = listenHost(config.listen());
     int wanted = listenPort(config.listen());
@@ -162,7 +165,7 @@ public final class RelayServer {
         @Override
         public Future<?> start() {
           HttpServer server = vertx.createHttpServer(options);
-          server.requestHandler(req -> route(req, health, agents, clients));
+          server.requestHandler(req -> route(req, health, metricsEndpoint, agents, clients));
           return server.listen().onSuccess(servers::add);
         }
       }, new DeploymentOptions().setInstances(instances));
@@ -183,12 +186,13 @@ public final class RelayServer {
     });
   }
 
-  private void route(HttpServerRequest req, HealthEndpoints health, AgentEndpoint agents,
-      ClientEndpoint clients) {
+  private void route(HttpServerRequest req, HealthEndpoints health, MetricsEndpoint metricsEndpoint,
+      AgentEndpoint agents, ClientEndpoint clients) {
     if (health.handle(req)) {
       return;
     }
     switch (req.path()) {
+      case "/metrics" -> metricsEndpoint.handle(req);
       case AgentEndpoint.PATH -> upgradeOnly(req, () -> agents.handle(req));
       case ClientEndpoint.PATH -> upgradeOnly(req, () -> clients.handle(req));
       default -> JsonErrors.send(req, 404, "not_found", "no such endpoint: " + req.path());

@@ -128,4 +128,36 @@ class RelayHttpTest {
     assertThat(fx.relay.url()).isEqualTo("https://127.0.0.1:" + fx.relay.port());
     assertThat(TestAgent.trusting(fx.relay.caCertPem())).isNotNull();
   }
+
+  @Test
+  void metricsArePrometheusText() {
+    await(fx.relay.firstRegistration());
+    Answer a = get(fx.relay, HttpMethod.GET, "/metrics");
+    assertThat(a.status()).isEqualTo(200);
+    assertThat(a.headers().get("Content-Type")).startsWith("text/plain; version=0.0.4");
+    assertThat(a.body()).contains("\nrelaymesh_relay_ready 1\n")
+        .contains("# TYPE relaymesh_relay_tunnel_streams_opened_total counter\n")
+        .contains("\nrelaymesh_relay_agent_tunnels 0\n");
+  }
+
+  @Test
+  void drainSendsGoAwayToAgentsThenStops() {
+    RelayServer b = await(RelayServer.start(fx.vertx, RelayFixture.relayConfig(
+        fx.control.server.url(), fx.relayToken, dir.resolve("tls-3"))));
+    try {
+      String user = fx.user("dora");
+      String token = fx.workspace(user, "w");
+      TestAgent a = await(TestAgent.connect(fx.vertx, b.port(), b.caCertPem(), token));
+      assertThat(get(b, HttpMethod.GET, "/metrics").body())
+          .contains("\nrelaymesh_relay_agent_tunnels 1\n");
+      io.vertx.core.Future<Void> drained = b.drain(java.time.Duration.ofSeconds(20));
+      await(a.session.closeFuture());
+      assertThat(a.session.isGoingAway()).isTrue();
+      await(drained);
+      assertThat(b.ready()).isFalse();
+      a.close();
+    } finally {
+      b.stop();
+    }
+  }
 }
