@@ -391,4 +391,30 @@ class RelayTunnelTest {
       return false;
     });
   }
+
+  @Test
+  void forgottenReplicaRegistersAgainAndReportsItsAgentsAgain() {
+    await(fx.relay.firstRegistration());
+    Waits.until("alice/dev connected via this relay", Duration.ofSeconds(20), this::aliceOnRelay);
+    String replica = fx.relay.replicaId();
+    Object before = fx.control.query("SELECT registered_at FROM relay_replicas WHERE replica_id = '"
+        + replica + "'").get(0).get(0);
+    // the control plane forgets the replica (and, by cascade, the presence it reported)
+    fx.control.sql("DELETE FROM relay_replicas WHERE replica_id = '" + replica + "'");
+    // the next heartbeat gets 404 replica_not_registered: the relay registers again and
+    // reports its agents again
+    Waits.until("replica registered again with alice/dev's agent", Duration.ofSeconds(20), () -> {
+      List<List<Object>> rows = fx.control.query(
+          "SELECT registered_at FROM relay_replicas WHERE replica_id = '" + replica + "'");
+      return !rows.isEmpty() && !rows.get(0).get(0).equals(before) && aliceOnRelay();
+    });
+  }
+
+  private boolean aliceOnRelay() {
+    JsonObject a = fx.control.http.get("/api/v1/workspaces/alice/dev", alice).json()
+        .getJsonArray("agents").getJsonObject(0);
+    JsonArray relays = a.getJsonArray("relays");
+    return a.getBoolean("connected") && relays.size() == 1
+        && fx.relay.replicaId().equals(relays.getJsonObject(0).getString("replicaId"));
+  }
 }
