@@ -17,6 +17,9 @@ import java.util.List;
  * @param tls certificate; none: self-signed
  * @param drainTimeout how long a drain waits for tunnels and streams to finish
  * @param tunnel tunnel session limits
+ * @param agentAuthTtl how long a positive agent-token check is cached (a revoked token keeps
+ *     working at most this long)
+ * @param agentAuthNegativeTtl how long a refused agent token is remembered
  */
 public record RelayConfig(
     @Doc("URL of the control plane the relay registers with (http or https)") String controlUrl,
@@ -31,15 +34,64 @@ public record RelayConfig(
     TlsConfig tls,
     @Doc("how long a drain (SIGTERM) waits for tunnels and streams to finish")
     Duration drainTimeout,
-    TunnelConfig tunnel)
+    TunnelConfig tunnel,
+    @Doc("how long an accepted agent token is cached; a revoked token stops working within it")
+    Duration agentAuthTtl,
+    @Doc("how long a refused agent token is remembered")
+    Duration agentAuthNegativeTtl)
     implements ConfigSection {
 
   public static final String DEFAULT_LISTEN = "0.0.0.0:8443";
   public static final Duration DEFAULT_DRAIN_TIMEOUT = Duration.ofSeconds(30);
+  public static final Duration DEFAULT_AGENT_AUTH_TTL = Duration.ofSeconds(30);
+  public static final Duration DEFAULT_AGENT_AUTH_NEGATIVE_TTL = Duration.ofSeconds(5);
+
+  /** The settings without the agent-auth cache TTLs (defaults for those). */
+  public RelayConfig(String controlUrl, String token, String region, String replicaId,
+      String listen, String publicUrl, String appsHost, TlsConfig tls, Duration drainTimeout,
+      TunnelConfig tunnel) {
+    this(controlUrl, token, region, replicaId, listen, publicUrl, appsHost, tls, drainTimeout,
+        tunnel, DEFAULT_AGENT_AUTH_TTL, DEFAULT_AGENT_AUTH_NEGATIVE_TTL);
+  }
 
   public static RelayConfig defaults() {
     return new RelayConfig(null, null, null, null, DEFAULT_LISTEN, null, null,
         TlsConfig.defaults(), DEFAULT_DRAIN_TIMEOUT, TunnelConfig.defaults());
+  }
+
+  public RelayConfig withControl(String url, String relayToken, String regionName) {
+    return new RelayConfig(url, relayToken, regionName, replicaId, listen, publicUrl, appsHost,
+        tls, drainTimeout, tunnel, agentAuthTtl, agentAuthNegativeTtl);
+  }
+
+  public RelayConfig withReplicaId(String value) {
+    return new RelayConfig(controlUrl, token, region, value, listen, publicUrl, appsHost, tls,
+        drainTimeout, tunnel, agentAuthTtl, agentAuthNegativeTtl);
+  }
+
+  public RelayConfig withListen(String value) {
+    return new RelayConfig(controlUrl, token, region, replicaId, value, publicUrl, appsHost, tls,
+        drainTimeout, tunnel, agentAuthTtl, agentAuthNegativeTtl);
+  }
+
+  public RelayConfig withPublicUrl(String value) {
+    return new RelayConfig(controlUrl, token, region, replicaId, listen, value, appsHost, tls,
+        drainTimeout, tunnel, agentAuthTtl, agentAuthNegativeTtl);
+  }
+
+  public RelayConfig withTls(TlsConfig value) {
+    return new RelayConfig(controlUrl, token, region, replicaId, listen, publicUrl, appsHost,
+        value, drainTimeout, tunnel, agentAuthTtl, agentAuthNegativeTtl);
+  }
+
+  public RelayConfig withTunnel(TunnelConfig value) {
+    return new RelayConfig(controlUrl, token, region, replicaId, listen, publicUrl, appsHost, tls,
+        drainTimeout, value, agentAuthTtl, agentAuthNegativeTtl);
+  }
+
+  public RelayConfig withAgentAuthTtl(Duration positive, Duration negative) {
+    return new RelayConfig(controlUrl, token, region, replicaId, listen, publicUrl, appsHost, tls,
+        drainTimeout, tunnel, positive, negative);
   }
 
   @Override
@@ -62,6 +114,12 @@ public record RelayConfig(
     Checks.hostname(problems, path, "apps-host", appsHost);
     if (Checks.required(problems, path, "drain-timeout", drainTimeout)) {
       Checks.positive(problems, path, "drain-timeout", drainTimeout);
+    }
+    if (Checks.required(problems, path, "agent-auth-ttl", agentAuthTtl)) {
+      Checks.positive(problems, path, "agent-auth-ttl", agentAuthTtl);
+    }
+    if (Checks.required(problems, path, "agent-auth-negative-ttl", agentAuthNegativeTtl)) {
+      Checks.positive(problems, path, "agent-auth-negative-ttl", agentAuthNegativeTtl);
     }
     Checks.required(problems, path, "tls", tls);
     Checks.required(problems, path, "tunnel", tunnel);

@@ -246,8 +246,21 @@ public final class PemMaterial {
           "no private key found (expected PKCS#1, PKCS#8 or EC PEM)");
     }
     try {
-      return converter.getPrivateKey(found);
-    } catch (IOException | RuntimeException e) {
+      // JDK key factories by OID: with BouncyCastle registered as a JCA provider (the agent's SSH
+      // server and the control plane may do so in the same process), JcaPEMKeyConverter names EC
+      // keys "ECDSA", which TLS engines and keyMatches do not expect
+      String oid = found.getPrivateKeyAlgorithm().getAlgorithm().getId();
+      String alg = switch (oid) {
+        case "1.2.840.113549.1.1.1" -> "RSA";
+        case "1.2.840.10045.2.1" -> "EC";
+        default -> null;
+      };
+      if (alg == null) {
+        return converter.getPrivateKey(found);
+      }
+      return java.security.KeyFactory.getInstance(alg)
+          .generatePrivate(new java.security.spec.PKCS8EncodedKeySpec(found.getEncoded()));
+    } catch (IOException | java.security.GeneralSecurityException | RuntimeException e) {
       // no e.getMessage(): a JCA message may quote key bytes
       throw new TlsMaterialException(KEY_SETTING, source,
           "private key cannot be decoded (algorithm " + found.getPrivateKeyAlgorithm().getAlgorithm() + ")");

@@ -1,0 +1,380 @@
+package io.relaymesh.relay;
+
+import io.relaymesh.config.ConfigLoader;
+import io.relaymesh.config.RelayConfig;
+import io.relaymesh.config.TlsConfig;
+import io.relaymesh.control.tickets.TicketVerifier;
+import io.relaymesh.proxy.Transports;
+import io.relaymesh.proxy.session.CountingSessionMetrics;
+import io.relaymesh.relay.control.AgentAuthCache;
+import io.relaymesh.relay.control.ControlClient;
+import io.relaymesh.relay.control.Registration;
+import io.relaymesh.relay.control.Reporter;
+import io.relaymesh.relay.http.HealthEndpoints;
+import io.relaymesh.relay.http.JsonErrors;
+import io.relaymesh.relay.http.MetricsEndpoint;
+import io.relaymesh.relay.tls.CertificateReloader;
+import io.relaymesh.relay.tls.RelayTls;
+import io.relaymesh.relay.tls.TlsEngine;
+import io.relaymesh.relay.tls.TlsSettings;
+import io.relaymesh.relay.tunnel.AgentEndpoint;
+import io.relaymesh.relay.tunnel.AgentRegistry;
+import io.relaymesh.relay.tunnel.ClientEndpoint;
+import io.relaymesh.relay.tunnel.Tunnels;
+import io.vertx.core.DeploymentOptions;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.json.JsonObject;
+import io.relaymesh.proxy.wire.WireSpec;
+import java.net.URI;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A regional relay: TLS listener with the agent tunnel endpoint ({@code /api/v1/tunnel/agent}),
+ * the client tunnel endpoint ({@code /api/v1/tunnel/client}) and health endpoints; registration
+ * and heartbeat with the control plane; agent presence and the connection log.
+ *
+ * <pre>{@code
+ * RelayServer relay = RelayServer.start(vertx, config).await();   // or RelayServer.run(config)
+ * relay.url(); relay.port(); relay.caCertPem(); relay.fingerprint();
+ * relay.firstRegistration();   // completes once registered (readyz 200)
+ * relay.drain(Duration.ofSeconds(30));  // SIGTERM: GOAWAY, wait, then close
+ * relay.close();
+ * }</pre>
+ *
+ * <p>One HTTP server instance per event loop (verticle instances sharing the port), so tunnels
+ * spread over the event loops. Starting does not wait for the control plane: the relay listens
+ * at once, answers {@code /readyz} 503 until it is registered and refuses agents with 503 while
+ * their tokens cannot be checked.
+ */
+public final class RelayServer {
+
+  private static final Logger LOG = LoggerFactory.getLogger(RelayServer.class);
+
+  private final Vertx vertx;
+  private final boolean ownsVertx;
+  private final RelayConfig config;
+  private final String replicaId;
+  private final CountingSessionMetrics metrics = new CountingSessionMetrics();
+  private final AgentRegistry registry = new AgentRegistry();
+  private final List<HttpServer> servers = new CopyOnWriteArrayList<>();
+  private ControlClient control;
+  private Registration registration;
+  private Tunnels tunnels;
+  private RelayTls tls;
+  private CertificateReloader reloader;
+  private String deploymentId;
+  private int port;
+  private String url;
+  private volatile boolean closed;
+
+  private RelayServer(Vertx vertx, boolean ownsVertx, RelayConfig config) {
+    this.vertx = vertx;
+    this.ownsVertx = ownsVertx;
+    this.config = config;
+    this.replicaId = config.replicaId() != null ? config.replicaId()
+        : config.region() + "-" + UUID.randomUUID().toString().substring(0, 8);
+  }
+
+  /**
+   * Starts a relay on {@code vertx} (which {@link #close()} leaves running); completes once it
+   * listens. Fails on an invalid configuration or unusable certificate.
+   */
+  public static Future<RelayServer> start(Vertx vertx, RelayConfig config) {
+    List<String> problems = ConfigLoader.validate("relay", config);
+    if (!problems.isEmpty()) {
+      return Future.failedFuture(new IllegalArgumentException("invalid relay configuration: "
+          + String.join("; ", problems)));
+    }
+    RelayServer s = new RelayServer(vertx, false, config);
+    return s.doStart().recover(e -> s.close().transform(x -> Future.failedFuture(e)));
+  }
+
+  /**
+   * Starts a relay on its own Vert.x (native transport when available) and waits until it
+   * listens; {@link #close()} stops that Vert.x too. For the CLI; call from a plain thread.
+   */
+  public static RelayServer run(RelayConfig config) {
+    Vertx vertx = Transports.create(new VertxOptions());
+    List<String> problems = ConfigLoader.validate("relay", config);
+    RelayServer s = new RelayServer(vertx, true, config);
+    try {
+      if (!problems.isEmpty()) {
+        throw new IllegalArgumentException("invalid relay configuration: "
+            + String.join("; ", problems));
+      }
+      return s.doStart().toCompletionStage().toCompletableFuture().get(2, TimeUnit.MINUTES);
+    } catch (Exception e) {
+      s.stop();
+      Throwable cause = e instanceof java.util.concurrent.ExecutionException && e.getCause() != null
+          ? e.getCause() : e;
+      throw cause instanceof RuntimeException re ? re
+          : new IllegalStateException("relay did not start: " + cause.getMessage(), cause);
+    }
+  }
+
+  private Future<RelayServer> doStart() {
+    control = new ControlClient(vertx, config.controlUrl(), config.token(),
+        ControlClient.DEFAULT_TIMEOUT);
+    Reporter reporter = new Reporter(control, replicaId);
+    AgentAuthCache auth = new AgentAuthCache(control, config.agentAuthTtl(),
+        config.agentAuthNegativeTtl());
+    TicketVerifier verifier = new TicketVerifier(
+        TicketVerifier.fromControlPlane(config.controlUrl()), config.region());
+    tunnels = new Tunnels(config.tunnel(), metrics);
+    AgentEndpoint agents = new AgentEndpoint(vertx, tunnels, registry, auth, reporter,
+        config.agentAuthTtl());
+    ClientEndpoint clients = new ClientEndpoint(vertx, tunnels, registry, verifier, reporter);
+    HealthEndpoints health = new HealthEndpoints(this::notReadyReason,
+        () -> new JsonObject().put("region", config.region()).put("replicaId", replicaId));
+    MetricsEndpoint metricsEndpoint = new MetricsEndpoint(metrics, tunnels::sessionCount,
+        registry::tunnelCount, this::ready);
+
+    String host = listenHost(config.listen());
+    int wanted = listenPort(config.listen());
+    return vertx.executeBlocking(() -> {
+      tls = RelayTls.create(tlsSettings(config));
+      try {
+        verifier.refresh(); // warm the key cache; an unknown kid refreshes again later
+      } catch (java.io.IOException e) {
+        LOG.warn("relay: ticket keys not fetched yet from {}: {}", config.controlUrl(),
+            e.getMessage());
+      }
+      return tls;
+    }, false).compose(t -> {
+      HttpServerOptions options = t.configure(new HttpServerOptions()
+          .setHost(host).setPort(wanted).setTcpNoDelay(true)
+          .setIdleTimeout(0)
+          .addWebSocketSubProtocol(WireSpec.SUBPROTOCOL)
+          .setMaxWebSocketFrameSize(65536)
+          .setMaxWebSocketMessageSize(256 * 1024));
+      int instances = Math.max(1, Math.min(Runtime.getRuntime().availableProcessors(), 16));
+      return vertx.deployVerticle(() -> new io.vertx.core.VerticleBase() {
+        @Override
+        public Future<?> start() {
+          HttpServer server = vertx.createHttpServer(options);
+          server.requestHandler(req -> route(req, health, metricsEndpoint, agents, clients));
+          return server.listen().onSuccess(servers::add);
+        }
+      }, new DeploymentOptions().setInstances(instances));
+    }).map(id -> {
+      deploymentId = id;
+      port = servers.get(0).actualPort();
+      url = config.publicUrl() != null ? stripSlash(config.publicUrl())
+          : "https://" + urlHost(host) + ":" + port;
+      reloader = tls.watch(vertx, servers.toArray(HttpServer[]::new));
+      LOG.info("relay {} of region {} listening on {}:{} as {} (tls engine {}, certificate sha256"
+          + " {}{}, transport {}, {} event loops)", replicaId, config.region(), host, port, url,
+          tls.engine().description(), fingerprint(), tls.selfSigned() ? ", self-signed" : "",
+          Transports.name(vertx), servers.size());
+      registration = new Registration(vertx, control, replicaId, url, config.appsHost(),
+          version(), agents::reportAllPresent);
+      registration.start();
+      return this;
+    });
+  }
+
+  private void route(HttpServerRequest req, HealthEndpoints health, MetricsEndpoint metricsEndpoint,
+      AgentEndpoint agents, ClientEndpoint clients) {
+    if (health.handle(req)) {
+      return;
+    }
+    switch (req.path()) {
+      case "/metrics" -> metricsEndpoint.handle(req);
+      case AgentEndpoint.PATH -> upgradeOnly(req, () -> agents.handle(req));
+      case ClientEndpoint.PATH -> upgradeOnly(req, () -> clients.handle(req));
+      default -> JsonErrors.send(req, 404, "not_found", "no such endpoint: " + req.path());
+    }
+  }
+
+  private static void upgradeOnly(HttpServerRequest req, Runnable handler) {
+    if (!req.canUpgradeToWebSocket()) {
+      JsonErrors.send(req, 400, "bad_request", req.path()
+          + " is a WebSocket endpoint (subprotocol " + WireSpec.SUBPROTOCOL + ")");
+      return;
+    }
+    handler.run();
+  }
+
+  static TlsSettings tlsSettings(RelayConfig config) {
+    TlsConfig t = config.tls();
+    TlsEngine.Preference engine = TlsEngine.Preference.parse(
+        t.engine() == null ? TlsConfig.DEFAULT_ENGINE : t.engine());
+    if (t.enabled()) {
+      return TlsSettings.files(t.cert(), t.key()).withEngine(engine);
+    }
+    List<String> names = new ArrayList<>();
+    if (config.publicUrl() != null) {
+      names.add(URI.create(config.publicUrl()).getHost());
+    }
+    String host = listenHost(config.listen());
+    if (!host.equals("0.0.0.0") && !host.equals("::")) {
+      names.add(host);
+    }
+    if (config.appsHost() != null) {
+      names.add("*." + config.appsHost());
+    }
+    return TlsSettings.selfSigned(t.stateDir(), names).withEngine(engine);
+  }
+
+  private String notReadyReason() {
+    if (closed) {
+      return "relay is shutting down";
+    }
+    if (tunnels != null && tunnels.refusing() != null) {
+      return tunnels.refusing();
+    }
+    if (registration == null) {
+      return "relay is starting";
+    }
+    return registration.problem();
+  }
+
+  /** The port the relay listens on. */
+  public int port() {
+    return port;
+  }
+
+  /** The URL clients and agents use ({@code relay.public-url}, else derived from the listener). */
+  public String url() {
+    return url;
+  }
+
+  public String region() {
+    return config.region();
+  }
+
+  public String replicaId() {
+    return replicaId;
+  }
+
+  /**
+   * The certificate chain as PEM: for a self-signed certificate, what clients trust
+   * ({@code dev.json}'s {@code caCert}).
+   */
+  public String caCertPem() {
+    return current().certificateChainPem();
+  }
+
+  /** SHA-256 fingerprint of the leaf certificate ({@code AB:CD:...}), for pinning. */
+  public String fingerprint() {
+    return current().sha256Fingerprint();
+  }
+
+  private io.relaymesh.relay.tls.PemMaterial current() {
+    return reloader != null ? reloader.current() : tls.material();
+  }
+
+  /** Completes when the relay registered with the control plane for the first time. */
+  public Future<Void> firstRegistration() {
+    return registration.firstRegistration();
+  }
+
+  /** Whether the relay is registered, TLS is loaded and it is not draining. */
+  public boolean ready() {
+    return notReadyReason() == null;
+  }
+
+  /** The agent tunnels held. */
+  public AgentRegistry agents() {
+    return registry;
+  }
+
+  /** Relay-wide tunnel counters. */
+  public CountingSessionMetrics metrics() {
+    return metrics;
+  }
+
+  /** Live tunnel sessions (agents and clients). */
+  public int sessionCount() {
+    return tunnels.sessionCount();
+  }
+
+  /**
+   * Drain (SIGTERM): readiness turns 503, new tunnels are refused, every session gets GOAWAY;
+   * waits up to {@code timeout} for them to finish, then {@link #close()}s.
+   */
+  public Future<Void> drain(Duration timeout) {
+    LOG.info("relay {}: draining ({} sessions, up to {} s)", replicaId, tunnels.sessionCount(),
+        timeout.toSeconds());
+    return tunnels.drain(vertx, timeout, "relay is draining").compose(x -> close());
+  }
+
+  /** Closes the tunnels, stops registration and the listener (and the own Vert.x of {@link #run}). */
+  public Future<Void> close() {
+    if (closed) {
+      return Future.succeededFuture();
+    }
+    closed = true;
+    Promise<Void> done = Promise.promise();
+    if (registration != null) {
+      registration.close();
+    }
+    if (reloader != null) {
+      reloader.close();
+    }
+    Future<Void> sessions = tunnels == null ? Future.succeededFuture()
+        : tunnels.closeAll("relay is shutting down");
+    sessions.transform(x -> deploymentId == null ? Future.succeededFuture()
+            : vertx.undeploy(deploymentId))
+        .transform(x -> {
+          if (control != null) {
+            control.close();
+          }
+          LOG.info("relay {} stopped", replicaId);
+          return ownsVertx ? vertx.close() : Future.<Void>succeededFuture();
+        })
+        .onComplete(x -> done.complete());
+    return done.future();
+  }
+
+  /** Blocking {@link #close()} for plain threads (CLI shutdown hooks, tests). */
+  public void stop() {
+    try {
+      close().toCompletionStage().toCompletableFuture().get(1, TimeUnit.MINUTES);
+    } catch (Exception e) {
+      LOG.warn("relay {}: close did not finish cleanly: {}", replicaId, e.toString());
+    }
+  }
+
+  static String listenHost(String listen) {
+    int colon = listen.lastIndexOf(':');
+    String h = listen.substring(0, colon);
+    return h.startsWith("[") && h.endsWith("]") ? h.substring(1, h.length() - 1) : h;
+  }
+
+  static int listenPort(String listen) {
+    return Integer.parseInt(listen.substring(listen.lastIndexOf(':') + 1));
+  }
+
+  private static String urlHost(String host) {
+    if (host.equals("0.0.0.0") || host.isEmpty()) {
+      return "127.0.0.1";
+    }
+    if (host.equals("::")) {
+      return "[::1]";
+    }
+    return host.contains(":") ? "[" + host + "]" : host;
+  }
+
+  private static String stripSlash(String u) {
+    return u.endsWith("/") ? u.substring(0, u.length() - 1) : u;
+  }
+
+  private static String version() {
+    String v = RelayServer.class.getPackage().getImplementationVersion();
+    return v == null ? "dev" : v;
+  }
+}

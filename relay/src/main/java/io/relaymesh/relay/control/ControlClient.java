@@ -1,0 +1,174 @@
+package io.relaymesh.relay.control;
+
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.RequestOptions;
+import io.vertx.core.json.DecodeException;
+import io.vertx.core.json.JsonObject;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Supplier;
+
+/**
+ * The relay's client of the control plane's {@code /api/v1/relay/...} endpoints, authenticated
+ * with the region's relay token. Every call has a timeout; {@link #withRetry} retries what is
+ * worth retrying with jittered exponential backoff. Tokens (the relay's and agents') never appear
+ * in messages or logs.
+ *
+ * <p>Threading: thread-safe (Vert.x {@link HttpClient}); futures complete on the caller's context
+ * when called from one.
+ */
+public final class ControlClient implements AutoCloseable {
+
+  public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(5);
+
+  private final Vertx vertx;
+  private final String base;
+  private final String relayToken;
+  private final long timeoutMs;
+  private final HttpClient http;
+
+  public ControlClient(Vertx vertx, String controlUrl, String relayToken, Duration timeout) {
+    this.vertx = vertx;
+    this.base = controlUrl.endsWith("/") ? controlUrl.substring(0, controlUrl.length() - 1) : controlUrl;
+    this.relayToken = relayToken;
+    this.timeoutMs = timeout.toMillis();
+    this.http = vertx.createHttpClient(new HttpClientOptions()
+        .setConnectTimeout((int) timeoutMs).setKeepAlive(true).setTcpNoDelay(true));
+  }
+
+  /** The control plane's base URL. */
+  public String baseUrl() {
+    return base;
+  }
+
+  /** {@code POST /relay/register}. */
+  public Future<JsonObject> register(String replicaId, String publicUrl, String appsHost,
+      String version) {
+    JsonObject body = new JsonObject().put("replicaId", replicaId).put("publicUrl", publicUrl);
+    if (appsHost != null) {
+      body.put("appsHost", appsHost);
+    }
+    if (version != null) {
+      body.put("version", version);
+    }
+    return call(HttpMethod.POST, "/api/v1/relay/register", body, 200);
+  }
+
+  /** {@code POST /relay/heartbeat}; fails with code {@code replica_not_registered} when forgotten. */
+  public Future<Void> heartbeat(String replicaId) {
+    return call(HttpMethod.POST, "/api/v1/relay/heartbeat",
+        new JsonObject().put("replicaId", replicaId), 204).mapEmpty();
+  }
+
+  /**
+   * {@code POST /relay/agent-auth}: who {@code agentToken} belongs to; fails with status 403 /
+   * {@code agent_token_invalid} for a revoked or unknown token.
+   */
+  public Future<AgentIdentity> agentAuth(String agentToken) {
+    return call(HttpMethod.POST, "/api/v1/relay/agent-auth",
+        new JsonObject().put("token", agentToken), 200).map(AgentIdentity::fromJson);
+  }
+
+  /** {@code POST /relay/presence}. */
+  public Future<Void> presence(String replicaId, long agentId, boolean connected) {
+    return call(HttpMethod.POST, "/api/v1/relay/presence", new JsonObject()
+        .put("replicaId", replicaId).put("agentId", agentId).put("connected", connected), 204)
+        .mapEmpty();
+  }
+
+  /** {@code POST /relay/connections}; completes with the record id. */
+  public Future<Long> recordConnection(JsonObject record) {
+    return call(HttpMethod.POST, "/api/v1/relay/connections", record, 201)
+        .map(j -> j.getLong("id"));
+  }
+
+  /**
+   * Calls {@code path} and completes with the JSON body when the status is {@code expected};
+   * fails with a {@link ControlException} otherwise.
+   */
+  public Future<JsonObject> call(HttpMethod method, String path, JsonObject body, int expected) {
+    String what = method + " " + base + path;
+    RequestOptions options = new RequestOptions().setMethod(method).setAbsoluteURI(base + path)
+        .setTimeout(timeoutMs)
+        .putHeader("Authorization", "Bearer " + relayToken)
+        .putHeader("Accept", "application/json");
+    Buffer payload = body == null ? null : body.toBuffer();
+    if (payload != null) {
+      options.putHeader("Content-Type", "application/json");
+    }
+    return http.request(options)
+        .compose(req -> payload == null ? req.send() : req.send(payload))
+        .compose(resp -> resp.body().map(b -> {
+          JsonObject json = parse(b);
+          if (resp.statusCode() == expected) {
+            return json == null ? new JsonObject() : json;
+          }
+          String code = json != null && json.getString("code") != null ? json.getString("code")
+              : "http_" + resp.statusCode();
+          String message = json != null && json.getString("message") != null
+              ? json.getString("message") : "status " + resp.statusCode();
+          throw new ControlException(resp.statusCode(), code,
+              what + ": " + resp.statusCode() + " " + code + ": " + message);
+        }), e -> Future.failedFuture(e instanceof ControlException ? e
+            : new ControlException(0, "unavailable", what + " failed: " + e.getMessage())));
+  }
+
+  private static JsonObject parse(Buffer b) {
+    if (b == null || b.length() == 0) {
+      return null;
+    }
+    try {
+      return new JsonObject(b);
+    } catch (DecodeException | ClassCastException e) {
+      return null;
+    }
+  }
+
+  /**
+   * Runs {@code call} until it succeeds, fails with a non-retryable {@link ControlException}, or
+   * {@code deadline} passes; waits about {@code initial * 2^n} (capped at {@code max}, jittered to
+   * between half and all of it) between attempts.
+   */
+  public <T> Future<T> withRetry(Supplier<Future<T>> call, Duration initial, Duration max,
+      Instant deadline) {
+    Promise<T> result = Promise.promise();
+    attempt(call, initial.toMillis(), max.toMillis(), deadline, 0, result);
+    return result.future();
+  }
+
+  private <T> void attempt(Supplier<Future<T>> call, long baseMs, long maxMs, Instant deadline,
+      int n, Promise<T> result) {
+    call.get().onComplete(ar -> {
+      if (ar.succeeded()) {
+        result.complete(ar.result());
+        return;
+      }
+      Throwable e = ar.cause();
+      boolean retry = !(e instanceof ControlException ce) || ce.retryable();
+      long cap = Math.min(maxMs, baseMs << Math.min(n, 20));
+      long delay = Math.max(1, ThreadLocalRandom.current().nextLong(cap / 2, cap + 1));
+      if (!retry || Instant.now().plusMillis(delay).isAfter(deadline)) {
+        result.fail(e);
+        return;
+      }
+      vertx.setTimer(delay, t -> attempt(call, baseMs, maxMs, deadline, n + 1, result));
+    });
+  }
+
+  /** A jittered delay in {@code [d/2, d]}. */
+  public static long jitter(long millis) {
+    return Math.max(1, ThreadLocalRandom.current().nextLong(millis / 2, millis + 1));
+  }
+
+  @Override
+  public void close() {
+    http.close();
+  }
+}

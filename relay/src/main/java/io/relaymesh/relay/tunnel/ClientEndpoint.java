@@ -1,0 +1,245 @@
+package io.relaymesh.relay.tunnel;
+
+import io.relaymesh.control.tickets.TicketClaims;
+import io.relaymesh.control.tickets.TicketException;
+import io.relaymesh.control.tickets.TicketVerifier;
+import io.relaymesh.proxy.session.Session;
+import io.relaymesh.proxy.session.Stream;
+import io.relaymesh.proxy.session.StreamResetException;
+import io.relaymesh.proxy.wire.ErrorCode;
+import io.relaymesh.proxy.wire.WireSpec;
+import io.relaymesh.relay.control.Reporter;
+import io.relaymesh.relay.http.JsonErrors;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.json.JsonObject;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Locale;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@code GET /api/v1/tunnel/client}: a client session (CLI {@code ssh}, {@code port-forward}).
+ * The ticket ({@code Authorization: Bearer <jws>}) is verified offline before the upgrade
+ * ({@code 401} naming the reason). Every stream the client opens is authorized against the ticket
+ * ({@link OpenRequest}), then opened on the agent's tunnel; the client's OPEN is answered only
+ * after the agent answered (its refusal passed through), and the two streams are
+ * {@link Splice spliced}. Each spliced connection is logged at open and close and recorded in the
+ * control plane's connection log.
+ *
+ * <p>The session ticket authorizes opens for the whole session (it was valid at the upgrade);
+ * per-stream tickets are verified in full at their open.
+ *
+ * <p>Threading: the session and its client streams on the connection's event loop; agent streams
+ * on their tunnel's event loop (calls between them hop, see {@link Stream}); ticket
+ * verification on a worker when it may fetch keys.
+ */
+public final class ClientEndpoint {
+
+  public static final String PATH = "/api/v1/tunnel/client";
+  private static final Logger LOG = LoggerFactory.getLogger(ClientEndpoint.class);
+
+  private final Vertx vertx;
+  private final Tunnels tunnels;
+  private final AgentRegistry registry;
+  private final TicketVerifier verifier;
+  private final Reporter reporter;
+
+  public ClientEndpoint(Vertx vertx, Tunnels tunnels, AgentRegistry registry,
+      TicketVerifier verifier, Reporter reporter) {
+    this.vertx = vertx;
+    this.tunnels = tunnels;
+    this.registry = registry;
+    this.verifier = verifier;
+    this.reporter = reporter;
+  }
+
+  public void handle(HttpServerRequest req) {
+    String ticket = JsonErrors.bearer(req);
+    if (ticket == null) {
+      JsonErrors.send(req, 401, "unauthenticated",
+          "client tunnel needs 'Authorization: Bearer <ticket>' (from POST /api/v1/tickets)");
+      return;
+    }
+    Context ctx = vertx.getOrCreateContext();
+    String remote = String.valueOf(req.remoteAddress());
+    req.pause();
+    verify(ticket).onComplete(ar -> ctx.runOnContext(v -> {
+      if (ar.failed()) {
+        refuse(req, remote, ar.cause());
+        return;
+      }
+      TicketClaims claims = ar.result();
+      TunnelMetrics m = tunnels.newTunnelMetrics();
+      tunnels.upgrade(ctx, req, m).onComplete(up -> {
+        if (up.failed()) {
+          LOG.info("client tunnel from {} ({}) not opened: {}", remote, claims.username(),
+              up.cause().getMessage());
+          return;
+        }
+        Session session = up.result();
+        String id = tunnels.nextId("ct");
+        Instant started = Instant.now();
+        LOG.info("client tunnel {} open: user {} for agent '{}' of workspace '{}' port {} from {}"
+            + " (ticket {})", id, claims.username(), claims.agent(), claims.workspace(),
+            claims.port(), remote, claims.ticketId());
+        session.openHandler(s -> onOpen(ctx, claims, remote, id, s));
+        session.closeFuture().onComplete(x -> LOG.info(
+            "client tunnel {} closed: user {} from {}, {} streams, {} bytes in, {} bytes out, {} ms",
+            id, claims.username(), remote, m.streams.sum(), m.bytesIn.sum(), m.bytesOut.sum(),
+            Duration.between(started, Instant.now()).toMillis()));
+      });
+    }));
+  }
+
+  /** Verifies on a worker thread (a verification may fetch the key set). */
+  private Future<TicketClaims> verify(String ticket) {
+    return vertx.executeBlocking(() -> verifier.verify(ticket), false);
+  }
+
+  private void refuse(HttpServerRequest req, String remote, Throwable e) {
+    if (e instanceof TicketException te) {
+      LOG.info("client tunnel from {} refused: {}", remote, te.getMessage());
+      if (te.reason() == TicketException.Reason.KEYS_UNAVAILABLE) {
+        JsonErrors.send(req, 503, "control_plane_unavailable",
+            "the relay cannot fetch the ticket keys right now: " + te.getMessage());
+      } else {
+        JsonErrors.send(req, 401, "ticket_" + te.reason().name().toLowerCase(Locale.ROOT),
+            humanReason(te.reason()) + ": " + te.getMessage());
+      }
+    } else {
+      LOG.warn("client tunnel from {} refused: ticket check failed: {}", remote, e.toString());
+      JsonErrors.send(req, 500, "internal", "ticket check failed");
+    }
+  }
+
+  static String humanReason(TicketException.Reason r) {
+    return switch (r) {
+      case EXPIRED -> "ticket expired";
+      case UNKNOWN_KEY -> "ticket has an unknown signing key";
+      case WRONG_AUDIENCE -> "ticket audience is not this relay";
+      case BAD_SIGNATURE -> "ticket signature is invalid";
+      case NOT_YET_VALID -> "ticket is not valid yet";
+      case UNSUPPORTED_ALGORITHM -> "ticket algorithm is not accepted";
+      case MALFORMED -> "ticket is malformed";
+      case KEYS_UNAVAILABLE -> "ticket keys are unavailable";
+    };
+  }
+
+  private void onOpen(Context ctx, TicketClaims session, String remote, String tunnelId,
+      Stream stream) {
+    String perStream;
+    try {
+      perStream = OpenRequest.streamTicket(stream.metadata());
+    } catch (IllegalArgumentException e) {
+      refuse(stream, tunnelId, ErrorCode.PROTOCOL_ERROR, e.getMessage());
+      return;
+    }
+    if (perStream == null) {
+      authorized(ctx, session, OpenRequest.decide(session, null, stream.kind(), stream.target()),
+          remote, tunnelId, stream);
+      return;
+    }
+    verify(perStream).onComplete(ar -> ctx.runOnContext(v -> {
+      if (ar.failed()) {
+        String why = ar.cause() instanceof TicketException te
+            ? humanReason(te.reason()) + ": " + te.getMessage() : "stream ticket check failed";
+        refuse(stream, tunnelId, ErrorCode.UNAUTHORIZED, why);
+        return;
+      }
+      authorized(ctx, session, OpenRequest.decide(session, ar.result(), stream.kind(),
+          stream.target()), remote, tunnelId, stream);
+    }));
+  }
+
+  private void refuse(Stream stream, String tunnelId, ErrorCode code, String reason) {
+    LOG.info("client tunnel {}: stream {} (kind {}, target '{}') refused: {} {}", tunnelId,
+        stream.id(), stream.kind(), stream.target(), code, reason);
+    stream.reject(code, reason);
+  }
+
+  private void authorized(Context ctx, TicketClaims session, OpenRequest.Decision decision,
+      String remote, String tunnelId, Stream client) {
+    if (decision instanceof OpenRequest.Refused r) {
+      refuse(client, tunnelId, r.code(), r.reason());
+      return;
+    }
+    OpenRequest.Allowed ok = (OpenRequest.Allowed) decision;
+    TicketClaims claims = ok.claims();
+    AgentTunnel tunnel = registry.pick(claims.agentId());
+    if (tunnel == null) {
+      refuse(client, tunnelId, ErrorCode.UNREACHABLE, "agent '" + claims.agent()
+          + "' of workspace '" + claims.workspace() + "' is not connected to this relay");
+      return;
+    }
+    String connectionId = tunnels.nextId("c");
+    JsonObject meta = new JsonObject().put("user", claims.username())
+        .put("connectionId", connectionId).put("clientAddress", host(remote));
+    Instant started = Instant.now();
+    tunnel.session().open(ok.kind(), ok.target(), meta.toBuffer())
+        .onComplete(ar -> ctx.runOnContext(v -> {
+          if (ar.failed()) {
+            ErrorCode code = ar.cause() instanceof StreamResetException e ? e.code()
+                : ErrorCode.INTERNAL;
+            String reason = ar.cause() instanceof StreamResetException e ? e.reason()
+                : String.valueOf(ar.cause().getMessage());
+            refuse(client, tunnelId, code, reason);
+            return;
+          }
+          Stream agent = ar.result();
+          client.accept().onComplete(acc -> {
+            if (acc.failed()) {
+              agent.reset(ErrorCode.CANCEL, "client stream went away before it was accepted");
+              LOG.info("client tunnel {}: stream {} gone before accept: {}", tunnelId,
+                  client.id(), acc.cause().getMessage());
+              return;
+            }
+            String what = kindName(ok.kind()) + " port " + ok.port();
+            LOG.info("connection {} open: user {} -> agent '{}' of workspace '{}' {} (client {}"
+                + " stream {}, agent tunnel {} stream {}, ticket {})", connectionId,
+                claims.username(), claims.agent(), claims.workspace(), what, tunnelId,
+                client.id(), tunnel.id(), agent.id(), claims.ticketId());
+            Splice.splice(client, agent).onSuccess(res -> closed(connectionId, claims, ok,
+                remote, started, res));
+          });
+        }));
+  }
+
+  private void closed(String connectionId, TicketClaims claims, OpenRequest.Allowed ok,
+      String remote, Instant started, Splice.Result res) {
+    Instant ended = Instant.now();
+    LOG.info("connection {} closed: user {} -> agent '{}' of workspace '{}' port {}, {} bytes"
+        + " from client, {} bytes to client, {} ms, {}", connectionId, claims.username(),
+        claims.agent(), claims.workspace(), ok.port(), res.bytesFromClient(),
+        res.bytesToClient(), Duration.between(started, ended).toMillis(), res.closeReason());
+    String workspaceName = claims.workspace();
+    reporter.connection(new JsonObject()
+        .put("username", claims.username())
+        .put("workspace", workspaceName)
+        .put("agent", claims.agent())
+        .put("port", ok.port())
+        .put("clientAddress", host(remote))
+        .put("ticketId", claims.ticketId())
+        .put("startedAt", started.toString())
+        .put("endedAt", ended.toString())
+        .put("bytesIn", res.bytesFromClient())
+        .put("bytesOut", res.bytesToClient())
+        .put("closeReason", truncate(res.closeReason(), 200)));
+  }
+
+  private static String kindName(int kind) {
+    return kind == WireSpec.KIND_SSH ? "SSH" : kind == WireSpec.KIND_TCP ? "TCP" : "kind " + kind;
+  }
+
+  private static String host(String address) {
+    int colon = address.lastIndexOf(':');
+    return colon > 0 ? address.substring(0, colon) : address;
+  }
+
+  private static String truncate(String s, int max) {
+    return s.length() <= max ? s : s.substring(0, max);
+  }
+}

@@ -1,0 +1,163 @@
+package io.relaymesh.relay;
+
+import static io.relaymesh.relay.testing.Waits.await;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.relaymesh.control.testing.SharedPostgres;
+import io.relaymesh.relay.testing.TestAgent;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.RequestOptions;
+import io.vertx.core.json.JsonObject;
+import io.vertx.core.net.PemTrustOptions;
+import java.nio.file.Path;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The relay's HTTP surface over TLS: health, readiness, latency check, non-upgrade requests. */
+@ExtendWith(SharedPostgres.class)
+@Timeout(60)
+class RelayHttpTest {
+
+  @TempDir
+  static Path dir;
+  static RelayFixture fx;
+
+  record Answer(int status, io.vertx.core.MultiMap headers, String body) {
+    JsonObject json() {
+      return new JsonObject(body);
+    }
+  }
+
+  @BeforeAll
+  static void start() {
+    fx = new RelayFixture(dir);
+  }
+
+  @AfterAll
+  static void stop() {
+    if (fx != null) {
+      fx.close();
+    }
+  }
+
+  static Answer get(RelayServer relay, HttpMethod method, String path) {
+    HttpClient client = fx.vertx.createHttpClient(new HttpClientOptions().setSsl(true)
+        .setVerifyHost(true).setTrustOptions(new PemTrustOptions()
+            .addCertValue(Buffer.buffer(relay.caCertPem()))));
+    try {
+      return await(client.request(new RequestOptions().setMethod(method).setHost("127.0.0.1")
+              .setPort(relay.port()).setURI(path))
+          .compose(req -> req.send())
+          .compose((HttpClientResponse r) -> r.body().map(b -> new Answer(r.statusCode(),
+              r.headers(), b.toString()))));
+    } finally {
+      client.close();
+    }
+  }
+
+  @Test
+  void healthzAnswersOk() {
+    Answer a = get(fx.relay, HttpMethod.GET, "/healthz");
+    assertThat(a.status()).isEqualTo(200);
+    assertThat(a.json().getString("status")).isEqualTo("ok");
+  }
+
+  @Test
+  void readyzAnswers200OnceRegistered() {
+    await(fx.relay.firstRegistration());
+    Answer a = get(fx.relay, HttpMethod.GET, "/readyz");
+    assertThat(a.status()).isEqualTo(200);
+    assertThat(a.json().getString("replicaId")).isEqualTo(fx.relay.replicaId());
+    assertThat(a.json().getString("region")).isEqualTo(RelayFixture.REGION);
+  }
+
+  @Test
+  void readyzAnswers503WhileNotRegistered() {
+    // a relay whose token the control plane does not know never registers
+    RelayServer unregistered = await(RelayServer.start(fx.vertx, RelayFixture.relayConfig(
+        fx.control.server.url(), "rmr_unknownunknownunknownunknownunknownunknown0",
+        dir.resolve("tls-2"))));
+    try {
+      Answer a = get(unregistered, HttpMethod.GET, "/readyz");
+      assertThat(a.status()).isEqualTo(503);
+      assertThat(a.json().getString("code")).isEqualTo("not_ready");
+      assertThat(a.json().getString("message")).contains("not registered");
+      assertThat(unregistered.ready()).isFalse();
+      assertThat(a.body()).doesNotContain("rmr_");
+    } finally {
+      unregistered.stop();
+    }
+  }
+
+  @Test
+  void latencyCheckIsTinyCorsOpenAndUncached() {
+    Answer a = get(fx.relay, HttpMethod.GET, "/latency-check");
+    assertThat(a.status()).isEqualTo(200);
+    assertThat(a.body().length()).isLessThan(16);
+    assertThat(a.headers().get("Access-Control-Allow-Origin")).isEqualTo("*");
+    assertThat(a.headers().get("Timing-Allow-Origin")).isEqualTo("*");
+    assertThat(a.headers().get("Cache-Control")).isEqualTo("no-store");
+    Answer pre = get(fx.relay, HttpMethod.OPTIONS, "/latency-check");
+    assertThat(pre.status()).isEqualTo(204);
+    assertThat(pre.headers().get("Access-Control-Allow-Origin")).isEqualTo("*");
+  }
+
+  @Test
+  void tunnelEndpointsWithoutUpgradeAndUnknownPathsAnswerJsonErrors() {
+    Answer plain = get(fx.relay, HttpMethod.GET, "/api/v1/tunnel/agent");
+    assertThat(plain.status()).isEqualTo(400);
+    assertThat(plain.json().getString("message")).contains("WebSocket");
+    Answer unknown = get(fx.relay, HttpMethod.GET, "/nope");
+    assertThat(unknown.status()).isEqualTo(404);
+    assertThat(unknown.json().getString("code")).isEqualTo("not_found");
+  }
+
+  @Test
+  void certificateIsServedAndItsFingerprintMatches() {
+    // a TLS connection that trusts only the relay's PEM succeeds (verifying host 127.0.0.1)
+    assertThat(get(fx.relay, HttpMethod.GET, "/healthz").status()).isEqualTo(200);
+    assertThat(fx.relay.fingerprint()).matches("([0-9A-F]{2}:){31}[0-9A-F]{2}");
+    assertThat(fx.relay.url()).isEqualTo("https://127.0.0.1:" + fx.relay.port());
+    assertThat(TestAgent.trusting(fx.relay.caCertPem())).isNotNull();
+  }
+
+  @Test
+  void metricsArePrometheusText() {
+    await(fx.relay.firstRegistration());
+    Answer a = get(fx.relay, HttpMethod.GET, "/metrics");
+    assertThat(a.status()).isEqualTo(200);
+    assertThat(a.headers().get("Content-Type")).startsWith("text/plain; version=0.0.4");
+    assertThat(a.body()).contains("\nrelaymesh_relay_ready 1\n")
+        .contains("# TYPE relaymesh_relay_tunnel_streams_opened_total counter\n")
+        .contains("\nrelaymesh_relay_agent_tunnels 0\n");
+  }
+
+  @Test
+  void drainSendsGoAwayToAgentsThenStops() {
+    RelayServer b = await(RelayServer.start(fx.vertx, RelayFixture.relayConfig(
+        fx.control.server.url(), fx.relayToken, dir.resolve("tls-3"))));
+    try {
+      String user = fx.user("dora");
+      String token = fx.workspace(user, "w");
+      TestAgent a = await(TestAgent.connect(fx.vertx, b.port(), b.caCertPem(), token));
+      assertThat(get(b, HttpMethod.GET, "/metrics").body())
+          .contains("\nrelaymesh_relay_agent_tunnels 1\n");
+      io.vertx.core.Future<Void> drained = b.drain(java.time.Duration.ofSeconds(20));
+      await(a.session.closeFuture());
+      assertThat(a.session.isGoingAway()).isTrue();
+      await(drained);
+      assertThat(b.ready()).isFalse();
+      a.close();
+    } finally {
+      b.stop();
+    }
+  }
+}
