@@ -90,7 +90,18 @@ class ServerCommandTest {
     }
     assertThat(data.resolve("postgres/postmaster.pid")).as("PostgreSQL stopped").doesNotExist();
 
-    // restart without --create-admin: the data is still there; the session token is too
+    // --create-admin for an existing user: one clear line, exit 1, PostgreSQL stopped again
+    Server dup = startServer(data, "--create-admin", "root", "--password-stdin");
+    try (OutputStream in = dup.process().getOutputStream()) {
+      in.write("another password\n".getBytes(StandardCharsets.UTF_8));
+    }
+    assertThat(dup.process().waitFor(120, TimeUnit.SECONDS)).isTrue();
+    String dupOut = new String(dup.process().getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(dup.process().exitValue()).as(dupOut).isEqualTo(1);
+    assertThat(dupOut).contains("relaymesh: user 'root' already exists\n").doesNotContain("\tat ");
+    assertThat(data.resolve("postgres/postmaster.pid")).doesNotExist();
+
+    // restart without --create-admin: the data is still there
     Server again = awaitListening(startServer(data), null);
     try {
       cli = new CliRunner(tmp.resolve("config2"));
