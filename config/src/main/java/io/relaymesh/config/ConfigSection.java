@@ -7,7 +7,14 @@ import java.util.List;
  * built from kebab-case component names ({@code relay.tls.cert}).
  *
  * <p>Implementations add every problem they find to {@code problems}, each naming its full key
- * path and the reason, so that one validation pass reports everything at once.
+ * path and the reason, so that one validation pass reports everything at once. {@link Checks}
+ * has the common checks (required, URL, {@code host:port}, region, positive duration, readable
+ * file).
+ *
+ * <p>A section validates only its own leaves: {@link ConfigLoader} (and
+ * {@link ConfigLoader#validate(String, Record)} for configs built in code) visits every nested
+ * section record itself, depth first, so a section must not call its children's
+ * {@code validate}.
  */
 public interface ConfigSection {
 

@@ -1,0 +1,133 @@
+package io.relaymesh.agent.ssh.internal;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.util.ArrayList;
+import java.util.List;
+
+import org.apache.sshd.server.Environment;
+import org.apache.sshd.server.ExitCallback;
+import org.apache.sshd.server.Signal;
+import org.apache.sshd.server.channel.ChannelSession;
+import org.apache.sshd.server.command.Command;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * An exec or shell request without a terminal: a plain child process whose stdin, stdout and
+ * stderr are three pipes pumped to and from the SSH channel, and whose exit status is sent back.
+ * Like sshd, the exit status goes out only after stdout and stderr reached EOF, so no output is
+ * lost.
+ *
+ * <p>Threading: three dedicated pump threads plus one waiter per command; MINA threads only
+ * start and destroy it.
+ */
+final class PipedProcessCommand implements Command {
+    private static final Logger LOG = LoggerFactory.getLogger(PipedProcessCommand.class);
+
+    private final LaunchSpec spec;
+    private InputStream in;
+    private OutputStream out;
+    private OutputStream err;
+    private ExitCallback exit;
+    private volatile Process process;
+
+    PipedProcessCommand(LaunchSpec spec) {
+        this.spec = spec;
+    }
+
+    @Override
+    public void setInputStream(InputStream in) {
+        this.in = in;
+    }
+
+    @Override
+    public void setOutputStream(OutputStream out) {
+        this.out = out;
+    }
+
+    @Override
+    public void setErrorStream(OutputStream err) {
+        this.err = err;
+    }
+
+    @Override
+    public void setExitCallback(ExitCallback callback) {
+        this.exit = callback;
+    }
+
+    @Override
+    public void start(ChannelSession channel, Environment env) throws IOException {
+        ProcessBuilder pb = new ProcessBuilder(spec.argv()).directory(spec.user().home().toFile());
+        pb.environment().clear();
+        pb.environment().putAll(SessionEnvironment.build(spec.user(), spec.agentEnv(), spec.extraEnv(), env, null));
+        Process p;
+        try {
+            p = pb.start();
+        } catch (IOException e) {
+            throw new IOException("cannot start " + spec.describe() + ": " + e.getMessage(), e);
+        }
+        process = p;
+        env.addSignalListener((ch, signal) -> {
+            if (signal != Signal.WINCH) {
+                Pty.kill(p.pid(), signal.getNumeric());
+            }
+        });
+        String name = "ssh-exec-" + p.pid();
+        Thread stdin = thread(name + "-stdin", () -> {
+            try (OutputStream toProcess = p.getOutputStream()) {
+                in.transferTo(toProcess); // closing on EOF lets `cat`-like commands finish
+            } catch (IOException e) {
+                // the process closed its stdin or the channel went away
+            }
+        });
+        Thread stdout = thread(name + "-stdout", () -> pump(p.getInputStream(), out));
+        Thread stderr = thread(name + "-stderr", () -> pump(p.getErrorStream(), err));
+        thread(name + "-wait", () -> {
+            int code;
+            try {
+                code = p.waitFor();
+                stdout.join();
+                stderr.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+            stdin.interrupt();
+            LOG.debug("{} exited with {}", spec.describe(), code);
+            exit.onExit(code);
+        });
+    }
+
+    private static void pump(InputStream from, OutputStream to) {
+        byte[] buf = new byte[32 * 1024];
+        try (from) {
+            int n;
+            while ((n = from.read(buf)) >= 0) {
+                to.write(buf, 0, n);
+                to.flush();
+            }
+        } catch (IOException e) {
+            // channel closed: the process gets SIGPIPE/EOF on its own
+        }
+    }
+
+    private static Thread thread(String name, Runnable body) {
+        Thread t = new Thread(body, name);
+        t.setDaemon(true);
+        t.start();
+        return t;
+    }
+
+    @Override
+    public void destroy(ChannelSession channel) {
+        Process p = process;
+        if (p != null && p.isAlive()) {
+            List<ProcessHandle> tree = new ArrayList<>();
+            p.descendants().forEach(tree::add);
+            p.destroy();
+            tree.forEach(ProcessHandle::destroy);
+        }
+    }
+}

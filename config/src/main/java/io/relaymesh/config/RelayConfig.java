@@ -1,0 +1,75 @@
+package io.relaymesh.config;
+
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * Configuration of a regional relay ({@code relaymesh relay}); YAML section {@code relay},
+ * environment prefix {@code RELAYMESH_RELAY_}, flags as in {@code docs/config.md}.
+ *
+ * @param controlUrl URL of the control plane the relay registers with
+ * @param token relay token of the region (secret)
+ * @param region region this relay serves
+ * @param replicaId id of this replica within the region; {@code null}: generated at start
+ * @param listen address the relay listens on, {@code host:port}
+ * @param publicUrl URL clients and agents use; {@code null}: derived from {@code listen}
+ * @param appsHost wildcard host of app and port-share subdomains; {@code null}: apps disabled
+ * @param tls certificate; none: self-signed
+ * @param drainTimeout how long a drain waits for tunnels and streams to finish
+ * @param tunnel tunnel session limits
+ */
+public record RelayConfig(
+    @Doc("URL of the control plane the relay registers with (http or https)") String controlUrl,
+    @Doc("relay token of the region, from `relaymesh relays create REGION`") @Secret String token,
+    @Doc("region this relay serves, 1 to 32 of a-z, 0-9, -") String region,
+    @Doc("id of this replica within its region; generated at start when unset") String replicaId,
+    @Doc("address to listen on, host:port") String listen,
+    @Doc("URL clients and agents use to reach this relay; derived from listen when unset")
+    String publicUrl,
+    @Doc("wildcard host of app and port-share subdomains; apps are disabled when unset")
+    String appsHost,
+    TlsConfig tls,
+    @Doc("how long a drain (SIGTERM) waits for tunnels and streams to finish")
+    Duration drainTimeout,
+    TunnelConfig tunnel)
+    implements ConfigSection {
+
+  public static final String DEFAULT_LISTEN = "0.0.0.0:8443";
+  public static final Duration DEFAULT_DRAIN_TIMEOUT = Duration.ofSeconds(30);
+
+  public static RelayConfig defaults() {
+    return new RelayConfig(null, null, null, null, DEFAULT_LISTEN, null, null,
+        TlsConfig.defaults(), DEFAULT_DRAIN_TIMEOUT, TunnelConfig.defaults());
+  }
+
+  @Override
+  public void validate(String path, List<String> problems) {
+    if (Checks.required(problems, path, "control-url", controlUrl)) {
+      Checks.url(problems, path, "control-url", controlUrl, "http", "https");
+    }
+    Checks.required(problems, path, "token", token);
+    if (Checks.required(problems, path, "region", region)) {
+      Checks.region(problems, path, "region", region);
+    }
+    if (replicaId != null && !replicaId.matches("[a-z0-9-]{1,63}")) {
+      problems.add(ConfigSection.key(path, "replica-id") + ": invalid replica id \"" + replicaId
+          + "\" (expected 1 to 63 of a-z, 0-9, -)");
+    }
+    if (Checks.required(problems, path, "listen", listen)) {
+      Checks.listenAddress(problems, path, "listen", listen);
+    }
+    Checks.url(problems, path, "public-url", publicUrl, "http", "https");
+    Checks.hostname(problems, path, "apps-host", appsHost);
+    if (Checks.required(problems, path, "drain-timeout", drainTimeout)) {
+      Checks.positive(problems, path, "drain-timeout", drainTimeout);
+    }
+    Checks.required(problems, path, "tls", tls);
+    Checks.required(problems, path, "tunnel", tunnel);
+    // tls and tunnel validate themselves: ConfigLoader visits nested sections
+  }
+
+  @Override
+  public String toString() {
+    return ConfigStrings.toString(this);
+  }
+}
