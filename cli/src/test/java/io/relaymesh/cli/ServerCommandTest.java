@@ -116,7 +116,7 @@ class ServerCommandTest {
   }
 
   @Test
-  void invalidOptionsFailWithOneLine(@TempDir Path tmp) {
+  void invalidOptionsFailWithOneLine(@TempDir Path tmp) throws Exception {
     CliRunner cli = new CliRunner(tmp);
     Result r = cli.run(null, "server", "--password-stdin");
     assertThat(r.exit()).isEqualTo(1);
@@ -124,6 +124,24 @@ class ServerCommandTest {
     Result bad = cli.run(null, "server", "--listen", "nonsense", "--data-dir", tmp.toString());
     assertThat(bad.exit()).isEqualTo(1);
     assertThat(bad.err()).isEqualTo(
-        "relaymesh: invalid configuration: server.listen: must be host:port, got 'nonsense'\n");
+        "relaymesh: invalid configuration: server.listen: expected host:port, got \"nonsense\"\n");
+    Result badTtl = cli.run(null, "server", "--ticket-ttl", "1h", "--data-dir", tmp.toString());
+    assertThat(badTtl.err()).isEqualTo(
+        "relaymesh: invalid configuration: server.ticket-ttl: must be between 10s and 10m, got 1h\n");
+    // the same keys from the environment and from a YAML file (flags > env > file)
+    Result env = cli.runWithEnv(java.util.Map.of("RELAYMESH_SERVER_HEARTBEAT_TIMEOUT", "0s"), null,
+        "server", "--data-dir", tmp.toString());
+    assertThat(env.err()).isEqualTo(
+        "relaymesh: invalid configuration: server.heartbeat-timeout: must be positive, got 0s\n");
+    java.nio.file.Path yaml = tmp.resolve("server.yaml");
+    java.nio.file.Files.writeString(yaml, "server:\n  key-rotation: 0s\n  listen: 127.0.0.1:0\n");
+    Result file = cli.run(null, "server", "--config", yaml.toString(), "--data-dir", tmp.toString());
+    assertThat(file.err()).isEqualTo(
+        "relaymesh: invalid configuration: server.key-rotation: must be positive, got 0s\n");
+    Result typo = cli.runWithEnv(java.util.Map.of("RELAYMESH_SERVER_POSTGRESS_URL", "x"), null,
+        "server", "--data-dir", tmp.toString());
+    assertThat(typo.exit()).isEqualTo(1);
+    assertThat(typo.err()).contains("RELAYMESH_SERVER_POSTGRESS_URL: unknown environment variable");
+    assertThat(tmp.resolve("postgres")).doesNotExist();
   }
 }
