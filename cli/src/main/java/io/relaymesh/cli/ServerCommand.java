@@ -132,6 +132,10 @@ final class ServerCommand implements Callable<Integer> {
         + (server.embeddedDatabase() ? " (embedded PostgreSQL in "
             + config.dataDir().resolve("postgres") + ")" : ""));
     env.out().println("log in with: relaymesh login " + server.url());
+    if (config.builtinRelay()) {
+      env.err().println("relaymesh: note: the built-in relay is not part of this build yet; "
+          + "run 'relaymesh relay' for a region (or pass --no-builtin-relay to silence this)");
+    }
     env.out().flush();
     stopped.await();
     return 0;
