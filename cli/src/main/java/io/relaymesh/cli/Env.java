@@ -7,6 +7,8 @@ import java.io.InputStreamReader;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import io.relaymesh.config.CliConfig;
+import io.relaymesh.config.ConfigLoader;
 import java.nio.file.Path;
 import java.util.Map;
 
@@ -18,13 +20,14 @@ public record Env(Map<String, String> vars, InputStream in, PrintStream out, Pri
     return new Env(System.getenv(), System.in, System.out, System.err, System.console());
   }
 
-  /** {@code $RELAYMESH_CONFIG_DIR}, default {@code ~/.config/relaymesh}. */
+  /** The client settings: defaults < {@code RELAYMESH_CLI_*} (and {@code RELAYMESH_CONFIG_DIR}). */
+  public CliConfig cliConfig() {
+    return ConfigLoader.of("cli", CliConfig.class).env(vars).load().config();
+  }
+
+  /** {@code $RELAYMESH_CONFIG_DIR} (or {@code RELAYMESH_CLI_CONFIG_DIR}), default {@code ~/.config/relaymesh}. */
   public Path configDir() {
-    String d = vars.get("RELAYMESH_CONFIG_DIR");
-    if (d != null && !d.isBlank()) {
-      return Path.of(d);
-    }
-    return Path.of(System.getProperty("user.home"), ".config", "relaymesh");
+    return cliConfig().configDir();
   }
 
   private static final Object STDIN_LOCK = new Object();

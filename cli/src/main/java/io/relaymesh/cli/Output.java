@@ -7,7 +7,16 @@ import java.util.List;
 /** Aligned text tables for listings. */
 final class Output {
 
-  enum Format { table, json }
+  /** {@code -o}: {@code table} (alias {@code text}) or {@code json}. */
+  enum Format { table, text, json }
+
+  /** Whether listings are JSON: {@code -o} when given, else {@code cli.output}. */
+  static boolean json(Format flag, Env env) {
+    if (flag != null) {
+      return flag == Format.json;
+    }
+    return env.cliConfig().output() == io.relaymesh.config.CliConfig.OutputFormat.JSON;
+  }
 
   private Output() {}
 

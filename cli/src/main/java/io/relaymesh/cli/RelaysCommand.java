@@ -35,8 +35,9 @@ final class RelaysCommand implements Runnable {
   static final class Create implements Callable<Integer> {
     @ParentCommand RelaysCommand parent;
     @Parameters(index = "0", paramLabel = "REGION") String region;
-    @Option(names = {"-o", "--output"}, paramLabel = "FORMAT", description = "table or json")
-    Output.Format output = Output.Format.table;
+    @Option(names = {"-o", "--output"}, paramLabel = "FORMAT",
+        description = "table or json (default: cli.output, RELAYMESH_CLI_OUTPUT)")
+    Output.Format output;
 
     @Override
     public Integer call() {
@@ -44,7 +45,7 @@ final class RelaysCommand implements Runnable {
       Credentials c = Credentials.load(env);
       JsonObject r = new ControlClient(c.url(), c.token())
           .post("/api/v1/relays", new JsonObject().put("region", region));
-      if (output == Output.Format.json) {
+      if (Output.json(output, env)) {
         env.out().println(r.encodePrettily());
         return 0;
       }
@@ -62,8 +63,9 @@ final class RelaysCommand implements Runnable {
       description = "List regions with health and the latency measured from this machine.")
   static final class ListCmd implements Callable<Integer> {
     @ParentCommand RelaysCommand parent;
-    @Option(names = {"-o", "--output"}, paramLabel = "FORMAT", description = "table or json")
-    Output.Format output = Output.Format.table;
+    @Option(names = {"-o", "--output"}, paramLabel = "FORMAT",
+        description = "table or json (default: cli.output, RELAYMESH_CLI_OUTPUT)")
+    Output.Format output;
 
     @Override
     public Integer call() {
@@ -93,7 +95,7 @@ final class RelaysCommand implements Runnable {
             healthy + "/" + reps.size(), url == null ? "-" : url,
             latency == null ? "-" : latency + " ms"));
       }
-      if (output == Output.Format.json) {
+      if (Output.json(output, env)) {
         env.out().println(regions.encodePrettily());
       } else {
         Output.table(env.out(), List.of("REGION", "HEALTH", "REPLICAS", "URL", "LATENCY"), rows);

@@ -1,6 +1,8 @@
 package io.relaymesh.cli;
 
+import io.relaymesh.config.ConfigLoader;
 import io.relaymesh.config.ControlConfig;
+import io.relaymesh.config.LoadedConfig;
 import io.relaymesh.control.ControlServer;
 import java.nio.file.Path;
 import java.security.SecureRandom;
@@ -18,6 +20,11 @@ final class ServerCommand implements Callable<Integer> {
 
   @ParentCommand Main main;
 
+  @Option(names = "--config", paramLabel = "FILE",
+      description = "YAML configuration file (section 'server'); flags and RELAYMESH_SERVER_* "
+          + "variables override it.")
+  Path configFile;
+
   @Option(names = "--postgres-url", paramLabel = "URL",
       description = "External PostgreSQL (postgresql://user:password@host:port/db). "
           + "Default: embedded PostgreSQL in <data-dir>/postgres.")
@@ -25,7 +32,7 @@ final class ServerCommand implements Callable<Integer> {
 
   @Option(names = "--data-dir", paramLabel = "DIR",
       description = "State directory (default ~/.local/share/relaymesh).")
-  Path dataDir;
+  String dataDir;
 
   @Option(names = "--listen", paramLabel = "ADDR", description = "host:port to listen on (default "
       + ControlConfig.DEFAULT_LISTEN + ").")
@@ -35,8 +42,23 @@ final class ServerCommand implements Callable<Integer> {
       description = "URL under which users, relays and agents reach this server.")
   String accessUrl;
 
-  @Option(names = "--no-builtin-relay", description = "Do not serve a built-in relay.")
-  boolean noBuiltinRelay;
+  @Option(names = "--builtin-relay", negatable = true,
+      description = "Serve a built-in relay (default true; --no-builtin-relay to turn it off).")
+  Boolean builtinRelay;
+
+  @Option(names = "--session-ttl", paramLabel = "DURATION", description = "Login session lifetime (default 7d).")
+  String sessionTtl;
+
+  @Option(names = "--ticket-ttl", paramLabel = "DURATION", description = "Connection ticket lifetime (default 2m).")
+  String ticketTtl;
+
+  @Option(names = "--heartbeat-timeout", paramLabel = "DURATION",
+      description = "Relay replicas without a heartbeat for this long are unhealthy (default 30s).")
+  String heartbeatTimeout;
+
+  @Option(names = "--key-rotation", paramLabel = "DURATION",
+      description = "Ticket signing key lifetime (default 1d).")
+  String keyRotation;
 
   @Option(names = "--create-admin", paramLabel = "USER",
       description = "Create this admin user at startup (password from --password-stdin, a prompt, "
@@ -46,25 +68,21 @@ final class ServerCommand implements Callable<Integer> {
   @Option(names = "--password-stdin", description = "Read the --create-admin password from stdin.")
   boolean passwordStdin;
 
-  ControlConfig config() {
-    ControlConfig c = ControlConfig.defaults();
-    if (listen != null) {
-      c = c.withListen(listen);
-    }
-    if (dataDir != null) {
-      c = c.withDataDir(dataDir);
-    }
-    if (postgresUrl != null) {
-      c = c.withPostgresUrl(postgresUrl);
-    }
-    if (accessUrl != null) {
-      c = c.withAccessUrl(accessUrl);
-    }
-    if (noBuiltinRelay) {
-      c = new ControlConfig(c.listen(), c.accessUrl(), c.dataDir(), c.postgresUrl(), false,
-          c.sessionTtl(), c.ticketTtl(), c.heartbeatTimeout(), c.keyRotation());
-    }
-    return c;
+  /** defaults < --config YAML < RELAYMESH_SERVER_* < flags, validated. */
+  LoadedConfig<ControlConfig> config() {
+    return ConfigLoader.of("server", ControlConfig.class)
+        .file(configFile)
+        .env(main.env.vars())
+        .flag("listen", listen)
+        .flag("access-url", accessUrl)
+        .flag("data-dir", dataDir)
+        .flag("postgres-url", postgresUrl)
+        .flag("builtin-relay", builtinRelay)
+        .flag("session-ttl", sessionTtl)
+        .flag("ticket-ttl", ticketTtl)
+        .flag("heartbeat-timeout", heartbeatTimeout)
+        .flag("key-rotation", keyRotation)
+        .load();
   }
 
   @Override
@@ -91,7 +109,8 @@ final class ServerCommand implements Callable<Integer> {
         generated = true;
       }
     }
-    ControlServer server = ControlServer.run(config());
+    ControlConfig config = config().config();
+    ControlServer server = ControlServer.run(config);
     CountDownLatch stopped = new CountDownLatch(1);
     Thread hook = new Thread(() -> {
       server.stop();
@@ -111,8 +130,12 @@ final class ServerCommand implements Callable<Integer> {
     }
     env.out().println("relaymesh control plane listening on " + server.url()
         + (server.embeddedDatabase() ? " (embedded PostgreSQL in "
-            + config().dataDir().resolve("postgres") + ")" : ""));
+            + config.dataDir().resolve("postgres") + ")" : ""));
     env.out().println("log in with: relaymesh login " + server.url());
+    if (config.builtinRelay()) {
+      env.err().println("relaymesh: note: the built-in relay is not part of this build yet; "
+          + "run 'relaymesh relay' for a region (or pass --no-builtin-relay to silence this)");
+    }
     env.out().flush();
     stopped.await();
     return 0;

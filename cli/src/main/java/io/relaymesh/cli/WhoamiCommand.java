@@ -12,14 +12,15 @@ final class WhoamiCommand implements Callable<Integer> {
 
   @ParentCommand Main main;
 
-  @Option(names = {"-o", "--output"}, paramLabel = "FORMAT", description = "table or json")
-  Output.Format output = Output.Format.table;
+  @Option(names = {"-o", "--output"}, paramLabel = "FORMAT",
+        description = "table or json (default: cli.output, RELAYMESH_CLI_OUTPUT)")
+  Output.Format output;
 
   @Override
   public Integer call() {
     Credentials c = Credentials.load(main.env);
     JsonObject me = new ControlClient(c.url(), c.token()).get("/api/v1/me");
-    if (output == Output.Format.json) {
+    if (Output.json(output, main.env)) {
       main.env.out().println(me.copy().put("url", c.url()).encodePrettily());
     } else {
       main.env.out().println(me.getString("username") + (me.getBoolean("admin", false) ? " (admin)" : "")

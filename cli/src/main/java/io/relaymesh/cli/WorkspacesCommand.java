@@ -44,8 +44,9 @@ final class WorkspacesCommand implements Runnable {
     @Parameters(index = "0", paramLabel = "NAME") String name;
     @Option(names = "--agent", paramLabel = "AGENT", description = "Name of the first agent (default main).")
     String agent;
-    @Option(names = {"-o", "--output"}, paramLabel = "FORMAT", description = "table or json")
-    Output.Format output = Output.Format.table;
+    @Option(names = {"-o", "--output"}, paramLabel = "FORMAT",
+        description = "table or json (default: cli.output, RELAYMESH_CLI_OUTPUT)")
+    Output.Format output;
 
     @Override
     public Integer call() {
@@ -56,7 +57,7 @@ final class WorkspacesCommand implements Runnable {
         body.put("agent", agent);
       }
       JsonObject r = new ControlClient(c.url(), c.token()).post("/api/v1/workspaces", body);
-      if (output == Output.Format.json) {
+      if (Output.json(output, env)) {
         env.out().println(r.encodePrettily());
         return 0;
       }
@@ -72,8 +73,9 @@ final class WorkspacesCommand implements Runnable {
   @Command(name = "list", mixinStandardHelpOptions = true, description = "List your workspaces.")
   static final class ListCmd implements Callable<Integer> {
     @ParentCommand WorkspacesCommand parent;
-    @Option(names = {"-o", "--output"}, paramLabel = "FORMAT", description = "table or json")
-    Output.Format output = Output.Format.table;
+    @Option(names = {"-o", "--output"}, paramLabel = "FORMAT",
+        description = "table or json (default: cli.output, RELAYMESH_CLI_OUTPUT)")
+    Output.Format output;
 
     @Override
     public Integer call() {
@@ -81,7 +83,7 @@ final class WorkspacesCommand implements Runnable {
       Credentials c = Credentials.load(env);
       JsonObject r = new ControlClient(c.url(), c.token()).get("/api/v1/workspaces");
       JsonArray ws = r.getJsonArray("workspaces");
-      if (output == Output.Format.json) {
+      if (Output.json(output, env)) {
         env.out().println(ws.encodePrettily());
         return 0;
       }

@@ -131,6 +131,12 @@ class CliCommandsTest {
     assertThat(json.size()).isEqualTo(2);
     assertThat(json.getJsonObject(0).getString("fullName")).isEqualTo("alice/dev");
     assertThat(json.encode()).doesNotContain(token);
+    // the default format comes from cli.output (RELAYMESH_CLI_OUTPUT); -o wins over it
+    JsonArray byEnv = new JsonArray(cli.runWithEnv(java.util.Map.of("RELAYMESH_CLI_OUTPUT", "json"),
+        null, "workspaces", "list").out());
+    assertThat(byEnv.size()).isEqualTo(2);
+    assertThat(cli.runWithEnv(java.util.Map.of("RELAYMESH_CLI_OUTPUT", "json"), null,
+        "workspaces", "list", "-o", "table").out()).startsWith("WORKSPACE ");
 
     assertThat(cli.run(null, "workspaces", "delete", "dev").out())
         .isEqualTo("deleted workspace alice/dev; its agent tokens are revoked\n");

@@ -24,9 +24,15 @@ final class CliRunner {
   }
 
   Result run(String stdin, String... args) {
+    return runWithEnv(Map.of(), stdin, args);
+  }
+
+  Result runWithEnv(Map<String, String> extraEnv, String stdin, String... args) {
+    Map<String, String> vars = new java.util.HashMap<>(extraEnv);
+    vars.put("RELAYMESH_CONFIG_DIR", configDir.toString());
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     ByteArrayOutputStream err = new ByteArrayOutputStream();
-    Env env = new Env(Map.of("RELAYMESH_CONFIG_DIR", configDir.toString()),
+    Env env = new Env(vars,
         new ByteArrayInputStream((stdin == null ? "" : stdin).getBytes(StandardCharsets.UTF_8)),
         new PrintStream(out, true, StandardCharsets.UTF_8),
         new PrintStream(err, true, StandardCharsets.UTF_8), null);

@@ -90,7 +90,18 @@ class ServerCommandTest {
     }
     assertThat(data.resolve("postgres/postmaster.pid")).as("PostgreSQL stopped").doesNotExist();
 
-    // restart without --create-admin: the data is still there; the session token is too
+    // --create-admin for an existing user: one clear line, exit 1, PostgreSQL stopped again
+    Server dup = startServer(data, "--create-admin", "root", "--password-stdin");
+    try (OutputStream in = dup.process().getOutputStream()) {
+      in.write("another password\n".getBytes(StandardCharsets.UTF_8));
+    }
+    assertThat(dup.process().waitFor(120, TimeUnit.SECONDS)).isTrue();
+    String dupOut = new String(dup.process().getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(dup.process().exitValue()).as(dupOut).isEqualTo(1);
+    assertThat(dupOut).contains("relaymesh: user 'root' already exists\n").doesNotContain("\tat ");
+    assertThat(data.resolve("postgres/postmaster.pid")).doesNotExist();
+
+    // restart without --create-admin: the data is still there
     Server again = awaitListening(startServer(data), null);
     try {
       cli = new CliRunner(tmp.resolve("config2"));
@@ -105,7 +116,7 @@ class ServerCommandTest {
   }
 
   @Test
-  void invalidOptionsFailWithOneLine(@TempDir Path tmp) {
+  void invalidOptionsFailWithOneLine(@TempDir Path tmp) throws Exception {
     CliRunner cli = new CliRunner(tmp);
     Result r = cli.run(null, "server", "--password-stdin");
     assertThat(r.exit()).isEqualTo(1);
@@ -113,6 +124,24 @@ class ServerCommandTest {
     Result bad = cli.run(null, "server", "--listen", "nonsense", "--data-dir", tmp.toString());
     assertThat(bad.exit()).isEqualTo(1);
     assertThat(bad.err()).isEqualTo(
-        "relaymesh: invalid configuration: server.listen: must be host:port, got 'nonsense'\n");
+        "relaymesh: invalid configuration: server.listen: expected host:port, got \"nonsense\"\n");
+    Result badTtl = cli.run(null, "server", "--ticket-ttl", "1h", "--data-dir", tmp.toString());
+    assertThat(badTtl.err()).isEqualTo(
+        "relaymesh: invalid configuration: server.ticket-ttl: must be between 10s and 10m, got 1h\n");
+    // the same keys from the environment and from a YAML file (flags > env > file)
+    Result env = cli.runWithEnv(java.util.Map.of("RELAYMESH_SERVER_HEARTBEAT_TIMEOUT", "0s"), null,
+        "server", "--data-dir", tmp.toString());
+    assertThat(env.err()).isEqualTo(
+        "relaymesh: invalid configuration: server.heartbeat-timeout: must be positive, got 0s\n");
+    java.nio.file.Path yaml = tmp.resolve("server.yaml");
+    java.nio.file.Files.writeString(yaml, "server:\n  key-rotation: 0s\n  listen: 127.0.0.1:0\n");
+    Result file = cli.run(null, "server", "--config", yaml.toString(), "--data-dir", tmp.toString());
+    assertThat(file.err()).isEqualTo(
+        "relaymesh: invalid configuration: server.key-rotation: must be positive, got 0s\n");
+    Result typo = cli.runWithEnv(java.util.Map.of("RELAYMESH_SERVER_POSTGRESS_URL", "x"), null,
+        "server", "--data-dir", tmp.toString());
+    assertThat(typo.exit()).isEqualTo(1);
+    assertThat(typo.err()).contains("RELAYMESH_SERVER_POSTGRESS_URL: unknown environment variable");
+    assertThat(tmp.resolve("postgres")).doesNotExist();
   }
 }

@@ -20,15 +20,18 @@ import java.util.List;
  *     key stays published until every ticket it signed has expired)
  */
 public record ControlConfig(
-    String listen,
-    String accessUrl,
-    Path dataDir,
-    @Secret String postgresUrl,
-    boolean builtinRelay,
-    Duration sessionTtl,
-    Duration ticketTtl,
-    Duration heartbeatTimeout,
-    Duration keyRotation)
+    @Doc("address the HTTP API listens on, host:port (port 0: any free port)") String listen,
+    @Doc("URL under which users, relays and agents reach the control plane; default: the listen address")
+        String accessUrl,
+    @Doc("state directory; the embedded PostgreSQL keeps its data in its postgres subdirectory") Path dataDir,
+    @Doc("external PostgreSQL, postgresql://user:password@host:port/db; unset: embedded PostgreSQL")
+        @Secret String postgresUrl,
+    @Doc("whether the server also serves a built-in relay") boolean builtinRelay,
+    @Doc("lifetime of a login session token") Duration sessionTtl,
+    @Doc("lifetime of a signed connection ticket, 10s to 10m") Duration ticketTtl,
+    @Doc("a relay replica without a heartbeat for this long is unhealthy") Duration heartbeatTimeout,
+    @Doc("age after which the ticket signing key is replaced (old keys stay published until their tickets expire)")
+        Duration keyRotation)
     implements ConfigSection {
 
   public static final String DEFAULT_LISTEN = "127.0.0.1:3000";
@@ -47,20 +50,24 @@ public record ControlConfig(
 
   @Override
   public void validate(String path, List<String> problems) {
-    if (listen == null || listen.lastIndexOf(':') <= 0) {
-      problems.add(ConfigSection.key(path, "listen") + ": must be host:port, got '" + listen + "'");
+    if (Checks.required(problems, path, "listen", listen)) {
+      Checks.listenAddress(problems, path, "listen", listen);
     }
-    if (dataDir == null) {
-      problems.add(ConfigSection.key(path, "data-dir") + ": must be set");
+    Checks.url(problems, path, "access-url", accessUrl, "http", "https");
+    Checks.required(problems, path, "data-dir", dataDir);
+    if (postgresUrl != null && !postgresUrl.startsWith("postgresql://")
+        && !postgresUrl.startsWith("postgres://") && !postgresUrl.startsWith("jdbc:postgresql://")) {
+      problems.add(ConfigSection.key(path, "postgres-url")
+          + ": must start with postgresql://, postgres:// or jdbc:postgresql://");
     }
     positive(path, "session-ttl", sessionTtl, problems);
     positive(path, "ticket-ttl", ticketTtl, problems);
     positive(path, "heartbeat-timeout", heartbeatTimeout, problems);
     positive(path, "key-rotation", keyRotation, problems);
-    if (ticketTtl != null && (ticketTtl.compareTo(Duration.ofSeconds(10)) < 0
+    if (ticketTtl != null && !ticketTtl.isNegative() && !ticketTtl.isZero() && (ticketTtl.compareTo(Duration.ofSeconds(10)) < 0
         || ticketTtl.compareTo(Duration.ofMinutes(10)) > 0)) {
       problems.add(ConfigSection.key(path, "ticket-ttl") + ": must be between 10s and 10m, got "
-          + ticketTtl);
+          + io.relaymesh.config.internal.Values.formatDuration(ticketTtl));
     }
   }
 
@@ -86,8 +93,8 @@ public record ControlConfig(
   }
 
   private static void positive(String path, String name, Duration d, List<String> problems) {
-    if (d == null || d.isZero() || d.isNegative()) {
-      problems.add(ConfigSection.key(path, name) + ": must be a positive duration, got " + d);
+    if (Checks.required(problems, path, name, d)) {
+      Checks.positive(problems, path, name, d);
     }
   }
 

@@ -179,9 +179,12 @@ public final class ControlServer {
     }
   }
 
-  /** Replaces the ticket signing key now (the old one stays published until its tickets expire). */
+  /**
+   * Replaces the ticket signing key at once, e.g. after a suspected compromise (the old one
+   * stays published until its tickets expire). Scheduled rotations pre-publish instead.
+   */
   public Future<com.nimbusds.jose.jwk.ECKey> rotateSigningKey() {
-    return services.keys().rotate(true);
+    return services.keys().rotate(java.time.Duration.ZERO, true);
   }
 
   /** Creates an admin user (for {@code relaymesh server --create-admin}). */

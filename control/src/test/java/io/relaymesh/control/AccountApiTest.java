@@ -90,6 +90,18 @@ class AccountApiTest {
     assertThat(me.json().getString("username")).isEqualTo(Control.ADMIN);
     assertThat(me.json().getBoolean("admin")).isTrue();
     assertThat(me.text()).doesNotContain("argon2");
+    // the alternative header for scripts
+    java.net.http.HttpResponse<String> viaHeader;
+    try {
+      viaHeader = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+              java.net.URI.create(c.server.url() + "/api/v1/me"))
+          .header("Relaymesh-Session-Token", token).build(),
+          java.net.http.HttpResponse.BodyHandlers.ofString());
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+    assertThat(viaHeader.statusCode()).isEqualTo(200);
+    assertThat(new JsonObject(viaHeader.body()).getString("username")).isEqualTo(Control.ADMIN);
   }
 
   @Test

@@ -50,9 +50,9 @@ class ControlServerLifecycleTest {
     ControlConfig bad = new ControlConfig("no-port", null, dir, null, true, Duration.ZERO,
         Duration.ofHours(1), Duration.ofSeconds(30), Duration.ofDays(1));
     assertThatThrownBy(() -> ControlServer.run(bad))
-        .hasMessage("invalid configuration: server.listen: must be host:port, got 'no-port'; "
-            + "server.session-ttl: must be a positive duration, got PT0S; "
-            + "server.ticket-ttl: must be between 10s and 10m, got PT1H");
+        .hasMessage("invalid configuration: server.listen: expected host:port, got \"no-port\"; "
+            + "server.session-ttl: must be positive, got 0s; "
+            + "server.ticket-ttl: must be between 10s and 10m, got 1h");
   }
 
   @Test

@@ -54,11 +54,21 @@ class PersistenceAndReplicasTest {
     String url = SharedPostgres.url(SharedPostgres.newDatabase());
     try (Control a = Control.start(Control.config(dir.resolve("a"), url));
          Control b = Control.start(Control.config(dir.resolve("b"), url))) {
-      String admin = a.setupAdmin();
+      // first-user setup raced on both replicas: exactly one wins
+      var setupA = java.util.concurrent.CompletableFuture.supplyAsync(() -> a.http.post(
+          "/api/v1/setup", null, new JsonObject().put("username", "admin").put("password", Control.PASSWORD)));
+      var setupB = java.util.concurrent.CompletableFuture.supplyAsync(() -> b.http.post(
+          "/api/v1/setup", null, new JsonObject().put("username", "other").put("password", Control.PASSWORD)));
+      java.util.List<Integer> statuses = java.util.stream.Stream.of(setupA.get(), setupB.get())
+          .map(Resp::status).sorted().toList();
+      assertThat(statuses).containsExactly(201, 409);
+      assertThat(a.query("SELECT count(*) FROM users").get(0).get(0)).isEqualTo(1L);
+      String winner = (String) a.query("SELECT username FROM users").get(0).get(0);
+      String admin = a.login(winner, Control.PASSWORD);
+      b.createWorkspace(admin, "dev");
       // a session from A works on B, and logout on B revokes it for A
       assertThat(b.http.get("/api/v1/me", admin).status()).isEqualTo(200);
-      b.createWorkspace(admin, "dev");
-      assertThat(a.http.get("/api/v1/workspaces/admin/dev", admin).status()).isEqualTo(200);
+      assertThat(a.http.get("/api/v1/workspaces/" + winner + "/dev", admin).status()).isEqualTo(200);
       assertThat(b.http.post("/api/v1/setup", null, new JsonObject().put("username", "x")
           .put("password", Control.PASSWORD)).status()).isEqualTo(409);
 
@@ -76,7 +86,7 @@ class PersistenceAndReplicasTest {
       assertThat(b.http.get("/api/v1/keys", null).json().getJsonArray("keys").getJsonObject(0)
           .getString("kid")).isEqualTo(kid);
 
-      String token = a.login(Control.ADMIN, Control.PASSWORD);
+      String token = a.login(winner, Control.PASSWORD);
       assertThat(b.http.post("/api/v1/logout", token, null).status()).isEqualTo(204);
       assertThat(a.http.get("/api/v1/me", token).status()).isEqualTo(401);
     }

@@ -93,6 +93,15 @@ public final class SharedPostgres implements BeforeAllCallback, ExecutionConditi
     }
   }
 
+  /** Stops the backend when the JUnit run ends. */
+  private record Stopper(Backend b) implements ExtensionContext.Store.CloseableResource, AutoCloseable {
+    @Override
+    public void close() throws IOException {
+      b.close();
+      backend = null;
+    }
+  }
+
   public static boolean testcontainers() {
     return TESTCONTAINERS.equals(System.getProperty(BACKEND_PROPERTY));
   }
@@ -129,10 +138,7 @@ public final class SharedPostgres implements BeforeAllCallback, ExecutionConditi
       Backend b = testcontainers() ? new Container()
           : new Embedded(Files.createTempDirectory("relaymesh-test-pg"));
       context.getRoot().getStore(ExtensionContext.Namespace.GLOBAL)
-          .put(SharedPostgres.class.getName(), (ExtensionContext.Store.CloseableResource) () -> {
-            b.close();
-            backend = null;
-          });
+          .put(SharedPostgres.class.getName(), new Stopper(b));
       backend = b;
     }
   }
