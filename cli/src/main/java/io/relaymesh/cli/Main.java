@@ -18,7 +18,9 @@ import picocli.CommandLine.Option;
         WhoamiCommand.class,
         WorkspacesCommand.class,
         RelaysCommand.class,
+        RelayCommand.class,
         AgentCommand.class,
+        DevCommand.class,
         SshCommand.class,
         ConfigSshCommand.class,
         PortForwardCommand.class

@@ -1,0 +1,199 @@
+package io.relaymesh.cli;
+
+import io.relaymesh.agent.Agent;
+import io.relaymesh.config.AgentConfig;
+import io.relaymesh.config.ControlConfig;
+import io.relaymesh.config.RelayConfig;
+import io.relaymesh.config.TlsConfig;
+import io.relaymesh.control.ControlServer;
+import io.relaymesh.proxy.Transports;
+import io.relaymesh.relay.RelayServer;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.json.JsonObject;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+
+/**
+ * {@code relaymesh dev}: the whole product in one process on loopback, for trying it out and
+ * for development: control plane with embedded PostgreSQL, a relay (region {@code local}), an
+ * admin, the workspace {@code dev} and its agent (built-in SSH server). Everything goes through
+ * the real HTTP API, TLS listener and tunnels; nothing is short-circuited.
+ */
+@Command(name = "dev", mixinStandardHelpOptions = true,
+    description = {"Run control plane, relay and a demo workspace agent in one process.",
+        "Writes <data-dir>/dev.json and logs the local CLI in. Ctrl-C stops it."})
+final class DevCommand implements Callable<Integer> {
+
+  static final String REGION = "local";
+  static final String WORKSPACE = "dev";
+  static final String AGENT = "main";
+  static final String ADMIN = "admin";
+
+  @ParentCommand Main main;
+
+  @Option(names = "--data-dir", paramLabel = "DIR",
+      description = "State directory (default ~/.local/share/relaymesh/dev).")
+  Path dataDir;
+
+  @Option(names = "--port", paramLabel = "P",
+      description = "Control plane port on 127.0.0.1 (default 3000; 0 picks a free one).")
+  int port = 3000;
+
+  @Option(names = "--relay-port", paramLabel = "P",
+      description = "Relay TLS port on 127.0.0.1 (default 3443; 0 picks a free one).")
+  int relayPort = 3443;
+
+  @Override
+  public Integer call() throws Exception {
+    Path dir = (dataDir != null ? dataDir : ControlConfig.DEFAULT_DATA_DIR.resolve("dev"))
+        .toAbsolutePath();
+    Files.createDirectories(dir);
+    Vertx vertx = Transports.create(new VertxOptions());
+    ControlServer control = null;
+    RelayServer relay = null;
+    Agent agent = null;
+    try {
+      control = ClientTunnel.await(ControlServer.start(vertx, ControlConfig.defaults()
+          .withListen("127.0.0.1:" + port).withDataDir(dir.resolve("control"))),
+          Duration.ofMinutes(3));
+      String controlUrl = control.url();
+
+      // admin: created once, its password kept in the data dir; a fresh session every start
+      String password = secret(dir.resolve("admin-password"), () -> null);
+      if (password == null) {
+        password = random();
+        ClientTunnel.await(control.createAdmin(ADMIN, password), Duration.ofSeconds(30));
+        write(dir.resolve("admin-password"), password);
+      }
+      ControlClient anonymous = new ControlClient(controlUrl, null);
+      String adminToken = anonymous.post("/api/v1/login",
+          new JsonObject().put("username", ADMIN).put("password", password)).getString("token");
+      ControlClient admin = new ControlClient(controlUrl, adminToken);
+
+      String relayToken = secret(dir.resolve("relay-token"), () -> admin.post("/api/v1/relays",
+          new JsonObject().put("region", REGION)).getString("relayToken"));
+      String agentToken = secret(dir.resolve("agent-token"), () -> admin.post("/api/v1/workspaces",
+          new JsonObject().put("name", WORKSPACE).put("agent", AGENT)).getString("agentToken"));
+
+      RelayConfig relayConfig = RelayConfig.defaults()
+          .withControl(controlUrl, relayToken, REGION)
+          .withReplicaId(REGION + "-dev")
+          .withListen("127.0.0.1:" + relayPort)
+          .withTls(TlsConfig.defaults().withStateDir(dir.resolve("relay")));
+      relay = ClientTunnel.await(RelayServer.start(vertx, relayConfig), Duration.ofMinutes(1));
+      ClientTunnel.await(relay.firstRegistration(), Duration.ofSeconds(30));
+      Path caCert = dir.resolve("relay-ca.pem");
+      write(caCert, relay.caCertPem());
+
+      agent = ClientTunnel.await(Agent.start(vertx, AgentConfig.defaults()
+          .withCredentials(controlUrl, agentToken)
+          .withRelayUrl(relay.url())
+          .withTrust(caCert, null)
+          .withStateDir(dir.resolve("agent"))), Duration.ofMinutes(1));
+      ClientTunnel.await(agent.whenConnected(), Duration.ofSeconds(30));
+
+      // log the local CLI in, trusting the relay's self-signed certificate
+      Path configDir = main.env.configDir();
+      new Credentials(controlUrl, ADMIN, adminToken).save(main.env);
+      write(configDir.resolve(ClientTunnel.CA_FILE), relay.caCertPem());
+
+      JsonObject devJson = new JsonObject()
+          .put("controlUrl", controlUrl)
+          .put("relayUrl", relay.url())
+          .put("appsHost", relayConfig.appsHost())
+          .put("caCert", relay.caCertPem())
+          .put("adminToken", adminToken)
+          .put("workspace", WORKSPACE)
+          .put("agent", AGENT);
+      write(dir.resolve("dev.json"), devJson.encodePrettily() + "\n");
+
+      main.env.out().println(String.join("\n",
+          "relaymesh dev is running",
+          "  control plane  " + controlUrl + "  (embedded PostgreSQL in " + dir.resolve("control") + ")",
+          "  relay          " + relay.url() + "  region " + REGION + ", TLS sha256 " + relay.fingerprint(),
+          "  workspace      " + WORKSPACE + " (agent " + AGENT + ", connected)",
+          "  CLI            logged in as " + ADMIN + " (" + configDir + ")",
+          "  state          " + dir.resolve("dev.json"),
+          "",
+          "try:  ./relaymesh ssh dev -- uname -a",
+          "      ./relaymesh config-ssh -y && ssh relaymesh.dev",
+          "      ./relaymesh port-forward dev --tcp 8000:8000",
+          "Ctrl-C stops everything."));
+      main.env.out().flush();
+    } catch (RuntimeException e) {
+      stop(vertx, agent, relay, control);
+      throw e;
+    }
+    CountDownLatch stopped = new CountDownLatch(1);
+    Agent a = agent;
+    RelayServer r = relay;
+    ControlServer c = control;
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      stop(vertx, a, r, c);
+      stopped.countDown();
+    }, "relaymesh-shutdown"));
+    stopped.await();
+    return 0;
+  }
+
+  private static void stop(Vertx vertx, Agent agent, RelayServer relay, ControlServer control) {
+    try {
+      if (agent != null) {
+        ClientTunnel.await(agent.close(), Duration.ofSeconds(10));
+      }
+      if (relay != null) {
+        ClientTunnel.await(relay.close(), Duration.ofSeconds(10));
+      }
+      if (control != null) {
+        ClientTunnel.await(control.close(), Duration.ofSeconds(30));
+      }
+    } catch (RuntimeException e) {
+      // best effort: keep stopping
+    } finally {
+      vertx.close();
+    }
+  }
+
+  interface Mint {
+    String get();
+  }
+
+  /** The secret kept in {@code file} (mode 0600), minted and saved when missing. */
+  private static String secret(Path file, Mint mint) throws IOException {
+    if (Files.isRegularFile(file)) {
+      return Files.readString(file, StandardCharsets.UTF_8).trim();
+    }
+    String v = mint.get();
+    if (v != null) {
+      write(file, v);
+    }
+    return v;
+  }
+
+  private static void write(Path file, String content) throws IOException {
+    Files.createDirectories(file.getParent());
+    Path tmp = Files.createTempFile(file.getParent(), ".dev", ".tmp",
+        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+    Files.writeString(tmp, content, StandardCharsets.UTF_8);
+    Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+        java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+  }
+
+  private static String random() {
+    byte[] b = new byte[18];
+    new SecureRandom().nextBytes(b);
+    return Base64.getUrlEncoder().withoutPadding().encodeToString(b);
+  }
+}
