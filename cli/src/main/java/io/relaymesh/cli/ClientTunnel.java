@@ -46,6 +46,7 @@ final class ClientTunnel implements AutoCloseable {
   private final TunnelDialer dialer;
 
   ClientTunnel(Env env, WorkspaceRef ref, String region) {
+    quietLogs();
     this.env = env;
     this.ref = ref;
     this.region = region;
@@ -54,6 +55,17 @@ final class ClientTunnel implements AutoCloseable {
     this.vertx = Transports.create(new VertxOptions().setEventLoopPoolSize(1)
         .setWorkerPoolSize(2).setInternalBlockingPoolSize(2));
     this.dialer = TunnelDialer.create(vertx, dialOptions(env));
+  }
+
+  /**
+   * Client commands print only warnings: their stderr is the user's terminal (and, for
+   * {@code ssh --stdio}, ssh's), so start-up details such as the event-loop transport stay out.
+   */
+  static void quietLogs() {
+    if (org.slf4j.LoggerFactory.getLogger("io.relaymesh") instanceof ch.qos.logback.classic.Logger l
+        && !l.isDebugEnabled()) {
+      l.setLevel(ch.qos.logback.classic.Level.WARN);
+    }
   }
 
   /** System trust, plus the relay certificate {@code relaymesh dev} / login stored, if any. */
