@@ -1,8 +1,11 @@
 package io.relaymesh.cli;
 
+import io.relaymesh.proxy.dial.ProxySettings;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ProxySelector;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
@@ -15,8 +18,7 @@ import java.time.Duration;
 /** A small blocking client of the control-plane API; errors become one-line CLI errors. */
 public final class ControlClient {
 
-  private final HttpClient http = HttpClient.newBuilder()
-      .connectTimeout(Duration.ofSeconds(10)).build();
+  private final HttpClient http;
   private final String base;
   private final String token;
 
@@ -27,6 +29,23 @@ public final class ControlClient {
     }
     this.base = u.endsWith("/") ? u.substring(0, u.length() - 1) : u;
     this.token = token;
+    HttpClient.Builder b = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10));
+    URI uri = URI.create(base);
+    ProxySettings proxy = proxyFromEnvironment();
+    if (proxy != null && "https".equals(uri.getScheme())
+        && proxy.useProxyFor(uri.getHost(), uri.getPort() < 0 ? 443 : uri.getPort())) {
+      // HTTPS_PROXY / NO_PROXY, the same rules as the tunnel dialer (HTTP CONNECT)
+      b.proxy(ProxySelector.of(new InetSocketAddress(proxy.host(), proxy.port())));
+    }
+    this.http = b.build();
+  }
+
+  private static ProxySettings proxyFromEnvironment() {
+    try {
+      return ProxySettings.fromEnvironment();
+    } catch (IllegalArgumentException e) {
+      throw new CliException(e.getMessage());
+    }
   }
 
   public String base() {
