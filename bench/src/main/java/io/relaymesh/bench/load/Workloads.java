@@ -2,6 +2,7 @@ package io.relaymesh.bench.load;
 
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -13,6 +14,14 @@ import java.util.List;
  * scoring. All methods run on the caller's Vert.x context (event loop).
  */
 public final class Workloads {
+
+  /**
+   * Most bytes a producer writes in one event-loop turn. Needed because a Vert.x TLS
+   * {@code NetSocket} written from its own event loop does not report {@code writeQueueFull()}
+   * until the turn ends (the bytes sit in the SSL handler until the flush), so a plain
+   * "write while not full" loop never ends there.
+   */
+  static final long MAX_PER_TURN = 1L << 20;
 
   private Workloads() {}
 
@@ -76,13 +85,19 @@ public final class Workloads {
         long sent;
 
         void pump() {
-          while (sent < total && !d.out().writeQueueFull()) {
+          long turn = 0;
+          while (sent < total && !d.out().writeQueueFull() && turn < MAX_PER_TURN) {
             int n = (int) Math.min(chunk, total - sent);
             d.out().write(n == chunk ? block : block.slice(0, n));
             sent += n;
+            turn += n;
           }
           if (sent < total) {
-            d.out().drainHandler(v -> pump());
+            if (d.out().writeQueueFull()) {
+              d.out().drainHandler(v -> pump());
+            } else {
+              Vertx.currentContext().runOnContext(v -> pump()); // let the event loop flush
+            }
           }
         }
       }.pump();
@@ -192,11 +207,17 @@ public final class Workloads {
       });
       new Object() {
         void pump() {
-          while (!stop[0] && !d.out().writeQueueFull()) {
+          long turn = 0;
+          while (!stop[0] && !d.out().writeQueueFull() && turn < MAX_PER_TURN) {
             d.out().write(block);
+            turn += chunk;
           }
           if (!stop[0]) {
-            d.out().drainHandler(v -> pump());
+            if (d.out().writeQueueFull()) {
+              d.out().drainHandler(v -> pump());
+            } else {
+              Vertx.currentContext().runOnContext(v -> pump()); // let the event loop flush
+            }
           }
         }
       }.pump();
