@@ -194,7 +194,7 @@ public final class LoadMain {
     rows.forEach((row, cols) -> {
       StringBuilder line = new StringBuilder("| ").append(row).append(" |");
       for (String[] p : pairs) {
-        line.append(String.format(Locale.ROOT, " %.2f |",
+        line.append(String.format(Locale.ROOT, " %.3g |",
             median(cols.get(p[0])) / median(cols.get(p[1]))));
       }
       System.out.println(line);
