@@ -30,6 +30,9 @@ import io.vertx.core.streams.WriteStream;
  */
 public final class TunnelDialer implements Duplex.Dialer {
 
+  /** WebSocket max frame size both ends, 0 = Vert.x default (65536); system property bench.wsMaxFrame. */
+  static final int WS_MAX_FRAME = Integer.getInteger("bench.wsMaxFrame", 0);
+
   private final HttpServer httpServer;
   private final WebSocketClient wsClient;
   private final Session client;
@@ -56,6 +59,10 @@ public final class TunnelDialer implements Duplex.Dialer {
     HttpServerOptions so = new HttpServerOptions().addWebSocketSubProtocol(WireSpec.SUBPROTOCOL)
         .setTcpNoDelay(true);
     WebSocketClientOptions co = new WebSocketClientOptions().setTcpNoDelay(true);
+    if (WS_MAX_FRAME > 0) { // experiment: -Dbench.wsMaxFrame=131072 (Vert.x default 65536)
+      so.setMaxWebSocketFrameSize(WS_MAX_FRAME);
+      co.setMaxFrameSize(WS_MAX_FRAME);
+    }
     if (tls) {
       so.setSsl(true).setKeyCertOptions(env.cert().keyCertOptions())
           .setSslEngineOptions(env.tlsEngine());
