@@ -5,6 +5,7 @@ import io.relaymesh.proxy.session.CountingSessionMetrics;
 import io.relaymesh.proxy.session.Role;
 import io.relaymesh.proxy.session.Session;
 import io.relaymesh.proxy.session.Stream;
+import io.relaymesh.proxy.transport.TunnelTransport;
 import io.relaymesh.proxy.transport.WebSocketTransport;
 import io.relaymesh.proxy.wire.ErrorCode;
 import io.relaymesh.proxy.wire.WireSpec;
@@ -32,6 +33,17 @@ public final class TunnelDialer implements Duplex.Dialer {
 
   /** WebSocket max frame size both ends, 0 = Vert.x default (65536); system property bench.wsMaxFrame. */
   static final int WS_MAX_FRAME = Integer.getInteger("bench.wsMaxFrame", 0);
+
+  /**
+   * WebSocket write-queue max size both ends in bytes, 0 = Vert.x default; system property
+   * bench.wsWriteQueue. Experiment for the head-of-line figure: the session writes messages until
+   * the WebSocket reports writeQueueFull, so this bounds how much bulk data a small write can
+   * find queued ahead of it below the session.
+   */
+  static final int WS_WRITE_QUEUE = Integer.getInteger("bench.wsWriteQueue", 0);
+
+  /** Experiment: see {@link CopyingTransport}; system property bench.copyClientMessages. */
+  static final boolean COPY_CLIENT_MESSAGES = Boolean.getBoolean("bench.copyClientMessages");
 
   private final HttpServer httpServer;
   private final WebSocketClient wsClient;
@@ -71,6 +83,9 @@ public final class TunnelDialer implements Duplex.Dialer {
     }
     HttpServer httpServer = env.server().createHttpServer(so);
     httpServer.webSocketHandler(ws -> {
+      if (WS_WRITE_QUEUE > 0) {
+        ws.setWriteQueueMaxSize(WS_WRITE_QUEUE);
+      }
       WebSocketTransport transport = WebSocketTransport.negotiated(ws);
       if (transport == null) {
         return;
@@ -86,8 +101,16 @@ public final class TunnelDialer implements Duplex.Dialer {
       clientCtx.runOnContext(v -> wsClient.connect(new WebSocketConnectOptions()
               .setHost("127.0.0.1").setPort(srv.actualPort()).setURI("/tunnel")
               .addSubProtocol(WireSpec.SUBPROTOCOL))
-          .map(ws -> Session.create(Vertx.currentContext(), WebSocketTransport.of(ws),
-              Role.CLIENT, cfg, cm))
+          .map(ws -> {
+            if (WS_WRITE_QUEUE > 0) {
+              ws.setWriteQueueMaxSize(WS_WRITE_QUEUE);
+            }
+            TunnelTransport transport = WebSocketTransport.of(ws);
+            if (COPY_CLIENT_MESSAGES) {
+              transport = new CopyingTransport(transport);
+            }
+            return Session.create(Vertx.currentContext(), transport, Role.CLIENT, cfg, cm);
+          })
           .onComplete(clientSession));
       return clientSession.future();
     }).compose(c -> c.ready().compose(v -> serverSession.future())
