@@ -43,8 +43,14 @@ public final class LoadMain {
     String engine = opt(a, "--tls-engine", "openssl");
     String only = opt(a, "--only", "");
     List<Transport> transports = new ArrayList<>();
-    for (Transport t : Transports.all()) {
-      if (only.isEmpty() || List.of(only.split(",")).contains(t.name())) {
+    if (only.isEmpty()) {
+      transports.addAll(Transports.all());
+    } else {
+      List<Transport> known = new ArrayList<>(Transports.all());
+      known.addAll(Transports.experiments());
+      for (String name : only.split(",")) { // in the order given; the first is the baseline
+        Transport t = known.stream().filter(k -> k.name().equals(name)).findFirst()
+            .orElseThrow(() -> new IllegalArgumentException("--only: unknown transport " + name));
         transports.add(t);
       }
     }

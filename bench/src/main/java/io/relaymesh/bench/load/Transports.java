@@ -20,12 +20,24 @@ final class Transports {
         new LoadMain.Transport("tunnel-tls", env -> TunnelDialer.start(env, true)));
   }
 
+  /**
+   * Experimental variants, run only when named with {@code --only}: the tunnel with the client's
+   * messages made contiguous before the WebSocket masks them ({@link CopyingTransport}).
+   */
+  static List<LoadMain.Transport> experiments() {
+    return List.of(
+        new LoadMain.Transport("tunnel-plain-contig", env -> TunnelDialer.start(env, false, true)),
+        new LoadMain.Transport("tunnel-tls-contig", env -> TunnelDialer.start(env, true, true)));
+  }
+
   /** Pairs (transport, its baseline) for the ratio table. */
   static List<String[]> comparisons() {
     return List.of(
         new String[] {"tls-tcp", "tcp"},
         new String[] {"tunnel-plain", "tcp"},
         new String[] {"tunnel-tls", "tls-tcp"},
-        new String[] {"tunnel-tls", "tcp"});
+        new String[] {"tunnel-tls", "tcp"},
+        new String[] {"tunnel-plain-contig", "tunnel-plain"},
+        new String[] {"tunnel-tls-contig", "tunnel-tls"});
   }
 }

@@ -64,6 +64,14 @@ public final class TunnelDialer implements Duplex.Dialer {
 
   /** Starts the server and connects the client; TLS on the WebSocket when {@code tls}. */
   public static Future<TunnelDialer> start(Env env, boolean tls) {
+    return start(env, tls, COPY_CLIENT_MESSAGES);
+  }
+
+  /**
+   * As {@link #start(Env, boolean)}; {@code copyClientMessages}: the client session's messages
+   * go through a {@link CopyingTransport} (experiment).
+   */
+  public static Future<TunnelDialer> start(Env env, boolean tls, boolean copyClientMessages) {
     TunnelConfig cfg = TunnelConfig.defaults();
     CountingSessionMetrics cm = new CountingSessionMetrics();
     CountingSessionMetrics sm = new CountingSessionMetrics();
@@ -106,7 +114,7 @@ public final class TunnelDialer implements Duplex.Dialer {
               ws.setWriteQueueMaxSize(WS_WRITE_QUEUE);
             }
             TunnelTransport transport = WebSocketTransport.of(ws);
-            if (COPY_CLIENT_MESSAGES) {
+            if (copyClientMessages) {
               transport = new CopyingTransport(transport);
             }
             return Session.create(Vertx.currentContext(), transport, Role.CLIENT, cfg, cm);
