@@ -1,7 +1,6 @@
 package io.relaymesh.bench.load;
 
 import io.vertx.core.Future;
-import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.net.NetClient;
 import io.vertx.core.net.NetClientOptions;
@@ -11,7 +10,11 @@ import io.vertx.core.net.NetSocket;
 import io.vertx.core.streams.ReadStream;
 import io.vertx.core.streams.WriteStream;
 
-/** The baseline: a plain TCP echo server and client on loopback, TCP_NODELAY on both ends. */
+/**
+ * The baselines: a TCP echo server (server Vert.x) and client (client Vert.x) on loopback,
+ * TCP_NODELAY on both ends; optionally TLS on both ends ("one TLS hop", same engine and
+ * certificate as the tunnel). Every {@link #dial()} is a new connection.
+ */
 public final class TcpDialer implements Duplex.Dialer {
 
   private final NetServer server;
@@ -24,12 +27,20 @@ public final class TcpDialer implements Duplex.Dialer {
     this.port = server.actualPort();
   }
 
-  /** Starts an echo server on 127.0.0.1, port 0. */
-  public static Future<TcpDialer> start(Vertx vertx) {
-    NetServer server = vertx.createNetServer(new NetServerOptions().setHost("127.0.0.1").setPort(0)
-        .setTcpNoDelay(true));
+  /** Starts an echo server on 127.0.0.1, port 0; TLS when {@code tls}. */
+  public static Future<TcpDialer> start(Env env, boolean tls) {
+    NetServerOptions so = new NetServerOptions().setHost("127.0.0.1").setPort(0)
+        .setTcpNoDelay(true).setAcceptBacklog(4096);
+    NetClientOptions co = new NetClientOptions().setTcpNoDelay(true);
+    if (tls) {
+      so.setSsl(true).setKeyCertOptions(env.cert().keyCertOptions())
+          .setSslEngineOptions(env.tlsEngine());
+      co.setSsl(true).setTrustOptions(env.cert().trustOptions())
+          .setHostnameVerificationAlgorithm("").setSslEngineOptions(env.tlsEngine());
+    }
+    NetServer server = env.server().createNetServer(so);
     server.connectHandler(s -> EchoPipe.echo(s, s));
-    NetClient client = vertx.createNetClient(new NetClientOptions().setTcpNoDelay(true));
+    NetClient client = env.client().createNetClient(co);
     return server.listen().map(s -> new TcpDialer(s, client));
   }
 

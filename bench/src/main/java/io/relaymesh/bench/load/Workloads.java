@@ -2,6 +2,7 @@ package io.relaymesh.bench.load;
 
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -13,6 +14,14 @@ import java.util.List;
  * scoring. All methods run on the caller's Vert.x context (event loop).
  */
 public final class Workloads {
+
+  /**
+   * Most bytes a producer writes in one event-loop turn. Needed because a Vert.x TLS
+   * {@code NetSocket} written from its own event loop does not report {@code writeQueueFull()}
+   * until the turn ends (the bytes sit in the SSL handler until the flush), so a plain
+   * "write while not full" loop never ends there.
+   */
+  static final long MAX_PER_TURN = 1L << 20;
 
   private Workloads() {}
 
@@ -41,7 +50,11 @@ public final class Workloads {
    * stream's throughput with both directions busy.
    */
   public static Future<Bulk> bulk(Duplex.Dialer dialer, long total, int chunk) {
-    return dialer.dial().compose(d -> {
+    return dialer.dial().compose(d -> bulkOn(d, total, chunk));
+  }
+
+  private static Future<Bulk> bulkOn(Duplex d, long total, int chunk) {
+    {
       Promise<Bulk> done = Promise.promise();
       byte[] pattern = new byte[chunk];
       for (int i = 0; i < chunk; i++) {
@@ -72,18 +85,24 @@ public final class Workloads {
         long sent;
 
         void pump() {
-          while (sent < total && !d.out().writeQueueFull()) {
+          long turn = 0;
+          while (sent < total && !d.out().writeQueueFull() && turn < MAX_PER_TURN) {
             int n = (int) Math.min(chunk, total - sent);
             d.out().write(n == chunk ? block : block.slice(0, n));
             sent += n;
+            turn += n;
           }
           if (sent < total) {
-            d.out().drainHandler(v -> pump());
+            if (d.out().writeQueueFull()) {
+              d.out().drainHandler(v -> pump());
+            } else {
+              Vertx.currentContext().runOnContext(v -> pump()); // let the event loop flush
+            }
           }
         }
       }.pump();
       return done.future().eventually(d::close);
-    });
+    }
   }
 
   /**
@@ -136,16 +155,92 @@ public final class Workloads {
     });
   }
 
+  /** Result of a fan-out: time to open every stream, then the echo of all of them. */
+  public record FanOut(int streams, long openNanos, Bulk transfer) {}
+
   /**
-   * {@code streams} concurrent streams, each echoing {@code perStream} bytes; measures the
-   * aggregate throughput and checks every stream got all its bytes back.
+   * Opens {@code streams} streams at once (timed: "open" phase), then echoes {@code perStream}
+   * bytes on every one concurrently (timed: aggregate throughput) and checks every stream got all
+   * its bytes back.
    */
-  public static Future<Bulk> fanOut(Duplex.Dialer dialer, int streams, int perStream, int chunk) {
+  public static Future<FanOut> fanOut(Duplex.Dialer dialer, int streams, int perStream, int chunk) {
     long start = System.nanoTime();
-    List<Future<Bulk>> all = new ArrayList<>(streams);
+    List<Future<Duplex>> dials = new ArrayList<>(streams);
     for (int i = 0; i < streams; i++) {
-      all.add(bulk(dialer, perStream, chunk));
+      dials.add(dialer.dial());
     }
-    return Future.all(all).map(cf -> new Bulk((long) streams * perStream, System.nanoTime() - start));
+    return Future.all(dials).compose(cf -> {
+      long opened = System.nanoTime();
+      List<Future<Bulk>> all = new ArrayList<>(streams);
+      for (int i = 0; i < streams; i++) {
+        all.add(echo(cf.resultAt(i), perStream, chunk));
+      }
+      return Future.all(all).map(x -> new FanOut(streams, opened - start,
+          new Bulk((long) streams * perStream, System.nanoTime() - opened)));
+    });
+  }
+
+  /** Result of {@link #roundTripsUnderLoad}: the round trips and the bulk stream's throughput. */
+  public record UnderLoad(RoundTrips roundTrips, Bulk bulk) {}
+
+  /**
+   * Head-of-line test: one stream echoes bulk data without pause (chunks of 64 KiB) while a
+   * second stream of the same dialer (for the tunnel: the same WebSocket; for TCP: a second
+   * connection) does {@code count} sequential round trips of {@code size} bytes. The round trips
+   * start once the bulk stream has echoed {@code rampBytes} (windows grown, queues full).
+   */
+  public static Future<UnderLoad> roundTripsUnderLoad(Duplex.Dialer dialer, int warmup, int count,
+      int size, long rampBytes) {
+    return dialer.dial().compose(d -> {
+      int chunk = 64 << 10;
+      Buffer block = Buffer.buffer(new byte[chunk]);
+      boolean[] stop = {false};
+      long[] received = {0, 0, 0}; // total, at start of round trips, time at start
+      Promise<Void> ramped = Promise.promise();
+      Promise<Void> failed = Promise.promise();
+      d.in().exceptionHandler(failed::tryFail);
+      d.in().handler(b -> {
+        received[0] += b.length();
+        if (received[0] >= rampBytes) {
+          ramped.tryComplete();
+        }
+      });
+      new Object() {
+        void pump() {
+          long turn = 0;
+          while (!stop[0] && !d.out().writeQueueFull() && turn < MAX_PER_TURN) {
+            d.out().write(block);
+            turn += chunk;
+          }
+          if (!stop[0]) {
+            if (d.out().writeQueueFull()) {
+              d.out().drainHandler(v -> pump());
+            } else {
+              Vertx.currentContext().runOnContext(v -> pump()); // let the event loop flush
+            }
+          }
+        }
+      }.pump();
+      Future<UnderLoad> result = Future.any(ramped.future(), failed.future()).compose(v -> {
+        if (failed.future().failed()) {
+          return Future.failedFuture(failed.future().cause());
+        }
+        received[1] = received[0];
+        received[2] = System.nanoTime();
+        return roundTrips(dialer, warmup, count, size).map(rt -> {
+          stop[0] = true;
+          return new UnderLoad(rt, new Bulk(received[0] - received[1], System.nanoTime() - received[2]));
+        });
+      });
+      return result.eventually(() -> {
+        stop[0] = true;
+        return d.close();
+      });
+    });
+  }
+
+  /** {@link #bulk} on an already open duplex. */
+  static Future<Bulk> echo(Duplex d, long total, int chunk) {
+    return bulkOn(d, total, chunk);
   }
 }
