@@ -12,6 +12,7 @@ import io.relaymesh.config.AgentConfig;
 import io.relaymesh.proxy.pipe.StreamBridge;
 import io.relaymesh.proxy.session.Session;
 import io.relaymesh.proxy.session.StreamRefusedException;
+import io.relaymesh.proxy.testutil.ConnectProxy;
 import io.relaymesh.proxy.wire.ErrorCode;
 import io.relaymesh.proxy.wire.WireSpec;
 import io.vertx.core.Future;

@@ -5,6 +5,7 @@ import static io.relaymesh.proxy.testutil.Await.failure;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.relaymesh.proxy.Transports;
+import io.relaymesh.proxy.testutil.ConnectProxy;
 import io.relaymesh.proxy.wire.ErrorCode;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;

@@ -1,6 +1,6 @@
-package io.relaymesh.agent.tunnel;
+package io.relaymesh.proxy.testutil;
 
-
+import static io.relaymesh.proxy.testutil.Await.await;
 
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -14,11 +14,12 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * Test-only HTTP CONNECT proxy (RFC 9110 §9.3.6) on 127.0.0.1 port 0: reads the request head,
  * records the CONNECT authority, dials it and splices both sockets. Anything but CONNECT gets 405.
  */
-final class ConnectProxy implements AutoCloseable {
-  final List<String> connects = new CopyOnWriteArrayList<>();
+public final class ConnectProxy implements AutoCloseable {
+  /** The CONNECT targets seen, in order. */
+  public final List<String> connects = new CopyOnWriteArrayList<>();
   private final NetServer server;
 
-  ConnectProxy(Vertx vertx) throws Exception {
+  public ConnectProxy(Vertx vertx) {
     server = vertx.createNetServer().connectHandler(client -> {
       Buffer head = Buffer.buffer();
       client.handler(b -> {
@@ -57,7 +58,7 @@ final class ConnectProxy implements AutoCloseable {
         });
       });
     });
-    server.listen(0, "127.0.0.1").await(20, java.util.concurrent.TimeUnit.SECONDS);
+    await(server.listen(0, "127.0.0.1"));
   }
 
   private static void splice(NetSocket from, NetSocket to) {
@@ -71,12 +72,12 @@ final class ConnectProxy implements AutoCloseable {
     from.closeHandler(v -> to.close());
   }
 
-  int port() {
+  public int port() {
     return server.actualPort();
   }
 
   @Override
-  public void close() throws Exception {
-    server.close().await(20, java.util.concurrent.TimeUnit.SECONDS);
+  public void close() {
+    await(server.close());
   }
 }
