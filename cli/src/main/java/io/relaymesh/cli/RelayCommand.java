@@ -7,6 +7,7 @@ import io.relaymesh.relay.RelayServer;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
@@ -65,14 +66,23 @@ final class RelayCommand implements Callable<Integer> {
       main.env.out().print(loaded.describe());
       return 0;
     }
-    RelayServer relay = RelayServer.run(loaded.config());
+    RelayConfig config = loaded.config();
+    RelayServer relay = RelayServer.run(config);
     main.env.out().println("relaymesh relay " + relay.replicaId() + " (region " + relay.region()
         + ") listening on " + relay.url() + ", TLS sha256 " + relay.fingerprint());
     main.env.out().flush();
     CountDownLatch stop = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      relay.stop();
-      stop.countDown();
+      // SIGTERM: GOAWAY to every tunnel, let streams finish up to the drain timeout, then stop
+      try {
+        relay.drain(config.drainTimeout()).toCompletionStage().toCompletableFuture()
+            .get(config.drainTimeout().toMillis() + 10_000, TimeUnit.MILLISECONDS);
+      } catch (Exception e) {
+        main.env.err().println("relaymesh: relay drain did not finish: " + e);
+      } finally {
+        relay.stop();
+        stop.countDown();
+      }
     }, "relaymesh-shutdown"));
     stop.await();
     return 0;
