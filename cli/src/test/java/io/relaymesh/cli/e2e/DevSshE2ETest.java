@@ -493,7 +493,8 @@ class DevSshE2ETest {
       assertThat(stream.process().waitFor(20, TimeUnit.SECONDS))
           .as("ssh still running 20s after the relay died:\n%s", stream).isTrue();
       assertThat(stream.process().exitValue()).as("%s", stream).isNotZero();
-      assertThat(stream.stderr()).as("%s", stream).contains("relaymesh: ");
+      assertThat(stream.stderr()).as("%s", stream).contains("relaymesh: lost the SSH connection"
+          + " to workspace 'far' through relay https://127.0.0.1:" + relayPort + ": ");
       assertThat(stream.stderr().lines().filter(l -> l.startsWith("relaymesh: ")).count())
           .as("one clear line from the CLI:\n%s", stream).isEqualTo(1);
       assertThat(stream.stderr()).as("%s", stream).doesNotContain("\tat ");
