@@ -226,19 +226,11 @@ final class Children implements AutoCloseable {
     }
   }
 
-  /** Command lines of running processes that mention {@code text} (from {@code ps}). */
+  /** Command lines of live processes that mention {@code text} (from /proc; no ps needed). */
   static List<String> processesMentioning(String text) {
-    try {
-      Process ps = new ProcessBuilder("ps", "-eo", "pid,args").redirectErrorStream(true).start();
-      String all = new String(ps.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-      ps.waitFor(10, TimeUnit.SECONDS);
-      return all.lines().filter(l -> l.contains(text) && !l.contains(" ps -eo")).toList();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new AssertionError(e);
-    }
+    return ProcessHandle.allProcesses().filter(ProcessHandle::isAlive)
+        .map(p -> p.pid() + " " + p.info().commandLine().orElse(""))
+        .filter(l -> l.contains(text)).toList();
   }
 
   /** Stops every child still running (SIGTERM, 30 s, then SIGKILL with descendants). */

@@ -134,6 +134,10 @@ class DevSshE2ETest {
     assertThat(Files.isRegularFile(cli.configDir.resolve("credentials.json"))).isTrue();
     assertThat(Files.isRegularFile(cli.configDir.resolve("relay-ca.pem"))).isTrue();
 
+    // the embedded PostgreSQL is visible as a process of the data dir (what @AfterAll checks)
+    assertThat(Children.processesMentioning(data.toString()))
+        .anySatisfy(l -> assertThat(l).contains("postgres"));
+
     Result who = cli.cliRun("whoami");
     assertThat(who.exit()).as("%s", who).isZero();
     assertThat(who.out()).as("%s", who).contains("admin");
@@ -283,6 +287,13 @@ class DevSshE2ETest {
         ssh("-W", "127.0.0.1:" + echo.port(), "relaymesh.dev"));
     assertThat(w.exit()).as("%s", w).isZero();
     assertThat(w.outBytes()).as("echo through ssh -W").isEqualTo(data);
+
+    // a closed target port: the agent refuses the channel, OpenSSH (LogLevel ERROR) says so
+    int closed = EchoServer.closedPort();
+    Result refused = cli.run(Duration.ofSeconds(60), new byte[0],
+        ssh("-W", "127.0.0.1:" + closed, "relaymesh.dev"));
+    assertThat(refused.exit()).as("%s", refused).isNotZero();
+    assertThat(refused.err()).as("%s", refused).contains("stdio forwarding failed");
   }
 
   @Test
