@@ -14,6 +14,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 
 /**
  * Child processes of an end-to-end test: the CLI in its own JVM (the same class path as the
@@ -186,12 +187,15 @@ final class Children implements AutoCloseable {
     return run(Duration.ofSeconds(60), cli(args));
   }
 
-  /** Waits up to {@code limit} for {@code cond}; fails with {@code what} otherwise. */
-  static void await(Duration limit, String what, BooleanSupplier cond) {
+  /**
+   * Waits up to {@code limit} for {@code cond}; fails with {@code what} (computed then, so that
+   * it shows the children's output at the time of the failure) otherwise.
+   */
+  static void await(Duration limit, Supplier<String> what, BooleanSupplier cond) {
     long end = System.nanoTime() + limit.toNanos();
     while (!cond.getAsBoolean()) {
       if (System.nanoTime() > end) {
-        throw new AssertionError("waited " + limit.toSeconds() + "s for " + what);
+        throw new AssertionError("waited " + limit.toSeconds() + "s for " + what.get());
       }
       try {
         Thread.sleep(100);

@@ -73,7 +73,7 @@ class DevSshE2ETest {
     dev = cli.start(List.of(Children.javaBin(), "-Xmx512m", "-cp", Children.CP,
         "io.relaymesh.cli.Main", "dev", "--data-dir", data.toString(), "--port", "0",
         "--relay-port", "0"), null);
-    Children.await(Duration.ofSeconds(100), "'relaymesh dev is running' from\n" + dev,
+    Children.await(Duration.ofSeconds(100), () -> "'relaymesh dev is running' from\n" + dev,
         () -> dev.stdout().contains("relaymesh dev is running") || !dev.process().isAlive());
     assertThat(dev.process().isAlive()).as("relaymesh dev exited early:\n%s", dev).isTrue();
     devJson = new JsonObject(Files.readString(data.resolve("dev.json")));
@@ -98,7 +98,8 @@ class DevSshE2ETest {
     cli.close(); // everything else; SIGKILL after 30 s
     assertThat(devExited).as("relaymesh dev still running 30 s after SIGTERM:\n%s", dev).isTrue();
     // embedded PostgreSQL runs as its own process with "-D <data>/control/postgres"
-    Children.await(Duration.ofSeconds(15), "no process left using " + data,
+    Children.await(Duration.ofSeconds(15), () -> "no process left using " + data + ": "
+        + Children.processesMentioning(data.toString()),
         () -> Children.processesMentioning(data.toString()).isEmpty());
     if (!Boolean.getBoolean("relaymesh.e2e.keep")) {
       try (java.util.stream.Stream<Path> files = Files.walk(tmp)) {
@@ -217,7 +218,7 @@ class DevSshE2ETest {
     pb.environment().putAll(cli.env());
     Process script = pb.start();
     try (OutputStream typed = script.getOutputStream()) {
-      Children.await(Duration.ofSeconds(60), "'33 91' from the remote pty, got:\n"
+      Children.await(Duration.ofSeconds(60), () -> "'33 91' from the remote pty, got:\n"
           + Children.read(out), () -> Children.read(out).contains("33 91"));
       String first = Children.read(out);
       Matcher m = Pattern.compile("(/dev/pts/\\d+)\r\n33 91\r\n").matcher(first);
@@ -229,7 +230,7 @@ class DevSshE2ETest {
       assertThat(stty.exit()).as("%s", stty).isZero();
       typed.write('\r');
       typed.flush();
-      Children.await(Duration.ofSeconds(30), "the size after the resize, got:\n"
+      Children.await(Duration.ofSeconds(30), () -> "the size after the resize, got:\n"
           + Children.read(out), () -> Children.read(out).contains("resized\r\n40 120\r\n"));
       assertThat(script.waitFor(30, TimeUnit.SECONDS)).as("ssh -tt exits").isTrue();
       assertThat(script.exitValue()).as(Children.read(out)).isZero();
@@ -275,7 +276,7 @@ class DevSshE2ETest {
     Child fwd = cli.start(ssh("-N", "-o", "ExitOnForwardFailure=yes",
         "-L", "127.0.0.1:" + local + ":127.0.0.1:" + echo.port(), "relaymesh.dev"), null);
     try {
-      Children.await(Duration.ofSeconds(60), "ssh -L listening on " + local,
+      Children.await(Duration.ofSeconds(60), () -> "ssh -L listening on " + local,
           () -> canConnect(local) || !fwd.process().isAlive());
       assertThat(fwd.process().isAlive()).as("ssh -L exited:\n%s", fwd).isTrue();
       byte[] data = randomBytes(1 << 20, 7);
@@ -309,7 +310,7 @@ class DevSshE2ETest {
     ExecutorService pool = Executors.newFixedThreadPool(400);
     try {
       Pattern line = Pattern.compile("forwarding 127\\.0\\.0\\.1:(\\d+) -> dev 127\\.0\\.0\\.1:(\\d+)");
-      Children.await(Duration.ofSeconds(60), "two 'forwarding' lines from\n" + fwd,
+      Children.await(Duration.ofSeconds(60), () -> "two 'forwarding' lines from\n" + fwd,
           () -> line.matcher(fwd.stdout()).results().count() == 2 || !fwd.process().isAlive());
       int toEcho = -1;
       int toClosed = -1;
@@ -353,7 +354,7 @@ class DevSshE2ETest {
         assertThat(first).as("the forward to a closed port is closed").isEqualTo(-1);
       }
       String refused = "connection refused on 127.0.0.1:" + closed;
-      Children.await(Duration.ofSeconds(15), "'" + refused + "' on stderr of\n" + fwd,
+      Children.await(Duration.ofSeconds(15), () -> "'" + refused + "' on stderr of\n" + fwd,
           () -> fwd.stderr().contains(refused));
       assertThat(fwd.process().isAlive()).as("port-forward keeps running").isTrue();
     } finally {
@@ -377,7 +378,7 @@ class DevSshE2ETest {
     Child fwd = cli.start(cli.cli("port-forward", "dev", "--tcp", "0:" + echo.port()), null);
     try {
       Pattern line = Pattern.compile("forwarding 127\\.0\\.0\\.1:(\\d+) ->");
-      Children.await(Duration.ofSeconds(60), "a 'forwarding' line from\n" + fwd,
+      Children.await(Duration.ofSeconds(60), () -> "a 'forwarding' line from\n" + fwd,
           () -> line.matcher(fwd.stdout()).find() || !fwd.process().isAlive());
       Matcher m = line.matcher(fwd.stdout());
       assertThat(m.find()).as("%s", fwd).isTrue();
@@ -499,7 +500,7 @@ class DevSshE2ETest {
 
       Child stream = client.start(ssh("relaymesh.far",
           "i=0; while echo tick $i; do i=$((i+1)); sleep 0.05; done"), null);
-      Children.await(Duration.ofSeconds(60), "ticks streaming through relay r2\n" + stream,
+      Children.await(Duration.ofSeconds(60), () -> "ticks streaming through relay r2\n" + stream,
           () -> stream.stdout().contains("tick 5") || !stream.process().isAlive());
       assertThat(stream.process().isAlive()).as("%s", stream).isTrue();
 
@@ -524,7 +525,7 @@ class DevSshE2ETest {
 
   static Child startRelay(Children procs, List<String> cmd) {
     Child relay = procs.start(cmd, null);
-    Children.await(Duration.ofSeconds(60), "the relay listening:\n" + relay,
+    Children.await(Duration.ofSeconds(60), () -> "the relay listening:\n" + relay,
         () -> relay.stdout().contains("listening on") || !relay.process().isAlive());
     assertThat(relay.process().isAlive()).as("relay exited:\n%s", relay).isTrue();
     return relay;
