@@ -46,10 +46,17 @@ final class SshCommand implements Callable<Integer> {
   private int stdio(WorkspaceRef ref) {
     try (ClientTunnel tunnel = new ClientTunnel(main.env, ref, region)) {
       JsonObject ticket = tunnel.ticket(SSH_PORT);
-      DialedTunnel dialed = tunnel.dial(tunnel.relayUrl(ticket), ticket.getString("ticket"));
+      String relayUrl = tunnel.relayUrl(ticket);
+      DialedTunnel dialed = tunnel.dial(relayUrl, ticket.getString("ticket"));
       Stream stream = tunnel.open(dialed.session(), WireSpec.KIND_SSH, "", null, "SSH");
-      ClientTunnel.await(StdioPipe.start(dialed.session().context(), stream, stream,
-          main.env.in(), main.env.out()), java.time.Duration.ofDays(365));
+      try {
+        ClientTunnel.await(StdioPipe.start(dialed.session().context(), stream, stream,
+            main.env.in(), main.env.out()), java.time.Duration.ofDays(365));
+      } catch (RuntimeException e) {
+        // e.g. the relay died: say which connection broke, not only the stream's reset code
+        throw new CliException("lost the SSH connection to workspace '" + ref + "' through relay "
+            + relayUrl + ": " + e.getMessage(), e);
+      }
       return 0;
     }
   }
