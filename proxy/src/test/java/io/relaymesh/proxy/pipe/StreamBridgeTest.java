@@ -198,6 +198,40 @@ class StreamBridgeTest {
     }
   }
 
+  /** Bytes sent to a target that has closed are answered with a RESET, as TCP answers RST. */
+  @Test
+  void bytesSentAfterTheTargetClosedResetTheStream() throws Exception {
+    NetServer target = vertx.createNetServer().connectHandler(so -> so.end(
+        io.vertx.core.buffer.Buffer.buffer("bye")));
+    await(target.listen(0, "127.0.0.1"));
+    NetClient tcp = vertx.createNetClient();
+    CompletableFuture<io.vertx.core.AsyncResult<Void>> bridged = new CompletableFuture<>();
+    Handler<Stream> agent = s -> tcp.connect(target.actualPort(), "127.0.0.1").onSuccess(
+        so -> s.accept().onSuccess(st -> StreamBridge.bridge(st, so).onComplete(bridged::complete)));
+    try (Tunnels t = Tunnels.webSocket(vertx, CFG, CFG, agent)) {
+      Stream st = await(t.client.open(WireSpec.KIND_TCP, "127.0.0.1:" + target.actualPort(), null));
+      io.vertx.core.buffer.Buffer got = io.vertx.core.buffer.Buffer.buffer();
+      CompletableFuture<Void> fin = new CompletableFuture<>();
+      CompletableFuture<Throwable> reset = new CompletableFuture<>();
+      st.handler(got::appendBuffer);
+      st.endHandler(v -> fin.complete(null));
+      st.exceptionHandler(reset::complete);
+      fin.get(30, TimeUnit.SECONDS);
+      assertThat(got.toString()).isEqualTo("bye");
+      st.write(io.vertx.core.buffer.Buffer.buffer("late"));
+      assertThat(reset.get(30, TimeUnit.SECONDS)).isInstanceOfSatisfying(
+          io.relaymesh.proxy.session.StreamResetException.class, r -> {
+            assertThat(r.code()).isEqualTo(ErrorCode.CANCEL);
+            assertThat(r.reason()).contains("target closed the connection")
+                .contains("4 bytes sent after its close were discarded");
+          });
+      assertThat(bridged.get(30, TimeUnit.SECONDS).failed()).isTrue();
+    } finally {
+      await(tcp.close());
+      await(target.close());
+    }
+  }
+
   @Test
   void unreachableTargetIsRefusedWithItsReason() throws Exception {
     NetServer probe = vertx.createNetServer().connectHandler(so -> so.close());
