@@ -119,6 +119,9 @@ public final class StreamBridge {
         }
       });
     });
+    // like pipeTo: both sources flow from now on, even if the caller paused them
+    socket.resume();
+    stream.resume();
     return Future.all(toStreamDone.future(), toSocketDone.future()).mapEmpty();
   }
 
