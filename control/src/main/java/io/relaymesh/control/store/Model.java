@@ -32,6 +32,13 @@ public final class Model {
       return new JsonObject().put("username", username).put("admin", admin)
           .put("createdAt", str(createdAt));
     }
+
+    /** Without the password hash: a logged or printed user must not carry it. */
+    @Override
+    public String toString() {
+      return "User[id=" + id + ", username=" + username + ", admin=" + admin + ", createdAt="
+          + createdAt + ", passwordHash=******]";
+    }
   }
 
   /** A relay replica as currently registered; {@code healthy} uses the database clock. */

@@ -148,6 +148,90 @@ class StreamBridgeTest {
     }
   }
 
+  /**
+   * A target that writes a large response and closes (HTTP/1.0, {@code cat file | nc -l}) while
+   * the reader on the other end of the tunnel is slow: the agent-side socket is paused by
+   * back-pressure when it closes, so bytes are still queued in the socket and in the stream.
+   * Every byte must arrive, followed by a clean FIN (no RESET), and the bridge must report a
+   * normal end.
+   */
+  @Test
+  void targetThatWritesThenClosesDeliversEveryByteToASlowReader() throws Exception {
+    byte[] data = Streams.random(11, 2 * 1024 * 1024).getBytes();
+    try (java.net.ServerSocket listener = new java.net.ServerSocket(0, 1,
+        java.net.InetAddress.getLoopbackAddress())) {
+      CompletableFuture<Void> server = CompletableFuture.runAsync(() -> {
+        try (Socket s = listener.accept()) {
+          s.getOutputStream().write(data);
+        } catch (Exception e) {
+          throw new RuntimeException(e);
+        }
+      });
+      NetClient tcp = vertx.createNetClient();
+      CompletableFuture<io.vertx.core.AsyncResult<Void>> bridged = new CompletableFuture<>();
+      Handler<Stream> agent = s -> {
+        String[] hp = s.target().split(":");
+        tcp.connect(Integer.parseInt(hp[1]), hp[0]).onSuccess(so -> s.accept().onSuccess(
+            st -> StreamBridge.bridge(st, so).onComplete(bridged::complete)));
+      };
+      try (Tunnels t = Tunnels.webSocket(vertx, CFG, CFG, agent)) {
+        Stream st = await(t.client.open(WireSpec.KIND_TCP,
+            "127.0.0.1:" + listener.getLocalPort(), null));
+        io.vertx.core.buffer.Buffer got = io.vertx.core.buffer.Buffer.buffer();
+        CompletableFuture<String> ended = new CompletableFuture<>();
+        st.pause();
+        st.handler(got::appendBuffer);
+        st.endHandler(v -> ended.complete("fin"));
+        st.exceptionHandler(e -> ended.complete("reset: " + e.getMessage()));
+        server.get(30, TimeUnit.SECONDS); // the target has written everything and closed
+        Thread.sleep(300); // (test thread, not an event loop) let the close reach the agent
+        st.resume();
+        assertThat(ended.get(30, TimeUnit.SECONDS)).isEqualTo("fin");
+        io.relaymesh.proxy.testutil.Bytes.assertSame(data, got.getBytes());
+        st.end();
+        io.vertx.core.AsyncResult<Void> result = bridged.get(30, TimeUnit.SECONDS);
+        assertThat(result.succeeded())
+            .as("bridge result %s", result.failed() ? result.cause() : "ok").isTrue();
+      } finally {
+        await(tcp.close());
+      }
+    }
+  }
+
+  /** Bytes sent to a target that has closed are answered with a RESET, as TCP answers RST. */
+  @Test
+  void bytesSentAfterTheTargetClosedResetTheStream() throws Exception {
+    NetServer target = vertx.createNetServer().connectHandler(so -> so.end(
+        io.vertx.core.buffer.Buffer.buffer("bye")));
+    await(target.listen(0, "127.0.0.1"));
+    NetClient tcp = vertx.createNetClient();
+    CompletableFuture<io.vertx.core.AsyncResult<Void>> bridged = new CompletableFuture<>();
+    Handler<Stream> agent = s -> tcp.connect(target.actualPort(), "127.0.0.1").onSuccess(
+        so -> s.accept().onSuccess(st -> StreamBridge.bridge(st, so).onComplete(bridged::complete)));
+    try (Tunnels t = Tunnels.webSocket(vertx, CFG, CFG, agent)) {
+      Stream st = await(t.client.open(WireSpec.KIND_TCP, "127.0.0.1:" + target.actualPort(), null));
+      io.vertx.core.buffer.Buffer got = io.vertx.core.buffer.Buffer.buffer();
+      CompletableFuture<Void> fin = new CompletableFuture<>();
+      CompletableFuture<Throwable> reset = new CompletableFuture<>();
+      st.handler(got::appendBuffer);
+      st.endHandler(v -> fin.complete(null));
+      st.exceptionHandler(reset::complete);
+      fin.get(30, TimeUnit.SECONDS);
+      assertThat(got.toString()).isEqualTo("bye");
+      st.write(io.vertx.core.buffer.Buffer.buffer("late"));
+      assertThat(reset.get(30, TimeUnit.SECONDS)).isInstanceOfSatisfying(
+          io.relaymesh.proxy.session.StreamResetException.class, r -> {
+            assertThat(r.code()).isEqualTo(ErrorCode.CANCEL);
+            assertThat(r.reason()).contains("target closed the connection")
+                .contains("4 bytes sent after its close were discarded");
+          });
+      assertThat(bridged.get(30, TimeUnit.SECONDS).failed()).isTrue();
+    } finally {
+      await(tcp.close());
+      await(target.close());
+    }
+  }
+
   @Test
   void unreachableTargetIsRefusedWithItsReason() throws Exception {
     NetServer probe = vertx.createNetServer().connectHandler(so -> so.close());

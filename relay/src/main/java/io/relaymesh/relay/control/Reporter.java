@@ -1,9 +1,12 @@
 package io.relaymesh.relay.control;
 
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.json.JsonObject;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.HashMap;
+import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -11,6 +14,13 @@ import org.slf4j.LoggerFactory;
  * Reports agent presence and connection-log records to the control plane, retrying with jittered
  * backoff for a while (a report is dropped with a warning after {@link #GIVE_UP}); never blocks
  * the data path.
+ *
+ * <p>Presence reports of one agent are sent one after the other, and a report that a newer one
+ * supersedes is not sent (or no longer retried): otherwise a "connected" still being retried
+ * while the control plane is unreachable could land after the "disconnected" that followed it,
+ * and the control plane would route clients to a relay that no longer holds the agent.
+ *
+ * <p>Threading: thread-safe.
  */
 public final class Reporter {
 
@@ -27,12 +37,52 @@ public final class Reporter {
     this.replicaId = replicaId;
   }
 
-  /** Posts presence of {@code agentId} on this replica. */
+  /** The presence reports of one agent: the newest report's number and the last in line. */
+  private static final class PresenceChain {
+    long latest;
+    Future<Void> tail;
+  }
+
+  private final Map<Long, PresenceChain> presence = new HashMap<>(); // guarded by itself
+
+  /**
+   * Posts presence of {@code agentId} on this replica, after the agent's earlier reports; fails
+   * when the report was given up or superseded by a newer one (code {@code superseded}).
+   */
   public Future<Void> presence(long agentId, String agentDescription, boolean connected) {
-    return control.withRetry(() -> control.presence(replicaId, agentId, connected), FIRST_RETRY,
-        MAX_RETRY, Instant.now().plus(GIVE_UP))
-        .onFailure(e -> LOG.warn("relay: presence of {} (connected={}) not reported: {}",
-            agentDescription, connected, e.getMessage()));
+    Promise<Void> done = Promise.promise();
+    PresenceChain chain;
+    long number;
+    Future<Void> previous;
+    synchronized (presence) {
+      chain = presence.computeIfAbsent(agentId, k -> new PresenceChain());
+      number = ++chain.latest;
+      previous = chain.tail == null ? Future.succeededFuture() : chain.tail;
+      chain.tail = done.future().transform(x -> Future.succeededFuture());
+    }
+    previous.onComplete(x -> control.withRetry(() -> {
+      synchronized (presence) {
+        if (chain.latest != number) {
+          return Future.<Void>failedFuture(new ControlException(409, "superseded",
+              "presence of " + agentDescription + " (connected=" + connected
+                  + ") superseded by a newer report"));
+        }
+      }
+      return control.presence(replicaId, agentId, connected);
+    }, FIRST_RETRY, MAX_RETRY, Instant.now().plus(GIVE_UP)).onComplete(ar -> {
+      synchronized (presence) {
+        if (chain.latest == number) {
+          presence.remove(agentId, chain); // nothing newer is waiting
+        }
+      }
+      if (ar.failed() && !(ar.cause() instanceof ControlException ce
+          && "superseded".equals(ce.code()))) {
+        LOG.warn("relay: presence of {} (connected={}) not reported: {}", agentDescription,
+            connected, ar.cause().getMessage());
+      }
+      done.handle(ar);
+    }));
+    return done.future();
   }
 
   /** Posts a connection-log record ({@code replicaId} is added). */

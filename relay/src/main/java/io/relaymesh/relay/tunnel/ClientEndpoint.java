@@ -30,7 +30,7 @@ import org.slf4j.LoggerFactory;
  * {@link Splice spliced}. Each spliced connection is logged at open and close and recorded in the
  * control plane's connection log.
  *
- * <p>The session ticket authorizes opens for the whole session (it was valid at the upgrade);
+ * <p>The session ticket authorizes opens until it expires (with the verifier's clock skew);
  * per-stream tickets are verified in full at their open.
  *
  * <p>Threading: the session and its client streams on the connection's event loop; agent streams
@@ -139,6 +139,12 @@ public final class ClientEndpoint {
       return;
     }
     if (perStream == null) {
+      OpenRequest.Refused expired = OpenRequest.expiredSessionTicket(session, Instant.now(),
+          TicketVerifier.DEFAULT_SKEW);
+      if (expired != null) {
+        refuse(stream, tunnelId, expired.code(), expired.reason());
+        return;
+      }
       authorized(ctx, session, OpenRequest.decide(session, null, stream.kind(), stream.target()),
           remote, tunnelId, stream);
       return;

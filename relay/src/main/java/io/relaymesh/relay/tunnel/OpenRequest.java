@@ -6,6 +6,8 @@ import io.relaymesh.proxy.wire.WireSpec;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonObject;
+import java.time.Duration;
+import java.time.Instant;
 
 /**
  * Authorization of one client stream OPEN against a ticket (contract: {@code
@@ -13,7 +15,8 @@ import io.vertx.core.json.JsonObject;
  * target {@code 127.0.0.1:<port>} (or {@code localhost}, {@code [::1]}) with the ticket's port;
  * a per-stream ticket ({@code {"ticket": ...}} in the OPEN metadata) must name the session
  * ticket's workspace and agent. Anything else is refused; a ticket for workspace A can therefore
- * never reach workspace B. Pure logic, no I/O.
+ * never reach workspace B. The session ticket alone authorizes opens only until it expires
+ * ({@link #expiredSessionTicket}); later opens need a per-stream ticket. Pure logic, no I/O.
  */
 public final class OpenRequest {
 
@@ -50,6 +53,22 @@ public final class OpenRequest {
     } catch (DecodeException | ClassCastException e) {
       throw new IllegalArgumentException("OPEN metadata is not a JSON object");
     }
+  }
+
+  /**
+   * The refusal of an open that only the session ticket authorizes, when that ticket expired
+   * more than {@code skew} before {@code now}; {@code null} while it is valid. Without it a
+   * session opened with a ticket would authorize new streams for as long as the WebSocket
+   * stays up, long after the ticket (and maybe the user's access) ended.
+   */
+  public static Refused expiredSessionTicket(TicketClaims session, Instant now, Duration skew) {
+    if (!now.isAfter(session.expiresAt().plus(skew))) {
+      return null;
+    }
+    return new Refused(ErrorCode.UNAUTHORIZED, "session ticket " + session.ticketId()
+        + " for agent '" + session.agent() + "' of workspace '" + session.workspace()
+        + "' expired at " + session.expiresAt() + "; send a fresh ticket with the OPEN"
+        + " ({\"ticket\": ...}) or reconnect");
   }
 
   /**

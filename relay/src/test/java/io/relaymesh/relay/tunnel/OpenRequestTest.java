@@ -89,4 +89,18 @@ class OpenRequestTest {
     assertThatThrownBy(() -> OpenRequest.streamTicket(Buffer.buffer("{\"ticket\":5}")))
         .isInstanceOf(IllegalArgumentException.class);
   }
+
+  @Test
+  void theSessionTicketAloneAuthorizesOpensOnlyUntilItExpires() {
+    Instant exp = DEV_8080.expiresAt();
+    java.time.Duration skew = java.time.Duration.ofSeconds(30);
+    assertThat(OpenRequest.expiredSessionTicket(DEV_8080, exp.minusSeconds(60), skew)).isNull();
+    assertThat(OpenRequest.expiredSessionTicket(DEV_8080, exp.plusSeconds(30), skew)).isNull();
+    assertThat(OpenRequest.expiredSessionTicket(DEV_8080, exp.plusSeconds(31), skew))
+        .satisfies(r -> {
+          assertThat(r.code()).isEqualTo(ErrorCode.UNAUTHORIZED);
+          assertThat(r.reason()).contains("session ticket t-8080").contains("alice/dev")
+              .contains("expired at " + exp);
+        });
+  }
 }
