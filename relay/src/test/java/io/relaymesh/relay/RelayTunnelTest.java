@@ -314,7 +314,9 @@ class RelayTunnelTest {
 
   @Test
   void invalidAgentTokensAreRefusedWith401() {
-    for (String token : List.of("rma_doesnotexistdoesnotexistdoesnotexist00000", "rms_x")) {
+    // a well-formed unknown token (answered by the control plane), a malformed one and a session
+    // token (both refused before any control-plane call)
+    for (String token : List.of("rma_" + "A".repeat(43), "rma_doesnotexist", "rms_x")) {
       Throwable e = failure(TestAgent.connect(fx.vertx, fx.relay.port(), fx.relay.caCertPem(),
           token));
       assertThat(e).isInstanceOf(UpgradeRejectedException.class);

@@ -9,8 +9,8 @@ import io.vertx.core.streams.WriteStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -30,6 +30,8 @@ public final class StdioPipe {
   static final int CHUNK = 64 * 1024;
   static final long HIGH_WATER = 1024 * 1024;
   static final long LOW_WATER = 256 * 1024;
+  /** Many tiny buffers pause the stream too, whatever their byte count. */
+  static final int MAX_BUFFERS = 4096;
 
   private StdioPipe() {}
 
@@ -63,7 +65,10 @@ public final class StdioPipe {
           context.runOnContext(v -> {
             to.write(b);
             if (to.writeQueueFull()) {
-              to.drainHandler(x -> ready.release());
+              to.drainHandler(x -> {
+                to.drainHandler(null); // one permit per wait, never a stray one later
+                ready.release();
+              });
             } else {
               ready.release();
             }
@@ -86,7 +91,8 @@ public final class StdioPipe {
     private final Context context;
     private final OutputStream out;
     private final Promise<Void> done;
-    private final BlockingQueue<Buffer> queue = new ArrayBlockingQueue<>(4096);
+    // bounded by the pause thresholds below (bytes and buffer count), never by add() failing
+    private final BlockingQueue<Buffer> queue = new LinkedBlockingQueue<>();
     private final AtomicLong queued = new AtomicLong();
     private final ReadStream<Buffer> source;
     private boolean paused; // context only
@@ -103,11 +109,8 @@ public final class StdioPipe {
       if (b.length() == 0) {
         return;
       }
-      if (!queue.offer(b)) {
-        done.tryFail("stdout queue overflow");
-        return;
-      }
-      if (queued.addAndGet(b.length()) > HIGH_WATER && !paused) {
+      queue.add(b);
+      if ((queued.addAndGet(b.length()) > HIGH_WATER || queue.size() > MAX_BUFFERS) && !paused) {
         paused = true;
         source.pause();
       }
@@ -137,9 +140,9 @@ public final class StdioPipe {
             out.flush();
           }
           long left = queued.addAndGet(-b.length());
-          if (left < LOW_WATER) {
+          if (left < LOW_WATER && queue.size() < MAX_BUFFERS / 4) {
             context.runOnContext(v -> {
-              if (paused && queued.get() < LOW_WATER) {
+              if (paused && queued.get() < LOW_WATER && queue.size() < MAX_BUFFERS / 4) {
                 paused = false;
                 source.resume();
               }

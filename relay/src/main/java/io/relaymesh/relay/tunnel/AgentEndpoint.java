@@ -1,5 +1,7 @@
 package io.relaymesh.relay.tunnel;
 
+import io.relaymesh.control.auth.TokenKind;
+import io.relaymesh.control.auth.Tokens;
 import io.relaymesh.proxy.session.Session;
 import io.relaymesh.proxy.wire.ErrorCode;
 import io.relaymesh.relay.control.AgentAuthCache;
@@ -54,8 +56,9 @@ public final class AgentEndpoint {
           "agent tunnel needs 'Authorization: Bearer <agent token>'");
       return;
     }
-    if (!token.startsWith("rma_")) {
-      JsonErrors.send(req, 401, "agent_token_invalid", "not an agent token (rma_...)");
+    if (!Tokens.wellFormed(token, TokenKind.AGENT)) {
+      // checked here so that made-up tokens never cost a control-plane request
+      JsonErrors.send(req, 401, "agent_token_invalid", "not an agent token (rma_ + 43 base64url characters)");
       return;
     }
     Context ctx = vertx.getOrCreateContext();
