@@ -40,7 +40,9 @@ public final class ControlClient implements AutoCloseable {
     this.relayToken = relayToken;
     this.timeoutMs = timeout.toMillis();
     this.http = vertx.createHttpClient(new HttpClientOptions()
-        .setConnectTimeout((int) timeoutMs).setKeepAlive(true).setTcpNoDelay(true));
+        // no keep-alive: control-plane calls are rare, and a reused connection once left a
+        // request hanging without any timeout firing (AgentAuthCacheTest, full-suite runs)
+        .setConnectTimeout((int) timeoutMs).setKeepAlive(false).setTcpNoDelay(true));
   }
 
   /** The control plane's base URL. */
@@ -103,7 +105,7 @@ public final class ControlClient implements AutoCloseable {
     if (payload != null) {
       options.putHeader("Content-Type", "application/json");
     }
-    return http.request(options)
+    Future<JsonObject> answer = http.request(options)
         .compose(req -> payload == null ? req.send() : req.send(payload))
         .compose(resp -> resp.body().map(b -> {
           JsonObject json = parse(b);
@@ -118,6 +120,21 @@ public final class ControlClient implements AutoCloseable {
               what + ": " + resp.statusCode() + " " + code + ": " + message);
         }), e -> Future.failedFuture(e instanceof ControlException ? e
             : new ControlException(0, "unavailable", what + " failed: " + e.getMessage())));
+    // a hard deadline on top of the request's own timeouts: a call never hangs, whatever state
+    // the connection pool is in (seen once: a request that got no connection and no timeout)
+    Promise<JsonObject> result = Promise.promise();
+    long deadline = vertx.setTimer(2 * timeoutMs + 1_000, t -> result.tryFail(
+        new ControlException(0, "unavailable", what + " failed: no answer within "
+            + (2 * timeoutMs + 1_000) + " ms")));
+    answer.onComplete(ar -> {
+      vertx.cancelTimer(deadline);
+      if (ar.succeeded()) {
+        result.tryComplete(ar.result());
+      } else {
+        result.tryFail(ar.cause());
+      }
+    });
+    return result.future();
   }
 
   private static JsonObject parse(Buffer b) {
