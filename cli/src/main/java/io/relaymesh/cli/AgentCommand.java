@@ -10,7 +10,6 @@ import io.vertx.core.VertxOptions;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
@@ -72,17 +71,14 @@ final class AgentCommand implements Callable<Integer> {
     Agent agent = ClientTunnel.await(Agent.start(vertx, loaded.config()), Duration.ofMinutes(1));
     main.env.err().println("relaymesh agent started; connecting"
         + (relayUrl != null ? " to " + relayUrl : " to the relay named by " + loaded.config().url()));
-    CountDownLatch stop = new CountDownLatch(1);
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+    ShutdownHook.install(() -> {
       try {
         ClientTunnel.await(agent.close(), Duration.ofSeconds(10));
       } catch (RuntimeException e) {
         // exiting anyway
       }
       vertx.close();
-      stop.countDown();
-    }, "relaymesh-shutdown"));
-    stop.await();
+    }).awaitStopped();
     return 0;
   }
 }

@@ -51,7 +51,7 @@ final class ClientTunnel implements AutoCloseable {
     this.ref = ref;
     this.region = region;
     Credentials creds = Credentials.load(env);
-    this.control = new ControlClient(creds.url(), creds.token());
+    this.control = creds.client();
     this.vertx = Transports.create(new VertxOptions().setEventLoopPoolSize(1)
         .setWorkerPoolSize(2).setInternalBlockingPoolSize(2));
     this.dialer = TunnelDialer.create(vertx, dialOptions(env));

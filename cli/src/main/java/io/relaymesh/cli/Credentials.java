@@ -43,6 +43,11 @@ public record Credentials(String url, String username, String token) {
     }
   }
 
+  /** A control-plane client acting with this session. */
+  public ControlClient client() {
+    return new ControlClient(url, token);
+  }
+
   public void save(Env env) {
     Path dir = env.configDir();
     Path target = dir.resolve(FILE);

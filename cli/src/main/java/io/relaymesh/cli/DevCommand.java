@@ -20,7 +20,6 @@ import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.Base64;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
@@ -136,15 +135,10 @@ final class DevCommand implements Callable<Integer> {
       stop(vertx, agent, relay, control);
       throw e;
     }
-    CountDownLatch stopped = new CountDownLatch(1);
     Agent a = agent;
     RelayServer r = relay;
     ControlServer c = control;
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      stop(vertx, a, r, c);
-      stopped.countDown();
-    }, "relaymesh-shutdown"));
-    stopped.await();
+    ShutdownHook.install(() -> stop(vertx, a, r, c)).awaitStopped();
     return 0;
   }
 

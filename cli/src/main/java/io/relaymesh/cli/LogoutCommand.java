@@ -16,7 +16,7 @@ final class LogoutCommand implements Callable<Integer> {
     Env env = main.env;
     Credentials c = Credentials.load(env);
     try {
-      new ControlClient(c.url(), c.token()).post("/api/v1/logout", null);
+      c.client().post("/api/v1/logout", null);
     } catch (CliException e) {
       // the local session is removed either way; say why the server did not confirm
       Credentials.delete(env);

@@ -11,7 +11,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -71,12 +70,8 @@ final class PortForwardCommand implements Callable<Integer> {
             + ref + " 127.0.0.1:" + m.remotePort());
       }
       main.env.out().flush();
-      CountDownLatch stop = new CountDownLatch(1);
-      Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-        ClientTunnel.await(fwd.close(), Duration.ofSeconds(5));
-        stop.countDown();
-      }, "relaymesh-shutdown"));
-      stop.await();
+      ShutdownHook.install(() -> ClientTunnel.await(fwd.close(), Duration.ofSeconds(5)))
+          .awaitStopped();
       return 0;
     } finally {
       tunnel.close();

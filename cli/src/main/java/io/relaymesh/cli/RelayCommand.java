@@ -6,7 +6,6 @@ import io.relaymesh.config.RelayConfig;
 import io.relaymesh.relay.RelayServer;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -71,8 +70,7 @@ final class RelayCommand implements Callable<Integer> {
     main.env.out().println("relaymesh relay " + relay.replicaId() + " (region " + relay.region()
         + ") listening on " + relay.url() + ", TLS sha256 " + relay.fingerprint());
     main.env.out().flush();
-    CountDownLatch stop = new CountDownLatch(1);
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+    ShutdownHook.install(() -> {
       // SIGTERM: GOAWAY to every tunnel, let streams finish up to the drain timeout, then stop
       try {
         relay.drain(config.drainTimeout()).toCompletionStage().toCompletableFuture()
@@ -81,10 +79,8 @@ final class RelayCommand implements Callable<Integer> {
         main.env.err().println("relaymesh: relay drain did not finish: " + e);
       } finally {
         relay.stop();
-        stop.countDown();
       }
-    }, "relaymesh-shutdown"));
-    stop.await();
+    }).awaitStopped();
     return 0;
   }
 }

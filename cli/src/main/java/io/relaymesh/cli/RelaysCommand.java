@@ -43,7 +43,7 @@ final class RelaysCommand implements Runnable {
     public Integer call() {
       Env env = parent.main.env;
       Credentials c = Credentials.load(env);
-      JsonObject r = new ControlClient(c.url(), c.token())
+      JsonObject r = c.client()
           .post("/api/v1/relays", new JsonObject().put("region", region));
       if (Output.json(output, env)) {
         env.out().println(r.encodePrettily());
@@ -71,7 +71,7 @@ final class RelaysCommand implements Runnable {
     public Integer call() {
       Env env = parent.main.env;
       Credentials c = Credentials.load(env);
-      JsonArray regions = new ControlClient(c.url(), c.token()).get("/api/v1/relays")
+      JsonArray regions = c.client().get("/api/v1/relays")
           .getJsonArray("regions");
       HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
       List<List<String>> rows = new ArrayList<>();
@@ -138,7 +138,7 @@ final class RelaysCommand implements Runnable {
     public Integer call() {
       Env env = parent.main.env;
       Credentials c = Credentials.load(env);
-      new ControlClient(c.url(), c.token()).delete("/api/v1/relays/" + ControlClient.seg(region));
+      c.client().delete("/api/v1/relays/" + ControlClient.seg(region));
       env.out().println("deleted region " + region + "; its relay token is revoked");
       return 0;
     }

@@ -8,7 +8,6 @@ import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.Base64;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
@@ -111,12 +110,7 @@ final class ServerCommand implements Callable<Integer> {
     }
     ControlConfig config = config().config();
     ControlServer server = ControlServer.run(config);
-    CountDownLatch stopped = new CountDownLatch(1);
-    Thread hook = new Thread(() -> {
-      server.stop();
-      stopped.countDown();
-    }, "relaymesh-shutdown");
-    Runtime.getRuntime().addShutdownHook(hook);
+    ShutdownHook hook = ShutdownHook.install(server::stop);
     try {
       if (createAdmin != null) {
         ControlServer.await(server.createAdmin(createAdmin, adminPassword));
@@ -124,7 +118,7 @@ final class ServerCommand implements Callable<Integer> {
             + (generated ? " with password: " + adminPassword + " (shown once)" : ""));
       }
     } catch (RuntimeException e) {
-      Runtime.getRuntime().removeShutdownHook(hook);
+      hook.remove();
       server.stop();
       throw e;
     }
@@ -137,7 +131,7 @@ final class ServerCommand implements Callable<Integer> {
           + "run 'relaymesh relay' for a region (or pass --no-builtin-relay to silence this)");
     }
     env.out().flush();
-    stopped.await();
+    hook.awaitStopped();
     return 0;
   }
 }

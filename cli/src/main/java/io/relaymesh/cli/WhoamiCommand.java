@@ -19,7 +19,7 @@ final class WhoamiCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     Credentials c = Credentials.load(main.env);
-    JsonObject me = new ControlClient(c.url(), c.token()).get("/api/v1/me");
+    JsonObject me = c.client().get("/api/v1/me");
     if (Output.json(output, main.env)) {
       main.env.out().println(me.copy().put("url", c.url()).encodePrettily());
     } else {

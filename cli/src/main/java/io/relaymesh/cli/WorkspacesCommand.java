@@ -56,7 +56,7 @@ final class WorkspacesCommand implements Runnable {
       if (agent != null) {
         body.put("agent", agent);
       }
-      JsonObject r = new ControlClient(c.url(), c.token()).post("/api/v1/workspaces", body);
+      JsonObject r = c.client().post("/api/v1/workspaces", body);
       if (Output.json(output, env)) {
         env.out().println(r.encodePrettily());
         return 0;
@@ -81,7 +81,7 @@ final class WorkspacesCommand implements Runnable {
     public Integer call() {
       Env env = parent.main.env;
       Credentials c = Credentials.load(env);
-      JsonObject r = new ControlClient(c.url(), c.token()).get("/api/v1/workspaces");
+      JsonObject r = c.client().get("/api/v1/workspaces");
       JsonArray ws = r.getJsonArray("workspaces");
       if (Output.json(output, env)) {
         env.out().println(ws.encodePrettily());
@@ -120,7 +120,7 @@ final class WorkspacesCommand implements Runnable {
     public Integer call() {
       Env env = parent.main.env;
       Credentials c = Credentials.load(env);
-      new ControlClient(c.url(), c.token()).delete(path(c, workspace));
+      c.client().delete(path(c, workspace));
       env.out().println("deleted workspace " + (workspace.contains("/") ? workspace
           : c.username() + "/" + workspace) + "; its agent tokens are revoked");
       return 0;
