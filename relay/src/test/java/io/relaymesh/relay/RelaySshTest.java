@@ -1,6 +1,7 @@
 package io.relaymesh.relay;
 
-import static io.relaymesh.relay.testing.Waits.await;
+import io.relaymesh.proxy.testutil.Await;
+import static io.relaymesh.proxy.testutil.Await.await;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.relaymesh.agent.ssh.AgentSshServer;
@@ -103,7 +104,7 @@ class RelaySshTest {
 
   @Test
   void agentOpenedStreamsAreRefused() {
-    Throwable e = io.relaymesh.relay.testing.Waits.failure(agent.session.open(WireSpec.KIND_TCP,
+    Throwable e = Await.failure(agent.session.open(WireSpec.KIND_TCP,
         "127.0.0.1:1", Buffer.buffer()));
     assertThat(e).isInstanceOf(io.relaymesh.proxy.session.StreamRefusedException.class);
     assertThat(((io.relaymesh.proxy.session.StreamRefusedException) e).code())

@@ -1,6 +1,6 @@
 package io.relaymesh.relay.control;
 
-import static io.relaymesh.relay.testing.Waits.await;
+import static io.relaymesh.proxy.testutil.Await.await;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.vertx.core.Future;

@@ -1,5 +1,6 @@
 package io.relaymesh.relay.testing;
 
+import io.relaymesh.proxy.testutil.Await;
 import io.relaymesh.config.TunnelConfig;
 import io.relaymesh.proxy.pipe.StreamBridge;
 import io.relaymesh.proxy.session.CountingSessionMetrics;
@@ -59,7 +60,7 @@ public final class TestAgent {
     NetClient tcp = vertx.createNetClient(new NetClientOptions().setConnectTimeout(5000)
         .setTcpNoDelay(true));
     Context ctx = vertx.getOrCreateContext();
-    Future<TestAgent> f = Waits.on(ctx, () -> ws.connect(new WebSocketConnectOptions()
+    Future<TestAgent> f = Await.on(ctx, () -> ws.connect(new WebSocketConnectOptions()
             .setHost("127.0.0.1").setPort(port).setSsl(true).setURI("/api/v1/tunnel/agent")
             .addSubProtocol(WireSpec.SUBPROTOCOL)
             .putHeader("Authorization", "Bearer " + token))
@@ -110,7 +111,7 @@ public final class TestAgent {
 
   public void close() {
     if (!session.isClosed()) {
-      Waits.await(session.close(ErrorCode.NO_ERROR, "test agent done"));
+      Await.await(session.close(ErrorCode.NO_ERROR, "test agent done"));
     }
     ws.close();
   }

@@ -1,5 +1,6 @@
 package io.relaymesh.relay.testing;
 
+import io.relaymesh.proxy.testutil.Await;
 import io.relaymesh.config.TunnelConfig;
 import io.relaymesh.proxy.session.CountingSessionMetrics;
 import io.relaymesh.proxy.session.Role;
@@ -36,7 +37,7 @@ public final class TestClient {
     if (ticket != null) {
       o.putHeader("Authorization", "Bearer " + ticket);
     }
-    return Waits.on(ctx, () -> ws.connect(o).compose(socket -> {
+    return Await.on(ctx, () -> ws.connect(o).compose(socket -> {
       Session s = Session.create(ctx, WebSocketTransport.of(socket), Role.CLIENT,
           TunnelConfig.defaults(), new CountingSessionMetrics());
       return s.ready().map(x -> new TestClient(s, ws));
@@ -84,7 +85,7 @@ public final class TestClient {
 
   public void close() {
     if (!session.isClosed()) {
-      Waits.await(session.close(ErrorCode.NO_ERROR, "test client done"));
+      Await.await(session.close(ErrorCode.NO_ERROR, "test client done"));
     }
     ws.close();
   }
