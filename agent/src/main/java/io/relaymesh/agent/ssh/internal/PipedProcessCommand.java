@@ -7,10 +7,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 import org.apache.sshd.server.Environment;
-import org.apache.sshd.server.ExitCallback;
 import org.apache.sshd.server.Signal;
 import org.apache.sshd.server.channel.ChannelSession;
-import org.apache.sshd.server.command.Command;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -23,38 +21,11 @@ import org.slf4j.LoggerFactory;
  * <p>Threading: three dedicated pump threads plus one waiter per command; MINA threads only
  * start and destroy it.
  */
-final class PipedProcessCommand implements Command {
+final class PipedProcessCommand extends ProcessCommand {
     private static final Logger LOG = LoggerFactory.getLogger(PipedProcessCommand.class);
 
-    private final LaunchSpec spec;
-    private InputStream in;
-    private OutputStream out;
-    private OutputStream err;
-    private ExitCallback exit;
-    private volatile Process process;
-
     PipedProcessCommand(LaunchSpec spec) {
-        this.spec = spec;
-    }
-
-    @Override
-    public void setInputStream(InputStream in) {
-        this.in = in;
-    }
-
-    @Override
-    public void setOutputStream(OutputStream out) {
-        this.out = out;
-    }
-
-    @Override
-    public void setErrorStream(OutputStream err) {
-        this.err = err;
-    }
-
-    @Override
-    public void setExitCallback(ExitCallback callback) {
-        this.exit = callback;
+        super(spec);
     }
 
     @Override
@@ -111,13 +82,6 @@ final class PipedProcessCommand implements Command {
         } catch (IOException e) {
             // channel closed: the process gets SIGPIPE/EOF on its own
         }
-    }
-
-    private static Thread thread(String name, Runnable body) {
-        Thread t = new Thread(body, name);
-        t.setDaemon(true);
-        t.start();
-        return t;
     }
 
     @Override

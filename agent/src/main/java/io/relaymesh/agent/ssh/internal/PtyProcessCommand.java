@@ -2,17 +2,13 @@ package io.relaymesh.agent.ssh.internal;
 
 import java.io.File;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
 import org.apache.sshd.server.Environment;
-import org.apache.sshd.server.ExitCallback;
 import org.apache.sshd.server.Signal;
 import org.apache.sshd.server.channel.ChannelSession;
-import org.apache.sshd.server.command.Command;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -31,7 +27,7 @@ import org.slf4j.LoggerFactory;
  * <p>Threading: one thread copies pty output to the channel, one copies channel input to the
  * pty, one waits for the exit; MINA threads only start, resize and destroy it.
  */
-final class PtyProcessCommand implements Command {
+final class PtyProcessCommand extends ProcessCommand {
     private static final Logger LOG = LoggerFactory.getLogger(PtyProcessCommand.class);
     private static final int SIGHUP = 1;
     /** After the process exits, output still in flight is read until EOF, at most this long. */
@@ -39,37 +35,12 @@ final class PtyProcessCommand implements Command {
     /** Run by /bin/sh in the new session: $1 is the slave, the rest the command to exec. */
     private static final String ATTACH = "exec 0<>\"$1\" 1>&0 2>&0 && shift && exec \"$@\"";
 
-    private final LaunchSpec spec;
     private final String setsid;
-    private InputStream in;
-    private OutputStream out;
-    private ExitCallback exit;
-    private volatile Process process;
     private volatile Pty pty;
 
     PtyProcessCommand(LaunchSpec spec, String setsid) {
-        this.spec = spec;
+        super(spec);
         this.setsid = setsid;
-    }
-
-    @Override
-    public void setInputStream(InputStream in) {
-        this.in = in;
-    }
-
-    @Override
-    public void setOutputStream(OutputStream out) {
-        this.out = out;
-    }
-
-    @Override
-    public void setErrorStream(OutputStream err) {
-        // a terminal has one output stream: stderr goes through the pty too
-    }
-
-    @Override
-    public void setExitCallback(ExitCallback callback) {
-        this.exit = callback;
     }
 
     @Override
@@ -158,13 +129,6 @@ final class PtyProcessCommand implements Command {
         } catch (NumberFormatException e) {
             return dflt;
         }
-    }
-
-    private static Thread thread(String name, Runnable body) {
-        Thread t = new Thread(body, name);
-        t.setDaemon(true);
-        t.start();
-        return t;
     }
 
     @Override
