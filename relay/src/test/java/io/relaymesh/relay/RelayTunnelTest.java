@@ -301,7 +301,9 @@ class RelayTunnelTest {
 
   private static String sign(JWTClaimsSet claims, ECKey key) throws Exception {
     SignedJWT jwt = new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.ES256)
-        .keyID(key.getKeyID()).build(), claims);
+        .keyID(key.getKeyID())
+        .type(new com.nimbusds.jose.JOSEObjectType(io.relaymesh.control.tickets.TicketIssuer.TYPE))
+        .build(), claims);
     jwt.sign(new ECDSASigner(key));
     return jwt.serialize();
   }

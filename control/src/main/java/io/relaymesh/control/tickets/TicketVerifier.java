@@ -83,36 +83,7 @@ public final class TicketVerifier {
   }
 
   public TicketClaims verify(String ticket) throws TicketException {
-    SignedJWT jwt;
-    try {
-      jwt = SignedJWT.parse(ticket);
-    } catch (ParseException | RuntimeException e) {
-      throw new TicketException(Reason.MALFORMED, "ticket is not a signed JWT");
-    }
-    JWSHeader header = jwt.getHeader();
-    if (!JWSAlgorithm.ES256.equals(header.getAlgorithm())) {
-      throw new TicketException(Reason.UNSUPPORTED_ALGORITHM,
-          "ticket algorithm " + header.getAlgorithm() + " is not accepted (ES256 only)");
-    }
-    String kid = header.getKeyID();
-    if (kid == null) {
-      throw new TicketException(Reason.MALFORMED, "ticket has no kid header");
-    }
-    ECKey key = lookup(kid);
-    try {
-      if (!jwt.verify(new ECDSAVerifier(key))) {
-        throw new TicketException(Reason.BAD_SIGNATURE, "ticket signature does not verify with key " + kid);
-      }
-    } catch (JOSEException e) {
-      throw new TicketException(Reason.BAD_SIGNATURE, "ticket signature cannot be verified with key "
-          + kid + ": " + e.getMessage());
-    }
-    JWTClaimsSet c;
-    try {
-      c = jwt.getJWTClaimsSet();
-    } catch (ParseException e) {
-      throw new TicketException(Reason.MALFORMED, "ticket claims are not valid JSON");
-    }
+    JWTClaimsSet c = verifySignature(ticket, "ticket", TicketIssuer.TYPE);
     Instant now = clock.instant();
     Date exp = c.getExpirationTime();
     Date iat = c.getIssueTime();
@@ -148,6 +119,61 @@ public final class TicketVerifier {
     } catch (ParseException e) {
       throw new TicketException(Reason.MALFORMED, "ticket claim has the wrong type: " + e.getMessage());
     }
+  }
+
+  /**
+   * Parses {@code jws}, checks its algorithm (ES256), {@code typ} header ({@code expectedType};
+   * a token of another type is refused, so an app token is never taken for a ticket or the
+   * reverse) and signature against the published keys; returns its claims unchecked otherwise
+   * (expiry and audience are the caller's). {@code what} names the token in messages.
+   */
+  public JWTClaimsSet verifySignature(String jws, String what, String expectedType)
+      throws TicketException {
+    SignedJWT jwt;
+    try {
+      jwt = SignedJWT.parse(jws);
+    } catch (ParseException | RuntimeException e) {
+      throw new TicketException(Reason.MALFORMED, what + " is not a signed JWT");
+    }
+    JWSHeader header = jwt.getHeader();
+    if (!JWSAlgorithm.ES256.equals(header.getAlgorithm())) {
+      throw new TicketException(Reason.UNSUPPORTED_ALGORITHM,
+          what + " algorithm " + header.getAlgorithm() + " is not accepted (ES256 only)");
+    }
+    String kid = header.getKeyID();
+    if (kid == null) {
+      throw new TicketException(Reason.MALFORMED, what + " has no kid header");
+    }
+    ECKey key = lookup(kid);
+    try {
+      if (!jwt.verify(new ECDSAVerifier(key))) {
+        throw new TicketException(Reason.BAD_SIGNATURE, what + " signature does not verify with key " + kid);
+      }
+    } catch (JOSEException e) {
+      throw new TicketException(Reason.BAD_SIGNATURE, what + " signature cannot be verified with key "
+          + kid + ": " + e.getMessage());
+    }
+    // after the signature: a forged token is reported as forged, whatever its type
+    String typ = header.getType() == null ? null : header.getType().getType();
+    if (!expectedType.equals(typ)) {
+      throw new TicketException(Reason.MALFORMED, what + " has type " + typ + ", expected "
+          + expectedType);
+    }
+    try {
+      return jwt.getJWTClaimsSet();
+    } catch (ParseException e) {
+      throw new TicketException(Reason.MALFORMED, what + " claims are not valid JSON");
+    }
+  }
+
+  /** The verifier's clock. */
+  public Clock clock() {
+    return clock;
+  }
+
+  /** The clock skew tolerated on expiry and issue times. */
+  public Duration skew() {
+    return skew;
   }
 
   private ECKey lookup(String kid) throws TicketException {
