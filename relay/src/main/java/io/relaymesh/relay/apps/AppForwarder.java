@@ -10,6 +10,9 @@ import io.vertx.core.http.HttpServerRequest;
  */
 public final class AppForwarder {
 
+  public AppForwarder(io.vertx.core.Vertx vertx, io.relaymesh.relay.tunnel.Tunnels tunnels,
+      io.relaymesh.relay.control.Reporter reporter) {}
+
   /**
    * Forwards {@code req} (paused by the caller; this resumes it) to {@code target}, sending
    * {@code uri} (path and query, credentials already stripped) and {@code headers} (already
