@@ -6,6 +6,10 @@ import io.relaymesh.config.TlsConfig;
 import io.relaymesh.control.tickets.TicketVerifier;
 import io.relaymesh.proxy.Transports;
 import io.relaymesh.proxy.session.CountingSessionMetrics;
+import io.relaymesh.relay.apps.AppAuth;
+import io.relaymesh.relay.apps.AppForwarder;
+import io.relaymesh.relay.apps.AppRouter;
+import io.relaymesh.relay.apps.AppsControl;
 import io.relaymesh.relay.control.AgentAuthCache;
 import io.relaymesh.relay.control.ControlClient;
 import io.relaymesh.relay.control.Registration;
@@ -44,7 +48,9 @@ import org.slf4j.LoggerFactory;
 /**
  * A regional relay: TLS listener with the agent tunnel endpoint ({@code /api/v1/tunnel/agent}),
  * the client tunnel endpoint ({@code /api/v1/tunnel/client}) and health endpoints; registration
- * and heartbeat with the control plane; agent presence and the connection log.
+ * and heartbeat with the control plane; agent presence and the connection log. With
+ * {@code relay.apps-host} set, requests for its subdomains are workspace apps ({@link AppRouter},
+ * HTTP/1.1 and HTTP/2 through ALPN) and never reach the endpoints above.
  *
  * <pre>{@code
  * RelayServer relay = RelayServer.start(vertx, config).await();   // or RelayServer.run(config)
@@ -141,6 +147,10 @@ public final class RelayServer {
         () -> new JsonObject().put("region", config.region()).put("replicaId", replicaId));
     MetricsEndpoint metricsEndpoint = new MetricsEndpoint(metrics, tunnels::sessionCount,
         registry::tunnelCount, this::ready);
+    AppsControl appsControl = new AppsControl(control);
+    AppRouter apps = config.appsHost() == null ? null : new AppRouter(vertx, config.appsHost(),
+        appsControl, new AppAuth(vertx, verifier, appsControl), registry,
+        new AppForwarder(vertx, tunnels, reporter), config.region() + "/" + replicaId);
 
     String host = listenHost(config.listen());
     int wanted = listenPort(config.listen());
@@ -165,7 +175,8 @@ public final class RelayServer {
         @Override
         public Future<?> start() {
           HttpServer server = vertx.createHttpServer(options);
-          server.requestHandler(req -> route(req, health, metricsEndpoint, agents, clients));
+          server.requestHandler(req -> route(req, apps, health, metricsEndpoint, agents,
+              clients));
           return server.listen().onSuccess(servers::add);
         }
       }, new DeploymentOptions().setInstances(instances));
@@ -179,15 +190,19 @@ public final class RelayServer {
           + " {}{}, transport {}, {} event loops)", replicaId, config.region(), host, port, url,
           tls.engine().description(), fingerprint(), tls.selfSigned() ? ", self-signed" : "",
           Transports.name(vertx), servers.size());
-      registration = new Registration(vertx, control, replicaId, url, config.appsHost(),
+      registration = new Registration(vertx, control, replicaId, url,
+          registeredAppsHost(config.appsHost(), url),
           version(), agents::reportAllPresent);
       registration.start();
       return this;
     });
   }
 
-  private void route(HttpServerRequest req, HealthEndpoints health, MetricsEndpoint metricsEndpoint,
-      AgentEndpoint agents, ClientEndpoint clients) {
+  private void route(HttpServerRequest req, AppRouter apps, HealthEndpoints health,
+      MetricsEndpoint metricsEndpoint, AgentEndpoint agents, ClientEndpoint clients) {
+    if (apps != null && apps.handle(req)) {
+      return; // an app host: never the relay's own endpoints
+    }
     if (health.handle(req)) {
       return;
     }
@@ -347,6 +362,19 @@ public final class RelayServer {
     } catch (Exception e) {
       LOG.warn("relay {}: close did not finish cleanly: {}", replicaId, e.toString());
     }
+  }
+
+  /**
+   * The apps host as the control plane publishes it in share URLs: {@code relay.apps-host} with
+   * the relay's public port appended when it is not 443 ({@code apps.localhost:8443}), since app
+   * URLs use the relay's port.
+   */
+  static String registeredAppsHost(String appsHost, String publicUrl) {
+    if (appsHost == null) {
+      return null;
+    }
+    int port = URI.create(publicUrl).getPort();
+    return port < 0 || port == 443 ? appsHost : appsHost + ":" + port;
   }
 
   static String listenHost(String listen) {

@@ -92,6 +92,43 @@ public final class ControlClient implements AutoCloseable {
   }
 
   /**
+   * {@code POST /relay/apps/resolve}: the app behind label {@code app} ({@code 8080--main--dev--alice});
+   * fails with 404 {@code app_not_found}, 403 {@code port_not_allowed}, 400 {@code bad_app_name}.
+   */
+  public Future<JsonObject> appResolve(String app) {
+    return call(HttpMethod.POST, "/api/v1/relay/apps/resolve", new JsonObject().put("app", app),
+        200);
+  }
+
+  /**
+   * {@code POST /relay/apps/authorize}: exchanges a user's session token for an app token of
+   * {@code app}; fails with 401 {@code session_invalid} or 403 {@code app_forbidden}.
+   */
+  public Future<JsonObject> appAuthorize(String app, String sessionToken) {
+    return call(HttpMethod.POST, "/api/v1/relay/apps/authorize", new JsonObject().put("app", app)
+        .put("sessionToken", sessionToken), 200);
+  }
+
+  /**
+   * {@code POST /relay/apps/handoff}: exchanges a one-time handoff code of the browser flow for an
+   * app token; fails with 401 {@code handoff_invalid} or 403 {@code app_forbidden}.
+   */
+  public Future<JsonObject> appHandoff(String app, String code) {
+    return call(HttpMethod.POST, "/api/v1/relay/apps/handoff", new JsonObject().put("app", app)
+        .put("code", code), 200);
+  }
+
+  /**
+   * {@code POST /relay/apps/refresh}: exchanges an expired (genuine) app token for a new one;
+   * fails with 401 {@code session_invalid} / {@code app_token_invalid} or 403
+   * {@code app_forbidden}.
+   */
+  public Future<JsonObject> appRefresh(String app, String appToken) {
+    return call(HttpMethod.POST, "/api/v1/relay/apps/refresh", new JsonObject().put("app", app)
+        .put("appToken", appToken), 200);
+  }
+
+  /**
    * Calls {@code path} and completes with the JSON body when the status is {@code expected};
    * fails with a {@link ControlException} otherwise.
    */

@@ -1,0 +1,188 @@
+package io.relaymesh.relay.apps;
+
+import io.relaymesh.control.apps.AppHost;
+import io.relaymesh.control.apps.AppTokens;
+import io.relaymesh.control.tickets.TicketException;
+import io.relaymesh.control.tickets.TicketVerifier;
+import io.relaymesh.relay.control.ControlException;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpServerRequest;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Locale;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Who is asking for an app, in the order of docs/apps.md: the relay's app cookie (an app token,
+ * verified offline; an expired but genuine one is refreshed at the control plane and the new one
+ * is set on the response; a refused one is cleared), {@code Authorization: Bearer rms_...}, then
+ * {@code Relaymesh-Session-Token} (both exchanged at the control plane, cached). A public share
+ * needs nothing. Whether the user may open the app is the control plane's decision: it issues app
+ * tokens only to allowed users.
+ *
+ * <p>Threading: call on the request's context; token verification runs on a worker (it may fetch
+ * keys); the result may complete on another context (hop back).
+ */
+public final class AppAuth {
+
+  private static final Logger LOG = LoggerFactory.getLogger(AppAuth.class);
+  /** Cookie name prefix; the rest is the first 12 hex digits of SHA-256 of the app host name. */
+  public static final String COOKIE_PREFIX = "__Host-relaymesh_app_";
+
+  /**
+   * The outcome.
+   *
+   * @param allowed whether the request may go to the app
+   * @param username who (null: anonymous on a public share, or not allowed)
+   * @param status when not allowed: 0 for "no usable credential" (login), else the status to
+   *     answer (401, 403, 503)
+   * @param code stable error code when not allowed
+   * @param message a sentence for the user when not allowed (never a token)
+   * @param setCookie a {@code Set-Cookie} value to send with the answer (new or cleared app
+   *     cookie), or null
+   */
+  public record Decision(boolean allowed, String username, int status, String code,
+      String message, String setCookie) {
+
+    static Decision allow(String username, String setCookie) {
+      return new Decision(true, username, 0, null, null, setCookie);
+    }
+
+    static Decision refuse(int status, String code, String message) {
+      return new Decision(false, null, status, code, message, null);
+    }
+
+    static final Decision NONE = new Decision(false, null, 0, "unauthenticated", null, null);
+
+    Decision withCookie(String cookie) {
+      return new Decision(allowed, username, status, code, message,
+          setCookie != null ? setCookie : cookie);
+    }
+  }
+
+  private final Vertx vertx;
+  private final TicketVerifier verifier;
+  private final AppsControl control;
+
+  public AppAuth(Vertx vertx, TicketVerifier verifier, AppsControl control) {
+    this.vertx = vertx;
+    this.verifier = verifier;
+    this.control = control;
+  }
+
+  /** The app cookie's name for app host {@code host} (port ignored, case-insensitive). */
+  public static String cookieName(String host) {
+    String h = AppHost.stripPort(host).toLowerCase(Locale.ROOT);
+    if (h.endsWith(".")) {
+      h = h.substring(0, h.length() - 1);
+    }
+    return COOKIE_PREFIX + AppsControl.sha256Hex(h).substring(0, 12);
+  }
+
+  /** {@code Set-Cookie} holding {@code grant}'s app token until its refresh deadline. */
+  public static String setCookie(String name, AppsControl.Grant grant) {
+    Instant until = grant.refreshUntil() != null ? grant.refreshUntil() : grant.expiresAt();
+    long maxAge = until == null ? 60
+        : Math.max(1, Duration.between(Instant.now(), until).toSeconds());
+    return name + "=" + grant.appToken() + "; Max-Age=" + maxAge
+        + "; Path=/; Secure; HttpOnly; SameSite=Lax";
+  }
+
+  /** {@code Set-Cookie} that removes the app cookie. */
+  public static String clearCookie(String name) {
+    return name + "=; Max-Age=0; Path=/; Secure; HttpOnly; SameSite=Lax";
+  }
+
+  /** Decides for {@code req} to app {@code app} as resolved in {@code resolved}. */
+  public Future<Decision> decide(HttpServerRequest req, AppHost app,
+      AppsControl.Resolved resolved, String cookieName) {
+    if (resolved.isPublic()) {
+      return Future.succeededFuture(Decision.allow(null, null));
+    }
+    String label = app.label();
+    String cookie = AppHeaders.cookie(req.headers(), cookieName);
+    // read the headers now: the request may be gone by the time the cookie is checked
+    String sessionToken = sessionToken(req);
+    Future<Decision> byCookie = cookie == null ? Future.succeededFuture(null)
+        : fromCookie(label, cookie, cookieName);
+    return byCookie.compose(d -> {
+      if (d != null && (d.allowed() || d.status() == 503)) {
+        return Future.succeededFuture(d);
+      }
+      String clear = d != null ? clearCookie(cookieName) : null; // the cookie was refused
+      return fromSessionToken(label, sessionToken).map(h -> h.withCookie(clear));
+    });
+  }
+
+  /** {@code Authorization: Bearer rms_...}, else {@code Relaymesh-Session-Token}, else null. */
+  static String sessionToken(HttpServerRequest req) {
+    String bearer = AppHeaders.bearer(req.getHeader("Authorization"));
+    if (bearer != null && bearer.startsWith("rms_")) {
+      return bearer;
+    }
+    String header = req.getHeader(AppHeaders.SESSION_HEADER);
+    return header == null || header.isBlank() ? null : header.trim();
+  }
+
+  /** Null when the cookie is not usable (then it is cleared and the next credential tried). */
+  private Future<Decision> fromCookie(String label, String token, String cookieName) {
+    return vertx.executeBlocking(() -> AppTokens.verify(verifier, token, label), false)
+        .transform(ar -> {
+          if (ar.failed()) {
+            if (ar.cause() instanceof TicketException te
+                && te.reason() == TicketException.Reason.KEYS_UNAVAILABLE) {
+              return Future.succeededFuture(Decision.refuse(503, "control_plane_unavailable",
+                  "the relay cannot check your app sign-in right now (signing keys unavailable);"
+                      + " try again shortly"));
+            }
+            LOG.info("app {}: app cookie refused: {}", label, ar.cause().getMessage());
+            return Future.succeededFuture(null);
+          }
+          AppTokens.Claims claims = ar.result();
+          if (!claims.expired(verifier.clock().instant(), Duration.ZERO)) {
+            return Future.succeededFuture(Decision.allow(claims.username(), null));
+          }
+          return control.refresh(label, token).transform(r -> {
+            if (r.succeeded()) {
+              return Future.succeededFuture(Decision.allow(r.result().username(),
+                  setCookie(cookieName, r.result())));
+            }
+            if (r.cause() instanceof ControlException ce && ce.status() >= 400
+                && ce.status() < 500) {
+              LOG.info("app {}: app token of {} not refreshed: {} {}", label, claims.username(),
+                  ce.code(), AppsControl.reason(ce));
+              return Future.succeededFuture(null);
+            }
+            return Future.succeededFuture(unavailable(r.cause()));
+          });
+        });
+  }
+
+  private Future<Decision> fromSessionToken(String label, String token) {
+    if (token == null) {
+      return Future.succeededFuture(Decision.NONE);
+    }
+    return control.authorize(label, token).transform(ar -> {
+      if (ar.succeeded()) {
+        return Future.succeededFuture(Decision.allow(ar.result().username(), null));
+      }
+      if (ar.cause() instanceof ControlException ce && (ce.status() == 401
+          || ce.status() == 403)) {
+        return Future.succeededFuture(Decision.refuse(ce.status(), ce.code(),
+            AppsControl.reason(ce)));
+      }
+      if (ar.cause() instanceof ControlException ce && ce.status() == 400) {
+        return Future.succeededFuture(Decision.refuse(401, ce.code(), AppsControl.reason(ce)));
+      }
+      return Future.succeededFuture(unavailable(ar.cause()));
+    });
+  }
+
+  static Decision unavailable(Throwable e) {
+    LOG.warn("apps: control plane call failed: {}", e.getMessage());
+    return Decision.refuse(503, "control_plane_unavailable", "the relay cannot reach the"
+        + " control plane to check your sign-in right now; try again shortly");
+  }
+}

@@ -1,0 +1,306 @@
+package io.relaymesh.relay.apps;
+
+import io.relaymesh.control.apps.AppHost;
+import io.relaymesh.relay.control.ControlException;
+import io.relaymesh.relay.tunnel.AgentRegistry;
+import io.relaymesh.relay.tunnel.AgentTunnel;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.MultiMap;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.net.HostAndPort;
+import io.vertx.core.net.SocketAddress;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.util.Locale;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Entry point of workspace apps on the relay (docs/apps.md): a request whose host (HTTP/1
+ * {@code Host}, HTTP/2 {@code :authority}) is a subdomain of {@code relay.apps-host} is an app
+ * request and never reaches the relay's own endpoints. It is paused at once, then: the name is
+ * parsed ({@code 400} page when malformed); {@code /.relaymesh/callback} finishes the browser
+ * login (handoff code -> app cookie -> local redirect) and nothing under {@code /.relaymesh/}
+ * reaches the app; the app is resolved at the control plane ({@code 404}/{@code 503}); the
+ * caller is authorized ({@link AppAuth}; no credential: browser navigations are redirected to
+ * the control plane's login, others get {@code 401}); relaymesh credentials are stripped and
+ * forwarding headers added ({@link AppHeaders}); then the request goes to the agent's tunnel
+ * through the {@link AppForwarder}.
+ *
+ * <p>Threading: {@link #handle} on the request's event loop; every asynchronous step hops back
+ * to it.
+ */
+public final class AppRouter {
+
+  private static final Logger LOG = LoggerFactory.getLogger(AppRouter.class);
+  /** The relay's reserved path prefix on app hosts. */
+  public static final String RESERVED = "/.relaymesh/";
+  public static final String CALLBACK = RESERVED + "callback";
+
+  private final Vertx vertx;
+  private final String appsHost;
+  private final AppsControl control;
+  private final AppAuth auth;
+  private final AgentRegistry registry;
+  private final AppForwarder forwarder;
+  private final String relayName;
+
+  /**
+   * @param appsHost {@code relay.apps-host} (null: apps disabled, {@link #handle} never claims a
+   *     request)
+   * @param relayName {@code region/replica}, for error pages
+   */
+  public AppRouter(Vertx vertx, String appsHost, AppsControl control, AppAuth auth,
+      AgentRegistry registry, AppForwarder forwarder, String relayName) {
+    this.vertx = vertx;
+    this.appsHost = appsHost;
+    this.control = control;
+    this.auth = auth;
+    this.registry = registry;
+    this.forwarder = forwarder;
+    this.relayName = relayName;
+  }
+
+  /** Handles {@code req} when it is for an app host; false when it is not (relay endpoints). */
+  public boolean handle(HttpServerRequest req) {
+    if (appsHost == null) {
+      return false;
+    }
+    String host = host(req);
+    AppHost app;
+    try {
+      app = AppHost.fromHost(host, appsHost);
+    } catch (IllegalArgumentException e) {
+      req.pause();
+      AppPages.error(req, 400, "bad_app_name", "Not an app address", "'" + abbreviate(host)
+          + "' is not a valid app address on this relay: " + e.getMessage()
+          + ". App addresses look like 8080--main--dev--alice." + appsHost + ".", null, footer());
+      return true;
+    }
+    if (app == null) {
+      return false;
+    }
+    req.pause(); // the body must wait for the checks below
+    Context ctx = vertx.getOrCreateContext();
+    String path = req.path() == null ? "" : req.path();
+    if (isReserved(path)) {
+      if (CALLBACK.equals(path) && (req.method() == HttpMethod.GET
+          || req.method() == HttpMethod.HEAD)) {
+        callback(ctx, req, app, host);
+      } else {
+        AppPages.error(req, 404, "not_found", "Not found", "nothing is served under "
+            + RESERVED + " on app hosts: the relay reserves it for signing in", null, footer());
+      }
+      return true;
+    }
+    on(ctx, control.resolve(app.label())).onComplete(ar -> {
+      if (ar.failed()) {
+        resolveFailed(req, app, ar.cause());
+        return;
+      }
+      AppsControl.Resolved resolved = ar.result();
+      String cookieName = AppAuth.cookieName(host);
+      on(ctx, auth.decide(req, app, resolved, cookieName)).onComplete(d -> {
+        if (d.failed()) {
+          LOG.warn("app {}: authorization failed: {}", app.label(), d.cause().toString());
+          AppPages.error(req, 500, "internal", "Relay error", "the relay could not check who"
+              + " you are for app " + app.label(), null, footer());
+          return;
+        }
+        decided(req, app, host, resolved, d.result());
+      });
+    });
+    return true;
+  }
+
+  private void decided(HttpServerRequest req, AppHost app, String host,
+      AppsControl.Resolved resolved, AppAuth.Decision d) {
+    if (d.setCookie() != null) {
+      req.response().headers().add("Set-Cookie", d.setCookie());
+    }
+    if (d.allowed()) {
+      forward(req, app, host, resolved, d.username());
+      return;
+    }
+    if (d.status() == 0) {
+      if (AppPages.isBrowserNavigation(req) && resolved.authUrl() != null) {
+        AppPages.redirect(req, resolved.authUrl() + "?host=" + encode(host) + "&path="
+            + encode(req.uri()));
+      } else {
+        AppPages.error(req, 401, "unauthenticated", "Sign-in required", "app " + app.label()
+            + " needs a relaymesh sign-in: send 'Authorization: Bearer <session token>' or"
+            + " 'Relaymesh-Session-Token: <session token>', or open it in a browser", null,
+            footer());
+      }
+      return;
+    }
+    String title = switch (d.status()) {
+      case 401 -> "Sign-in required";
+      case 403 -> "Access denied";
+      case 503 -> "Temporarily unavailable";
+      default -> "Error";
+    };
+    AppPages.error(req, d.status(), d.code(), title, d.message(), null, footer());
+  }
+
+  private void forward(HttpServerRequest req, AppHost app, String host,
+      AppsControl.Resolved resolved, String username) {
+    AgentTunnel tunnel = registry.pick(resolved.agentId());
+    if (tunnel == null) {
+      AppPages.error(req, 502, "agent_not_connected", "Agent not connected", "agent '"
+          + resolved.agent() + "' of workspace " + resolved.workspaceFullName()
+          + " is not connected to relay " + relayName + "; start it, or wait until it"
+          + " reconnects", null, footer());
+      return;
+    }
+    String clientIp = clientIp(req);
+    MultiMap headers = AppHeaders.upstream(req.headers(), clientIp, host);
+    String uri = AppHeaders.stripQuery(req.uri());
+    AppTarget target = new AppTarget(tunnel, app.label(), resolved.port(), resolved.https(),
+        username, resolved.workspaceFullName(), resolved.agent(), clientIp);
+    Future<Void> done;
+    try {
+      done = forwarder.forward(req, uri, headers, target);
+    } catch (RuntimeException e) {
+      done = Future.failedFuture(e);
+    }
+    done.onFailure(e -> {
+      if (e instanceof AppProxyException pe) {
+        AppPages.error(req, pe.status(), pe.code(), title(pe.status()), pe.getMessage(), null,
+            footer());
+      } else {
+        LOG.warn("app {}: forwarding failed: {}", app.label(), e.toString());
+        AppPages.error(req, 502, "bad_gateway", "Bad gateway", "the relay could not forward"
+            + " the request to app " + app.label(), null, footer());
+      }
+    });
+  }
+
+  private static String title(int status) {
+    return switch (status) {
+      case 502 -> "App unreachable";
+      case 504 -> "App timed out";
+      case 503 -> "Temporarily unavailable";
+      default -> "Error";
+    };
+  }
+
+  private void callback(Context ctx, HttpServerRequest req, AppHost app, String host) {
+    String code = req.getParam("code");
+    String path = safeLocalPath(req.getParam("path"));
+    if (code == null || code.isBlank()) {
+      AppPages.error(req, 400, "handoff_missing", "Sign-in link incomplete", "this sign-in link"
+          + " has no code; open the app again to sign in", new AppPages.Link(path,
+          "Open the app"), footer());
+      return;
+    }
+    on(ctx, control.handoff(app.label(), code)).onComplete(ar -> {
+      if (ar.succeeded()) {
+        req.response().headers().add("Set-Cookie",
+            AppAuth.setCookie(AppAuth.cookieName(host), ar.result()));
+        LOG.info("app {}: {} signed in through the browser flow", app.label(),
+            ar.result().username());
+        AppPages.redirect(req, path);
+        return;
+      }
+      if (ar.cause() instanceof ControlException ce && ce.status() == 403) {
+        AppPages.error(req, 403, ce.code(), "Access denied", AppsControl.reason(ce), null,
+            footer());
+      } else if (ar.cause() instanceof ControlException ce && ce.status() >= 400
+          && ce.status() < 500) {
+        AppPages.error(req, 401, ce.code(), "Sign-in link invalid", "this sign-in link is"
+            + " invalid, already used or expired (they are valid once, for 60 seconds); open the"
+            + " app again to sign in", new AppPages.Link(path, "Open the app again"), footer());
+      } else {
+        LOG.warn("app {}: handoff failed: {}", app.label(), ar.cause().getMessage());
+        AppPages.error(req, 503, "control_plane_unavailable", "Temporarily unavailable",
+            "the relay cannot reach the control plane to finish signing in; try again shortly",
+            new AppPages.Link(path, "Open the app again"), footer());
+      }
+    });
+  }
+
+  private void resolveFailed(HttpServerRequest req, AppHost app, Throwable e) {
+    if (e instanceof ControlException ce && ce.status() == 404) {
+      AppPages.error(req, 404, ce.code(), "App not found", "there is no app "
+          + app.label() + ": " + AppsControl.reason(ce), null, footer());
+    } else if (e instanceof ControlException ce && ce.status() >= 400 && ce.status() < 500) {
+      AppPages.error(req, ce.status(), ce.code(), ce.status() == 403 ? "Not allowed"
+          : "Bad app address", AppsControl.reason(ce), null, footer());
+    } else {
+      LOG.warn("app {}: cannot resolve: {}", app.label(), e.getMessage());
+      AppPages.error(req, 503, "control_plane_unavailable", "Temporarily unavailable",
+          "relay " + relayName + " cannot reach the control plane to look up app "
+              + app.label() + "; try again shortly", null, footer());
+    }
+  }
+
+  /**
+   * {@code path} when it is a local path ({@code /...}, not {@code //} or {@code /\}, no control
+   * characters or spaces), else {@code /}: the callback never redirects off the app host.
+   */
+  static String safeLocalPath(String path) {
+    if (path == null || path.isEmpty() || path.charAt(0) != '/' || path.length() > 8192) {
+      return "/";
+    }
+    if (path.startsWith("//") || path.startsWith("/\\")) {
+      return "/";
+    }
+    for (int i = 0; i < path.length(); i++) {
+      char c = path.charAt(i);
+      if (c <= 0x20 || c == 0x7f || c > 0x7e) {
+        return "/"; // browsers drop tabs/newlines ("/\t/evil" -> "//evil"); no raw non-ASCII
+      }
+    }
+    return path;
+  }
+
+  /** Whether {@code path} (percent-decoded, case-insensitive) is under {@code /.relaymesh/}. */
+  static boolean isReserved(String path) {
+    String p = AppHeaders.percentDecode(path.replace("+", "%2B")).toLowerCase(Locale.ROOT);
+    return p.startsWith(RESERVED) || p.equals("/.relaymesh");
+  }
+
+  /** The host the browser asked for: {@code :authority} / {@code Host}, with its port. */
+  static String host(HttpServerRequest req) {
+    HostAndPort a = req.authority();
+    if (a != null && a.host() != null) {
+      return a.port() >= 0 ? a.host() + ":" + a.port() : a.host();
+    }
+    return req.getHeader("Host");
+  }
+
+  private static String clientIp(HttpServerRequest req) {
+    SocketAddress remote = req.remoteAddress();
+    if (remote == null) {
+      return "unknown";
+    }
+    return remote.hostAddress() != null ? remote.hostAddress() : remote.toString();
+  }
+
+  private String footer() {
+    return "relaymesh relay " + relayName;
+  }
+
+  private static String encode(String s) {
+    return URLEncoder.encode(s, StandardCharsets.UTF_8);
+  }
+
+  private static String abbreviate(String s) {
+    if (s == null) {
+      return "";
+    }
+    return s.length() > 80 ? s.substring(0, 80) + "..." : s;
+  }
+
+  /** {@code f}, completed on {@code ctx}. */
+  private static <T> Future<T> on(Context ctx, Future<T> f) {
+    Promise<T> p = Promise.promise();
+    f.onComplete(ar -> ctx.runOnContext(v -> p.handle(ar)));
+    return p.future();
+  }
+}
