@@ -143,13 +143,8 @@ final class AppRouterFixture implements AutoCloseable {
         io.relaymesh.control.auth.Tokens.hash(sessionToken));
     List<Object> row = control.query("SELECT id, user_id FROM sessions WHERE token_hash = decode('"
         + hash + "', 'hex')").get(0);
-    io.relaymesh.control.store.Db db = io.relaymesh.control.store.Db.create(vertx, control.db, 1);
-    try {
-      return await(new io.relaymesh.control.store.HandoffStore(db).create(
-          ((Number) row.get(0)).longValue(), ((Number) row.get(1)).longValue(), app));
-    } finally {
-      db.close();
-    }
+    return await(control.server.handoffs().create(((Number) row.get(0)).longValue(),
+        ((Number) row.get(1)).longValue(), app));
   }
 
   /** Shares {@code port} of alice's dev at {@code level} (as alice). */
