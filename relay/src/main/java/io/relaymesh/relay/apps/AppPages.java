@@ -111,18 +111,21 @@ public final class AppPages {
   }
 
   /**
-   * The request is answered without reading its body: an HTTP/1.x connection is closed after the
-   * answer (its unread body would otherwise be taken for the next request); the rest of the body
-   * is discarded.
+   * The request is answered without reading its body: the rest of it is discarded, and an
+   * HTTP/1.x connection that still has a request body coming is closed after the answer.
    */
   private static void prepare(HttpServerRequest req, HttpServerResponse r) {
-    if (!req.isEnded()) {
-      if (req.version() != HttpVersion.HTTP_2) {
-        r.putHeader("Connection", "close");
-      }
-      req.handler(null);
-      req.resume();
+    if (req.isEnded()) {
+      return;
     }
+    String length = req.getHeader("Content-Length");
+    boolean body = req.getHeader("Transfer-Encoding") != null
+        || (length != null && !length.trim().equals("0"));
+    if (body && req.version() != HttpVersion.HTTP_2) {
+      r.putHeader("Connection", "close");
+    }
+    req.handler(null);
+    req.resume();
   }
 
   static String escape(String s) {

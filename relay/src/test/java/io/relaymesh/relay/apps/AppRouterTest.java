@@ -177,7 +177,9 @@ class AppRouterTest {
     assertThat(fx.send(HttpMethod.GET, fx.host(port), "/", null, null).status())
         .isEqualTo(401);
     int pub = fx.startApp();
-    fx.share(pub, "public");
+    assertThat(fx.share(pub, "public").getJsonArray("urls").getList())
+        .as("the relay registered its apps host with its port")
+        .contains("https://" + fx.host(pub) + ":" + fx.relay.port() + "/");
     Answer anon = fx.send(HttpMethod.GET, fx.host(pub), "/anon", headers("Accept", HTML), null);
     assertThat(anon.status()).isEqualTo(200);
     assertThat(anon.body()).isEqualTo("hello from the app: GET /anon");
@@ -241,6 +243,38 @@ class AppRouterTest {
     assertThat(s.headers().contains("Authorization")).isFalse();
     Answer bad = fx.sendH2(HttpMethod.GET, "1--x." + AppRouterFixture.APPS_HOST, "/", null);
     assertThat(bad.status()).isEqualTo(400);
+  }
+
+  @Test
+  void unreachableControlPlaneIs503() throws Exception {
+    int closed;
+    try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1,
+        java.net.InetAddress.getLoopbackAddress())) {
+      closed = s.getLocalPort();
+    }
+    io.relaymesh.relay.RelayServer lonely = io.relaymesh.proxy.testutil.Await.await(
+        io.relaymesh.relay.RelayServer.start(fx.vertx, io.relaymesh.config.RelayConfig.defaults()
+            .withControl("http://127.0.0.1:" + closed, "rmr_x", "eu").withListen("127.0.0.1:0")
+            .withAppsHost(AppRouterFixture.APPS_HOST).withTls(io.relaymesh.config.TlsConfig
+                .defaults().withStateDir(dir.resolve("lonely-tls")))));
+    try {
+      io.vertx.core.http.HttpClient c = fx.vertx.createHttpClient(
+          new io.vertx.core.http.HttpClientOptions().setSsl(true).setTrustAll(true)
+              .setVerifyHost(false));
+      try {
+        Answer a = io.relaymesh.proxy.testutil.Await.await(c.request(
+                new io.vertx.core.http.RequestOptions().setHost("127.0.0.1")
+                    .setPort(lonely.port()).setURI("/").putHeader("Host", fx.host(8080))
+                    .putHeader("Accept", HTML))
+            .compose(r -> r.send()).compose(r -> r.body().map(b -> new Answer(r.statusCode(),
+                r.headers(), b.toString(), r.version()))));
+        assertPage(a, 503, "cannot reach the control plane", "8080--main--dev--alice");
+      } finally {
+        c.close();
+      }
+    } finally {
+      lonely.stop();
+    }
   }
 
   static String enc(String s) {
