@@ -111,7 +111,7 @@ public final class AppAuth {
       if (d != null && (d.allowed() || d.status() == 503)) {
         return Future.succeededFuture(d);
       }
-      String clear = d != null ? clearCookie(cookieName) : null; // the cookie was refused
+      String clear = cookie != null ? clearCookie(cookieName) : null; // it was refused
       return fromSessionToken(label, sessionToken).map(h -> h.withCookie(clear));
     });
   }
