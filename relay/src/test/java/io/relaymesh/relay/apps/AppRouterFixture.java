@@ -56,19 +56,29 @@ final class AppRouterFixture implements AutoCloseable {
     }
   }
 
-  final Control control;
-  final Vertx vertx;
-  final RelayServer relay;
-  final String adminToken;
-  final String alice;
-  final String bob;
-  final TestAgent agent;
+  Control control;
+  Vertx vertx;
+  RelayServer relay;
+  String adminToken;
+  String alice;
+  String bob;
+  TestAgent agent;
   private final List<HttpServer> apps = new CopyOnWriteArrayList<>();
   final List<Seen> seen = new CopyOnWriteArrayList<>();
-  private final HttpClient http1;
-  private final HttpClient http2;
+  private HttpClient http1;
+  private HttpClient http2;
 
+  /** Starts everything; what was started is stopped again when a step fails. */
   AppRouterFixture(Path dir, Duration appTokenTtl) {
+    try {
+      start(dir, appTokenTtl);
+    } catch (RuntimeException | Error e) {
+      close();
+      throw e;
+    }
+  }
+
+  private void start(Path dir, Duration appTokenTtl) {
     ControlConfig d = Control.config(dir.resolve("control"),
         SharedPostgres.url(SharedPostgres.newDatabase()));
     control = Control.start(AppRouterFixtureConfig.control(d, appTokenTtl));
@@ -207,11 +217,21 @@ final class AppRouterFixture implements AutoCloseable {
     if (agent != null) {
       agent.close();
     }
-    http1.close();
-    http2.close();
-    relay.stop();
+    if (http1 != null) {
+      http1.close();
+    }
+    if (http2 != null) {
+      http2.close();
+    }
+    if (relay != null) {
+      relay.stop();
+    }
     apps.forEach(a -> await(a.close()));
-    await(vertx.close());
-    control.close();
+    if (vertx != null) {
+      await(vertx.close());
+    }
+    if (control != null) {
+      control.close();
+    }
   }
 }
