@@ -79,6 +79,11 @@ public record RelayConfig(
         drainTimeout, tunnel, agentAuthTtl, agentAuthNegativeTtl);
   }
 
+  public RelayConfig withAppsHost(String value) {
+    return new RelayConfig(controlUrl, token, region, replicaId, listen, publicUrl, value, tls,
+        drainTimeout, tunnel, agentAuthTtl, agentAuthNegativeTtl);
+  }
+
   public RelayConfig withTls(TlsConfig value) {
     return new RelayConfig(controlUrl, token, region, replicaId, listen, publicUrl, appsHost,
         value, drainTimeout, tunnel, agentAuthTtl, agentAuthNegativeTtl);
