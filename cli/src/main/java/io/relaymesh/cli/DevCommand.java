@@ -39,6 +39,8 @@ final class DevCommand implements Callable<Integer> {
   static final String WORKSPACE = "dev";
   static final String AGENT = "main";
   static final String ADMIN = "admin";
+  /** Chromium and Firefox resolve every {@code *.localhost} name to loopback by themselves. */
+  static final String APPS_HOST = "apps.localhost";
 
   @ParentCommand Main main;
 
@@ -89,6 +91,7 @@ final class DevCommand implements Callable<Integer> {
       RelayConfig relayConfig = RelayConfig.defaults()
           .withControl(controlUrl, relayToken, REGION)
           .withReplicaId(REGION + "-dev")
+          .withAppsHost(APPS_HOST)
           .withListen("127.0.0.1:" + relayPort)
           .withTls(TlsConfig.defaults().withStateDir(dir.resolve("relay")));
       relay = ClientTunnel.await(RelayServer.start(vertx, relayConfig), Duration.ofMinutes(1));
@@ -111,7 +114,7 @@ final class DevCommand implements Callable<Integer> {
       JsonObject devJson = new JsonObject()
           .put("controlUrl", controlUrl)
           .put("relayUrl", relay.url())
-          .put("appsHost", relayConfig.appsHost())
+          .put("appsHost", APPS_HOST + ":" + relay.port())
           .put("caCert", relay.caCertPem())
           .put("adminToken", adminToken)
           .put("workspace", WORKSPACE)
@@ -129,6 +132,11 @@ final class DevCommand implements Callable<Integer> {
           "try:  ./relaymesh ssh dev -- uname -a",
           "      ./relaymesh config-ssh -y && ssh relaymesh.dev",
           "      ./relaymesh port-forward dev --tcp 8000:8000",
+          "      python3 -m http.server 8000 &  ./relaymesh ports share dev 8000 --level public",
+          "        -> https://8000--" + AGENT + "--" + WORKSPACE + "--" + ADMIN + "." + APPS_HOST
+              + ":" + relay.port() + "/  (self-signed certificate: " + caCert + ")",
+          "  dashboard      " + controlUrl + "/  (user " + ADMIN + ", password in "
+              + dir.resolve("admin-password") + ")",
           "Ctrl-C stops everything."));
       main.env.out().flush();
     } catch (RuntimeException e) {

@@ -21,6 +21,7 @@ import picocli.CommandLine.Option;
         RelayCommand.class,
         AgentCommand.class,
         DevCommand.class,
+        PortsCommand.class,
         SshCommand.class,
         ConfigSshCommand.class,
         PortForwardCommand.class

@@ -183,4 +183,63 @@ class CliCommandsTest {
     assertOneLineError(admin.run(null, "relays", "delete", "eu-west"), 1,
         "region 'eu-west' not found");
   }
+
+  @Test
+  void portsShareListUnshare(@TempDir Path config, @TempDir Path controlDir) throws Exception {
+    // its own control plane: the registered relay must not show up in the other tests' listings
+    try (Control c = Control.startOnNewDatabase(controlDir)) {
+      portsShareListUnshare(c, config);
+    }
+  }
+
+  private static void portsShareListUnshare(Control c, Path config) throws Exception {
+    String url = c.server.url();
+    String admin = c.setupAdmin();
+    c.createUser(admin, "carol");
+    String relayToken = c.createRegion(admin, "apps-eu");
+    assertThat(c.http.post("/api/v1/relay/register", relayToken, new JsonObject()
+        .put("replicaId", "eu-1").put("publicUrl", "https://relay-eu.example.com")
+        .put("appsHost", "apps.example.com")).status()).isEqualTo(200);
+    CliRunner cli = new CliRunner(config);
+    assertThat(cli.run(Control.PASSWORD + "\n", "login", url, "-u", "carol", "--password-stdin")
+        .exit()).isZero();
+    assertThat(cli.run(null, "workspaces", "create", "web").exit()).isZero();
+
+    Result shared = cli.run(null, "ports", "share", "web", "8080", "--level", "public");
+    assertThat(shared.exit()).as(shared.toString()).isZero();
+    assertThat(shared.out()).isEqualTo("port 8080 of carol/web (agent main) is shared at level"
+        + " public\n  https://8080--main--web--carol.apps.example.com/\n");
+    Result https = cli.run(null, "ports", "share", "web.main", "9443", "--https");
+    assertThat(https.out()).contains("at level owner", "https://9443s--main--web--carol.apps.example.com/");
+
+    Result list = cli.run(null, "ports", "list");
+    assertThat(list.out().lines().toList()).containsExactly(
+        "WORKSPACE  AGENT  PORT          LEVEL   URL",
+        "carol/web  main   8080          public  https://8080--main--web--carol.apps.example.com/",
+        "carol/web  main   9443 (https)  owner   https://9443s--main--web--carol.apps.example.com/");
+    JsonArray json = new JsonArray(cli.run(null, "ports", "list", "web", "-o", "json").out());
+    assertThat(json.size()).isEqualTo(2);
+    assertThat(json.getJsonObject(0).getString("app")).isEqualTo("8080--main--web--carol");
+
+    // clear refusals: bad level, low port, someone else's workspace, a name too long for DNS
+    assertOneLineError(cli.run(null, "ports", "share", "web", "8080", "--level", "everyone"), 1,
+        "--level must be owner, authenticated or public, not 'everyone'");
+    Result low = cli.run(null, "ports", "share", "web", "80");
+    assertThat(low.exit()).isEqualTo(1);
+    assertThat(low.err()).startsWith("relaymesh: ").contains("80");
+    Result other = cli.run(null, "ports", "share", "admin/secret", "8080");
+    assertThat(other.exit()).isEqualTo(1);
+    assertThat(other.err()).contains("not found");
+    String longName = "a-very-long-workspace-name-of-32";
+    String longAgent = "and-an-agent-name-of-30-chars1";
+    assertThat(cli.run(null, "workspaces", "create", longName, "--agent", longAgent).exit())
+        .isZero();
+    Result tooLong = cli.run(null, "ports", "share", longName + "." + longAgent, "8080");
+    assertThat(tooLong.exit()).as(tooLong.toString()).isEqualTo(1);
+    assertThat(tooLong.err()).contains("63");
+
+    assertThat(cli.run(null, "ports", "unshare", "web", "8080").out())
+        .isEqualTo("port 8080 of web is no longer shared\n");
+    assertThat(cli.run(null, "ports", "list").out()).doesNotContain("8080--");
+  }
 }

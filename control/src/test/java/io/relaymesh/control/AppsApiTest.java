@@ -8,6 +8,7 @@ import com.nimbusds.jose.jwk.JWKSet;
 import com.nimbusds.jose.jwk.gen.ECKeyGenerator;
 import io.relaymesh.control.apps.AppTokens;
 import io.relaymesh.control.auth.Tokens;
+import io.relaymesh.control.store.HandoffStore;
 import io.relaymesh.control.testing.Control;
 import io.relaymesh.control.testing.Http.Resp;
 import io.relaymesh.control.testing.SharedPostgres;
@@ -364,6 +365,23 @@ class AppsApiTest {
     String bobs = Control.await(c.server.handoffs().create(bobSid[0], bobSid[1], app));
     assertThat(share(alice, "alice", "hand", 8080, "owner").status()).isEqualTo(200);
     assertError(handoff(app, bobs), 403, "app_forbidden");
+  }
+
+  @Test
+  void concurrentUsesOfOneCodeSucceedOnce() {
+    long[] sid = session(alice);
+    String app = "8080--main--race--alice";
+    var store = c.server.handoffs();
+    String code = Control.await(store.create(sid[0], sid[1], app));
+    List<io.vertx.core.Future<HandoffStore.Handoff>> tries = new java.util.ArrayList<>();
+    for (int i = 0; i < 8; i++) {
+      tries.add(store.consume(code, app));
+    }
+    Control.await(io.vertx.core.Future.all(tries));
+    assertThat(tries.stream().filter(f -> f.result() != null).count()).isEqualTo(1);
+    HandoffStore.Handoff h = tries.stream().map(io.vertx.core.Future::result)
+        .filter(x -> x != null).findFirst().orElseThrow();
+    assertThat(h).isEqualTo(new HandoffStore.Handoff(sid[0], sid[1], app));
   }
 
   @Test

@@ -128,8 +128,8 @@ class DevSshE2ETest {
         "agent")) {
       assertThat(devJson.getString(key)).as("dev.json %s in %s", key, devJson).isNotBlank();
     }
-    // apps are not wired in dev yet: the key is there, the value is null (apps disabled)
-    assertThat(devJson.containsKey("appsHost")).as("dev.json %s", devJson).isTrue();
+    // apps are served under apps.localhost on the relay's port (AppsBrowserE2ETest uses them)
+    assertThat(devJson.getString("appsHost")).startsWith("apps.localhost:");
     assertThat(devJson.getString("controlUrl")).startsWith("http://127.0.0.1:");
     assertThat(devJson.getString("relayUrl")).startsWith("https://127.0.0.1:");
     assertThat(devJson.getString("caCert")).startsWith("-----BEGIN CERTIFICATE-----");
