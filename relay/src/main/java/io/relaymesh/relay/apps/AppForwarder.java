@@ -1,27 +1,160 @@
 package io.relaymesh.relay.apps;
 
+import io.relaymesh.proxy.session.Session;
+import io.relaymesh.proxy.session.StreamResetException;
+import io.relaymesh.proxy.wire.ErrorCode;
+import io.relaymesh.relay.control.Reporter;
+import io.relaymesh.relay.tunnel.Tunnels;
+import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServerRequest;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * The HTTP data path of workspace apps: forwards one authorized browser request to a loopback
- * port of an agent over a tunnel stream. SKELETON: the relay-engine helper implements it.
+ * The HTTP data path of workspace apps: forwards one authorized browser request (HTTP/1.1 or
+ * HTTP/2) as HTTP/1.1 to a loopback port of an agent over a tunnel stream
+ * ({@link UpstreamConnection}: Netty's HTTP client codec, TLS for an {@code s} app), streaming
+ * both bodies with back-pressure ({@link Http1Exchange}), reusing idle connections per app and
+ * user ({@link UpstreamPool}) and passing WebSocket upgrades through
+ * ({@link WebSocketPassThrough}). Hop-by-hop headers are removed here ({@link HopByHop}); the
+ * caller has stripped relaymesh credentials and added {@code X-Forwarded-*}.
+ *
+ * <p>Threading: thread-safe; {@link #forward} is called on the browser request's context and
+ * its future completes there.
  */
 public final class AppForwarder {
 
-  public AppForwarder(io.vertx.core.Vertx vertx, io.relaymesh.relay.tunnel.Tunnels tunnels,
-      io.relaymesh.relay.control.Reporter reporter) {}
+  /** How long the app may take to send its response head. */
+  public static final Duration DEFAULT_HEAD_TIMEOUT = Duration.ofSeconds(60);
+  /** How long an idle keep-alive connection to an app is kept. */
+  public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofSeconds(30);
+  /** Idle keep-alive connections kept per app and user. */
+  public static final int DEFAULT_MAX_IDLE = 8;
+
+  private final Vertx vertx;
+  private final Tunnels tunnels;
+  private final Reporter reporter;
+  private final UpstreamPool pool;
+  private final AtomicLong ids = new AtomicLong();
+  private volatile Duration headTimeout = DEFAULT_HEAD_TIMEOUT;
+
+  public AppForwarder(Vertx vertx, Tunnels tunnels, Reporter reporter) {
+    this(vertx, tunnels, reporter, DEFAULT_MAX_IDLE, DEFAULT_IDLE_TIMEOUT);
+  }
+
+  AppForwarder(Vertx vertx, Tunnels tunnels, Reporter reporter, int maxIdle,
+      Duration idleTimeout) {
+    this.vertx = vertx;
+    this.tunnels = tunnels;
+    this.reporter = reporter;
+    this.pool = new UpstreamPool(vertx, maxIdle, idleTimeout);
+  }
+
+  /** Sets how long the app may take to answer (tests). */
+  AppForwarder headTimeout(Duration timeout) {
+    headTimeout = timeout;
+    return this;
+  }
+
+  /** Idle upstream connections held now. */
+  int idleConnections() {
+    return pool.idleCount();
+  }
 
   /**
    * Forwards {@code req} (paused by the caller; this resumes it) to {@code target}, sending
    * {@code uri} (path and query, credentials already stripped) and {@code headers} (already
    * without relaymesh credentials and with X-Forwarded-*; hop-by-hop headers are removed here).
-   * Completes when the exchange is over; fails with {@link AppProxyException} when nothing was
-   * written to the response yet.
+   * Completes when the exchange is over (also when it broke after the response head: the
+   * browser's connection or stream is reset then); fails with {@link AppProxyException} when
+   * nothing was written to the response yet.
    */
   public Future<Void> forward(HttpServerRequest req, String uri, MultiMap headers,
       AppTarget target) {
-    return Future.failedFuture(new AppProxyException(502, "not_built", "app forwarding is being built"));
+    Context browser = vertx.getOrCreateContext();
+    Session session = target.tunnel() == null ? null : target.tunnel().session();
+    if (session == null || session.isClosed() || session.isGoingAway()
+        || tunnels.refusing() != null) {
+      return Future.failedFuture(notConnected(target, session == null ? "no tunnel"
+          : tunnels.refusing() != null ? tunnels.refusing() : "its tunnel is closing"));
+    }
+    Http1Exchange.Plan plan;
+    try {
+      plan = Http1Exchange.Plan.of(req, uri, headers);
+    } catch (IllegalArgumentException e) {
+      return Future.failedFuture(new AppProxyException(400, "bad_request",
+          "the request cannot be forwarded to app " + target.app() + ": " + e.getMessage()));
+    }
+    Promise<Void> done = Promise.promise();
+    attempt(req, plan, target, browser, done, true);
+    return done.future();
+  }
+
+  private void attempt(HttpServerRequest req, Http1Exchange.Plan plan, AppTarget target,
+      Context browser, Promise<Void> done, boolean mayRetry) {
+    Session session = target.tunnel().session();
+    Promise<Void> attempt = Promise.promise();
+    attempt.future().onComplete(ar -> {
+      if (ar.failed() && ar.cause() instanceof Http1Exchange.StaleConnection && mayRetry) {
+        attempt(req, plan, target, browser, done, false);
+      } else if (ar.failed() && ar.cause() instanceof Http1Exchange.StaleConnection) {
+        done.fail(new AppProxyException(502, "bad_upstream_response", "the app on port "
+            + target.port() + " in workspace " + target.workspace() + " (agent "
+            + target.agent() + ") closed the connection without answering: "
+            + ar.cause().getMessage()));
+      } else {
+        done.handle(ar);
+      }
+    });
+    session.context().runOnContext(v -> {
+      UpstreamConnection idle = mayRetry ? pool.take(UpstreamPool.Key.of(target)) : null;
+      if (idle != null) {
+        new Http1Exchange(vertx, plan, target, req, browser, idle, true, headTimeout, pool,
+            attempt).start();
+        return;
+      }
+      String id = "ac-" + ids.incrementAndGet();
+      UpstreamConnection.open(target, id, reporter).onComplete(ar -> {
+        if (ar.failed()) {
+          AppProxyException e = openFailure(target, ar.cause());
+          browser.runOnContext(x -> attempt.tryFail(e));
+          return;
+        }
+        new Http1Exchange(vertx, plan, target, req, browser, ar.result(), false, headTimeout,
+            pool, attempt).start();
+      });
+    });
+  }
+
+  static AppProxyException openFailure(AppTarget t, Throwable cause) {
+    Session s = t.tunnel().session();
+    if (s.isClosed() || s.isGoingAway()) {
+      return notConnected(t, cause.getMessage());
+    }
+    if (cause instanceof StreamResetException r) {
+      if (r.code() == ErrorCode.CONNECT_REFUSED) {
+        return new AppProxyException(502, "app_unreachable", "nothing is listening on port "
+            + t.port() + " in workspace " + t.workspace() + " (agent " + t.agent() + "): "
+            + r.reason());
+      }
+      if (r.code() == ErrorCode.GOING_AWAY) {
+        return notConnected(t, r.reason());
+      }
+      return new AppProxyException(502, "app_unreachable", "agent " + t.agent()
+          + " of workspace " + t.workspace() + " did not open port " + t.port() + ": "
+          + r.code() + " " + r.reason());
+    }
+    return new AppProxyException(502, "app_unreachable", "cannot reach port " + t.port()
+        + " in workspace " + t.workspace() + " (agent " + t.agent() + "): "
+        + cause.getMessage());
+  }
+
+  private static AppProxyException notConnected(AppTarget t, String why) {
+    return new AppProxyException(502, "agent_not_connected", "agent '" + t.agent()
+        + "' of workspace " + t.workspace() + " is not connected to this relay (" + why + ")");
   }
 }

@@ -1,0 +1,452 @@
+package io.relaymesh.relay.apps;
+
+import static io.relaymesh.proxy.testutil.Await.await;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.relaymesh.control.testing.Http.Resp;
+import io.relaymesh.control.testing.SharedPostgres;
+import io.relaymesh.relay.testing.Waits;
+import io.vertx.core.Future;
+import io.vertx.core.MultiMap;
+import io.vertx.core.Promise;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpVersion;
+import io.vertx.core.http.RequestOptions;
+import io.vertx.core.http.WebSocket;
+import io.vertx.core.http.WebSocketClient;
+import io.vertx.core.http.WebSocketClientOptions;
+import io.vertx.core.http.WebSocketConnectOptions;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.core.net.NetServer;
+import java.net.ServerSocket;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@link AppForwarder} end to end: browser (Vert.x client, HTTP/1.1 or HTTP/2) -> test front ->
+ * forwarder -> real relay tunnel -> test agent -> a Vert.x app on 127.0.0.1 that records what it
+ * received.
+ */
+@ExtendWith(SharedPostgres.class)
+@Timeout(90)
+class AppForwarderTest {
+
+  static final Duration HEAD_TIMEOUT = Duration.ofSeconds(3);
+
+  @TempDir
+  static Path dir;
+  static AppForwarderFixture fx;
+  static AppForwarderFixture.App app;
+  static AppForwarderFixture.App tlsApp;
+  static final List<Seen> seen = new CopyOnWriteArrayList<>();
+  static final AtomicBoolean streamClosed = new AtomicBoolean();
+
+  /** A request as the app saw it. */
+  record Seen(String method, String uri, String version, MultiMap headers, Buffer body) {}
+
+  @BeforeAll
+  static void start() {
+    fx = new AppForwarderFixture(dir, 8, Duration.ofSeconds(30), HEAD_TIMEOUT);
+    app = fx.app(false, AppForwarderTest::serve);
+    tlsApp = fx.app(true, AppForwarderTest::serve);
+  }
+
+  @AfterAll
+  static void stop() {
+    if (app != null) {
+      app.close();
+      tlsApp.close();
+    }
+    if (fx != null) {
+      fx.close();
+    }
+  }
+
+  /** The workspace app: behaviour by path. */
+  static void serve(HttpServerRequest req) {
+    String path = req.path();
+    if (path.equals("/hang")) {
+      return; // never answers
+    }
+    if (path.equals("/stream")) {
+      req.response().setChunked(true).closeHandler(v -> streamClosed.set(true));
+      long[] timer = new long[1];
+      timer[0] = fx.vertx.setPeriodic(5, t -> {
+        if (streamClosed.get()) {
+          fx.vertx.cancelTimer(timer[0]);
+          return;
+        }
+        req.response().write(Buffer.buffer(new byte[4096]));
+      });
+      return;
+    }
+    req.body().onSuccess(body -> {
+      seen.add(new Seen(req.method().name(), req.uri(), req.version().name(),
+          MultiMap.caseInsensitiveMultiMap().addAll(req.headers()), body));
+      var resp = req.response().putHeader("x-app-saw-length", String.valueOf(body.length()));
+      switch (path) {
+        case "/chunked" -> {
+          resp.setChunked(true);
+          for (int i = 0; i < 5; i++) {
+            resp.write("part-" + i + ";");
+          }
+          resp.end("end");
+        }
+        case "/head" -> resp.putHeader("content-length", "1234").end();
+        case "/nocontent" -> resp.setStatusCode(204).end();
+        case "/notmodified" -> resp.setStatusCode(304).putHeader("etag", "\"v1\"").end();
+        case "/close" -> resp.putHeader("connection", "close").end("bye");
+        case "/hop" -> resp.putHeader("connection", "X-Secret-Hop")
+            .putHeader("x-secret-hop", "no").putHeader("keep-alive", "timeout=5")
+            .putHeader("proxy-authenticate", "Basic realm=x").putHeader("trailer", "x-t")
+            .putHeader("x-visible", "yes").end("hop");
+        default -> resp.end(body.length() > 0 ? body : Buffer.buffer("hello " + req.uri()));
+      }
+    });
+  }
+
+  record Got(int status, MultiMap headers, Buffer body, HttpVersion version) {}
+
+  static Got call(HttpClient c, HttpMethod method, String uri, int port, boolean https,
+      Buffer body, String... headers) {
+    RequestOptions o = new RequestOptions().setMethod(method).setURI(uri)
+        .putHeader("x-app-port", String.valueOf(port))
+        .putHeader("x-app-https", String.valueOf(https));
+    for (int i = 0; i < headers.length; i += 2) {
+      o.addHeader(headers[i], headers[i + 1]);
+    }
+    return await(c.request(o).compose(r -> body == null ? r.send() : r.send(body))
+        .compose(r -> r.body().map(b -> new Got(r.statusCode(), r.headers(), b, r.version()))),
+        30);
+  }
+
+  static Got get(HttpClient c, String uri) {
+    return call(c, HttpMethod.GET, uri, app.port(), false, null);
+  }
+
+  static Seen last() {
+    return seen.get(seen.size() - 1);
+  }
+
+  @Test
+  void getAndPostWithBodiesKeepHostAndQuery() {
+    HttpClient c = fx.client(false);
+    try {
+      Got g = get(c, "/hello?x=1&y=%20z");
+      assertThat(g.status()).isEqualTo(200);
+      assertThat(g.body().toString()).isEqualTo("hello /hello?x=1&y=%20z");
+      Seen s = last();
+      assertThat(s.method()).isEqualTo("GET");
+      assertThat(s.uri()).isEqualTo("/hello?x=1&y=%20z");
+      assertThat(s.version()).isEqualTo("HTTP_1_1");
+      assertThat(s.headers().get("host")).isEqualTo("127.0.0.1:" + fx.front.actualPort());
+
+      byte[] data = new byte[300_000];
+      new Random(1).nextBytes(data);
+      Got p = call(c, HttpMethod.POST, "/echo", app.port(), false, Buffer.buffer(data),
+          "content-type", "application/octet-stream");
+      assertThat(p.status()).isEqualTo(200);
+      assertThat(p.body().getBytes()).isEqualTo(data);
+      assertThat(last().headers().get("content-length")).isEqualTo("300000");
+      assertThat(last().headers().get("content-type")).isEqualTo("application/octet-stream");
+    } finally {
+      c.close();
+    }
+  }
+
+  @Test
+  void chunkedBodiesBothWays() {
+    HttpClient c = fx.client(false);
+    try {
+      List<String> parts = new ArrayList<>();
+      Got g = await(c.request(new RequestOptions().setMethod(HttpMethod.PUT).setURI("/chunked")
+              .putHeader("x-app-port", String.valueOf(app.port())))
+          .compose(r -> {
+            r.setChunked(true);
+            for (int i = 0; i < 4; i++) {
+              parts.add("chunk" + i);
+              r.write("chunk" + i);
+            }
+            return r.end().compose(v -> r.response());
+          })
+          .compose(r -> r.body().map(b -> new Got(r.statusCode(), r.headers(), b, r.version()))),
+          30);
+      assertThat(g.status()).isEqualTo(200);
+      assertThat(g.headers().get("transfer-encoding")).isEqualTo("chunked");
+      assertThat(g.body().toString()).isEqualTo("part-0;part-1;part-2;part-3;part-4;end");
+      Seen s = last();
+      assertThat(s.headers().get("transfer-encoding")).isEqualTo("chunked");
+      assertThat(s.body().toString()).isEqualTo(String.join("", parts));
+    } finally {
+      c.close();
+    }
+  }
+
+  @Test
+  void headAndBodylessStatuses() {
+    HttpClient c = fx.client(false);
+    try {
+      Got h = call(c, HttpMethod.HEAD, "/head", app.port(), false, null);
+      assertThat(h.status()).isEqualTo(200);
+      assertThat(h.headers().get("content-length")).isEqualTo("1234");
+      assertThat(h.body().length()).isZero();
+      assertThat(last().method()).isEqualTo("HEAD");
+      Got n = get(c, "/nocontent");
+      assertThat(n.status()).isEqualTo(204);
+      assertThat(n.body().length()).isZero();
+      Got m = get(c, "/notmodified");
+      assertThat(m.status()).isEqualTo(304);
+      assertThat(m.headers().get("etag")).isEqualTo("\"v1\"");
+      // the same browser connection and upstream connection still work afterwards
+      assertThat(get(c, "/after").body().toString()).isEqualTo("hello /after");
+    } finally {
+      c.close();
+    }
+  }
+
+  @Test
+  void keepAliveReusesOneUpstreamConnectionAndConnectionCloseEndsIt() {
+    AppForwarderFixture.App own = fx.app(false, AppForwarderTest::serve);
+    HttpClient c = fx.client(false);
+    try {
+      for (int i = 0; i < 6; i++) {
+        Got g = call(c, HttpMethod.GET, "/n" + i, own.port(), false, null);
+        assertThat(g.body().toString()).isEqualTo("hello /n" + i);
+      }
+      assertThat(own.connections().get()).as("TCP connections the app accepted").isEqualTo(1);
+      Got bye = call(c, HttpMethod.GET, "/close", own.port(), false, null);
+      assertThat(bye.body().toString()).isEqualTo("bye");
+      assertThat(call(c, HttpMethod.GET, "/again", own.port(), false, null).status())
+          .isEqualTo(200);
+      assertThat(own.connections().get()).isEqualTo(2);
+      // a browser asking for Connection: close is not reused either
+      call(c, HttpMethod.GET, "/x", own.port(), false, null, "connection", "close");
+      assertThat(call(c, HttpMethod.GET, "/y", own.port(), false, null).status())
+          .isEqualTo(200);
+      assertThat(own.connections().get()).isEqualTo(3);
+      // the closed connection was logged at the control plane with the app and the port
+      String label = own.port() + "--main--dev--alice";
+      Waits.until("connection record of " + label, Duration.ofSeconds(20), () -> {
+        Resp r = fx.control.http.get("/api/v1/connections", fx.adminToken);
+        JsonArray a = r.json().getJsonArray("connections");
+        for (int i = 0; i < a.size(); i++) {
+          JsonObject rec = a.getJsonObject(i);
+          if (label.equals(rec.getString("app")) && rec.getInteger("port") == own.port()
+              && "alice".equals(rec.getString("username"))
+              && rec.getLong("bytesOut", 0L) > 0) {
+            return true;
+          }
+        }
+        return false;
+      });
+    } finally {
+      c.close();
+      own.close();
+    }
+  }
+
+  @Test
+  void hopByHopHeadersAreRemovedBothWays() {
+    HttpClient c = fx.client(false);
+    try {
+      Got g = call(c, HttpMethod.GET, "/hop", app.port(), false, null,
+          "connection", "keep-alive, X-Drop-Me", "x-drop-me", "1", "keep-alive", "timeout=5",
+          "proxy-authorization", "Basic eDp5", "proxy-connection", "keep-alive",
+          "te", "trailers", "trailer", "x-t", "upgrade", "foo/1", "x-keep", "yes");
+      assertThat(g.status()).isEqualTo(200);
+      MultiMap in = last().headers();
+      assertThat(in.names()).doesNotContain("x-drop-me", "keep-alive", "proxy-authorization",
+          "proxy-connection", "te", "trailer", "upgrade", "X-Drop-Me", "Keep-Alive");
+      assertThat(in.get("connection")).isNull();
+      assertThat(in.get("x-keep")).isEqualTo("yes");
+      assertThat(g.headers().get("x-visible")).isEqualTo("yes");
+      assertThat(g.headers().get("x-secret-hop")).isNull();
+      assertThat(g.headers().get("keep-alive")).isNull();
+      assertThat(g.headers().get("proxy-authenticate")).isNull();
+      assertThat(g.headers().get("trailer")).isNull();
+      assertThat(g.body().toString()).isEqualTo("hop");
+    } finally {
+      c.close();
+    }
+  }
+
+  @Test
+  void webSocketEchoPassesThrough() {
+    for (boolean https : new boolean[] {false, true}) {
+      AppForwarderFixture.App echo = webSocketEcho(https);
+      WebSocketClient wc = fx.vertx.createWebSocketClient(new WebSocketClientOptions()
+          .setSsl(true).setTrustAll(true).setVerifyHost(false).setMaxFrameSize(1 << 20)
+          .setMaxMessageSize(4 << 20));
+      try {
+        WebSocket ws = await(wc.connect(new WebSocketConnectOptions().setHost("127.0.0.1")
+            .setPort(fx.front.actualPort()).setURI("/ws?room=1").setSsl(true)
+            .addSubProtocol("echo.v1").putHeader("x-app-port", String.valueOf(echo.port()))
+            .putHeader("x-app-https", String.valueOf(https))), 30);
+        assertThat(ws.subProtocol()).isEqualTo("echo.v1");
+        List<Buffer> got = new CopyOnWriteArrayList<>();
+        ws.handler(got::add);
+        byte[] big = new byte[1_500_000];
+        new Random(7).nextBytes(big);
+        ws.writeTextMessage("ping");
+        ws.writeBinaryMessage(Buffer.buffer(big));
+        Waits.until("echoes", Duration.ofSeconds(20),
+            () -> got.stream().mapToInt(Buffer::length).sum() >= 4 + big.length);
+        Buffer all = Buffer.buffer();
+        got.forEach(all::appendBuffer);
+        assertThat(all.getString(0, 4)).isEqualTo("ping");
+        assertThat(all.getBytes(4, all.length())).isEqualTo(big);
+        Promise<Void> closed = Promise.promise();
+        ws.closeHandler(v -> closed.tryComplete());
+        ws.close();
+        await(closed.future(), 20);
+      } finally {
+        wc.close();
+        echo.close();
+      }
+    }
+  }
+
+  static AppForwarderFixture.App webSocketEcho(boolean https) {
+    io.vertx.core.http.HttpServerOptions o = new io.vertx.core.http.HttpServerOptions()
+        .setHost("127.0.0.1").setPort(0).addWebSocketSubProtocol("echo.v1")
+        .setMaxWebSocketFrameSize(1 << 20).setMaxWebSocketMessageSize(4 << 20);
+    if (https) {
+      o.setSsl(true).setKeyCertOptions(AppForwarderFixture.CERT.keyCertOptions());
+    }
+    var s = await(fx.vertx.createHttpServer(o)
+        .webSocketHandler(ws -> ws.handler(ws::write))
+        .requestHandler(r -> r.response().setStatusCode(400).end()).listen());
+    return new AppForwarderFixture.App(s, new java.util.concurrent.atomic.AtomicInteger());
+  }
+
+  @Test
+  void httpsAppIsSpokenToWithTls() {
+    HttpClient c = fx.client(false);
+    try {
+      Got g = call(c, HttpMethod.GET, "/secure", tlsApp.port(), true, null);
+      assertThat(g.status()).isEqualTo(200);
+      assertThat(g.body().toString()).isEqualTo("hello /secure");
+      Got p = call(c, HttpMethod.POST, "/echo", tlsApp.port(), true,
+          Buffer.buffer("x".repeat(200_000)));
+      assertThat(p.body().length()).isEqualTo(200_000);
+      assertThat(tlsApp.connections().get()).isEqualTo(1);
+    } finally {
+      c.close();
+    }
+  }
+
+  @Test
+  void closedPortIsA502NamingPortWorkspaceAndAgent() throws Exception {
+    int port;
+    try (ServerSocket s = new ServerSocket(0)) {
+      port = s.getLocalPort();
+    }
+    HttpClient c = fx.client(false);
+    try {
+      Got g = call(c, HttpMethod.GET, "/", port, false, null);
+      assertThat(g.status()).isEqualTo(502);
+      assertThat(g.headers().get("x-error-code")).isEqualTo("app_unreachable");
+      assertThat(g.body().toString()).startsWith("nothing is listening on port " + port
+          + " in workspace alice/dev (agent main): ");
+    } finally {
+      c.close();
+    }
+  }
+
+  @Test
+  void noResponseHeadIsA504() {
+    HttpClient c = fx.client(false);
+    try {
+      Got g = get(c, "/hang");
+      assertThat(g.status()).isEqualTo(504);
+      assertThat(g.headers().get("x-error-code")).isEqualTo("upstream_timeout");
+      assertThat(g.body().toString()).contains("port " + app.port(), "alice/dev",
+          "no response within 3 s");
+    } finally {
+      c.close();
+    }
+  }
+
+  @Test
+  void garbageAndTlsFailuresAre502s() {
+    NetServer garbage = await(fx.vertx.createNetServer().connectHandler(s -> s.handler(b ->
+        s.write("SSH-2.0-OpenSSH_9.6\r\nnot http at all\r\n\r\n"))).listen(0, "127.0.0.1"));
+    HttpClient c = fx.client(false);
+    try {
+      Got g = call(c, HttpMethod.GET, "/", garbage.actualPort(), false, null);
+      assertThat(g.status()).isEqualTo(502);
+      assertThat(g.headers().get("x-error-code")).isEqualTo("bad_upstream_response");
+      Got t = call(c, HttpMethod.GET, "/", app.port(), true, null);
+      assertThat(t.status()).isEqualTo(502);
+      assertThat(t.headers().get("x-error-code")).isEqualTo("upstream_tls_failed");
+      assertThat(t.body().toString()).contains("port " + app.port());
+    } finally {
+      c.close();
+      await(garbage.close());
+    }
+  }
+
+  @Test
+  void http2BrowserRequestsReachTheHttp11App() {
+    HttpClient c = fx.client(true);
+    try {
+      Got g = get(c, "/h2?q=1");
+      assertThat(g.version()).isEqualTo(HttpVersion.HTTP_2);
+      assertThat(g.status()).isEqualTo(200);
+      assertThat(g.body().toString()).isEqualTo("hello /h2?q=1");
+      Seen s = last();
+      assertThat(s.version()).isEqualTo("HTTP_1_1");
+      assertThat(s.headers().get("host")).isEqualTo("127.0.0.1:" + fx.front.actualPort());
+      byte[] data = new byte[123_457];
+      new Random(3).nextBytes(data);
+      Got p = call(c, HttpMethod.POST, "/echo", app.port(), false, Buffer.buffer(data));
+      assertThat(p.body().getBytes()).isEqualTo(data);
+      Got chunked = get(c, "/chunked");
+      assertThat(chunked.body().toString()).isEqualTo("part-0;part-1;part-2;part-3;part-4;end");
+    } finally {
+      c.close();
+    }
+  }
+
+  @Test
+  void browserGoingAwayCancelsTheUpstream() {
+    streamClosed.set(false);
+    HttpClient c = fx.client(false);
+    try {
+      HttpClientResponse r = await(c.request(new RequestOptions().setURI("/stream")
+              .putHeader("x-app-port", String.valueOf(app.port())))
+          .compose(req -> req.send()), 30);
+      assertThat(r.statusCode()).isEqualTo(200);
+      Promise<Void> some = Promise.promise();
+      long[] n = new long[1];
+      r.handler(b -> {
+        n[0] += b.length();
+        if (n[0] > 100_000) {
+          some.tryComplete();
+        }
+      });
+      await(some.future(), 20);
+      await(r.request().connection().close(), 10);
+      Waits.until("the app saw its response connection closed", Duration.ofSeconds(20),
+          streamClosed::get);
+    } finally {
+      c.close();
+    }
+  }
+}
