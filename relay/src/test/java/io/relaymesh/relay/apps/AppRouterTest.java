@@ -277,6 +277,54 @@ class AppRouterTest {
     }
   }
 
+  @Test
+  void webSocketUpgradesPassThroughTheRouterWithoutCredentials() {
+    java.util.List<MultiMap> handshakes = new java.util.concurrent.CopyOnWriteArrayList<>();
+    io.vertx.core.http.HttpServer echo = io.relaymesh.proxy.testutil.Await.await(fx.vertx
+        .createHttpServer(new io.vertx.core.http.HttpServerOptions().setHost("127.0.0.1")
+            .setPort(0))
+        .webSocketHandler(ws -> {
+          handshakes.add(HttpHeaders.headers().addAll(ws.headers()));
+          ws.handler(ws::write);
+        })
+        .requestHandler(r -> r.response().setStatusCode(400).end()).listen());
+    io.vertx.core.http.WebSocketClient wc = fx.vertx.createWebSocketClient(
+        new io.vertx.core.http.WebSocketClientOptions().setSsl(true).setTrustAll(true)
+            .setVerifyHost(false));
+    try {
+      int port = echo.actualPort();
+      io.vertx.core.http.WebSocket ws = io.relaymesh.proxy.testutil.Await.await(wc.connect(
+          new io.vertx.core.http.WebSocketConnectOptions().setHost("127.0.0.1")
+              .setPort(fx.relay.port()).setSsl(true).setURI("/ws?relaymesh_t=1&room=2")
+              .putHeader("Host", fx.host(port) + ":" + fx.relay.port())
+              .putHeader("Authorization", "Bearer " + fx.alice)
+              .putHeader("Cookie", "app=1; relaymesh_x=2")));
+      java.util.List<String> got = new java.util.concurrent.CopyOnWriteArrayList<>();
+      ws.textMessageHandler(got::add);
+      ws.writeTextMessage("ping through the relay");
+      io.relaymesh.relay.testing.Waits.until("echo", Duration.ofSeconds(20),
+          () -> got.contains("ping through the relay"));
+      io.relaymesh.proxy.testutil.Await.await(ws.close());
+      assertThat(handshakes).hasSize(1);
+      MultiMap h = handshakes.get(0);
+      assertThat(h.contains("Authorization")).isFalse();
+      assertThat(h.getAll("Cookie")).containsExactly("app=1");
+      assertThat(h.get("X-Forwarded-Proto")).isEqualTo("https");
+      // without credentials an upgrade is no navigation: 401
+      Throwable refused = io.relaymesh.proxy.testutil.Await.failure(wc.connect(
+          new io.vertx.core.http.WebSocketConnectOptions().setHost("127.0.0.1")
+              .setPort(fx.relay.port()).setSsl(true).setURI("/ws")
+              .putHeader("Host", fx.host(port) + ":" + fx.relay.port())));
+      assertThat(refused).isInstanceOf(io.vertx.core.http.UpgradeRejectedException.class);
+      assertThat(((io.vertx.core.http.UpgradeRejectedException) refused).getStatus())
+          .isEqualTo(401);
+      assertThat(handshakes).hasSize(1);
+    } finally {
+      wc.close();
+      io.relaymesh.proxy.testutil.Await.await(echo.close());
+    }
+  }
+
   static String enc(String s) {
     return URLEncoder.encode(s, StandardCharsets.UTF_8);
   }
