@@ -300,7 +300,7 @@ class AppRouterTest {
               .putHeader("Authorization", "Bearer " + fx.alice)
               .putHeader("Cookie", "app=1; relaymesh_x=2")));
       java.util.List<String> got = new java.util.concurrent.CopyOnWriteArrayList<>();
-      ws.textMessageHandler(got::add);
+      ws.handler(b -> got.add(b.toString())); // the echo app answers in binary frames
       ws.writeTextMessage("ping through the relay");
       io.relaymesh.relay.testing.Waits.until("echo", Duration.ofSeconds(20),
           () -> got.contains("ping through the relay"));
