@@ -18,6 +18,10 @@ import java.util.List;
  * @param heartbeatTimeout a relay replica missing heartbeats for this long is unhealthy
  * @param keyRotation age after which the ticket signing key is replaced by a new one (the old
  *     key stays published until every ticket it signed has expired)
+ * @param appTokenTtl lifetime of an app token (the signed cookie value of a workspace app);
+ *     revoking a session or lowering a share takes effect within it
+ * @param appAllowedLowPorts ports below 1024 that may be opened as workspace apps (all others
+ *     below 1024 are refused); empty by default
  */
 public record ControlConfig(
     @Doc("address the HTTP API listens on, host:port (port 0: any free port)") String listen,
@@ -31,7 +35,11 @@ public record ControlConfig(
     @Doc("lifetime of a signed connection ticket, 10s to 10m") Duration ticketTtl,
     @Doc("a relay replica without a heartbeat for this long is unhealthy") Duration heartbeatTimeout,
     @Doc("age after which the ticket signing key is replaced (old keys stay published until their tickets expire)")
-        Duration keyRotation)
+        Duration keyRotation,
+    @Doc("lifetime of an app token (a workspace app's cookie), 10s to 10m; session revocation and share changes take effect within it")
+        Duration appTokenTtl,
+    @Doc("ports below 1024 that may be shared and opened as workspace apps, e.g. 80,443; others below 1024 are refused")
+        List<String> appAllowedLowPorts)
     implements ConfigSection {
 
   public static final String DEFAULT_LISTEN = "127.0.0.1:3000";
@@ -42,10 +50,45 @@ public record ControlConfig(
   public static final Duration DEFAULT_TICKET_TTL = Duration.ofMinutes(2);
   public static final Duration DEFAULT_HEARTBEAT_TIMEOUT = Duration.ofSeconds(30);
   public static final Duration DEFAULT_KEY_ROTATION = Duration.ofDays(1);
+  public static final Duration DEFAULT_APP_TOKEN_TTL = Duration.ofSeconds(60);
+  public static final List<String> DEFAULT_APP_ALLOWED_LOW_PORTS = List.of();
+  /** Ports below this need to be listed in {@code app-allowed-low-ports}. */
+  public static final int LOW_PORT_LIMIT = 1024;
+
+  /**
+   * The settings before apps existed, with the app settings at their defaults; kept so that
+   * callers of the positional constructor keep compiling.
+   */
+  public ControlConfig(String listen, String accessUrl, Path dataDir, String postgresUrl,
+      boolean builtinRelay, Duration sessionTtl, Duration ticketTtl, Duration heartbeatTimeout,
+      Duration keyRotation) {
+    this(listen, accessUrl, dataDir, postgresUrl, builtinRelay, sessionTtl, ticketTtl,
+        heartbeatTimeout, keyRotation, DEFAULT_APP_TOKEN_TTL, DEFAULT_APP_ALLOWED_LOW_PORTS);
+  }
 
   public static ControlConfig defaults() {
     return new ControlConfig(DEFAULT_LISTEN, null, DEFAULT_DATA_DIR, null, DEFAULT_BUILTIN_RELAY,
-        DEFAULT_SESSION_TTL, DEFAULT_TICKET_TTL, DEFAULT_HEARTBEAT_TIMEOUT, DEFAULT_KEY_ROTATION);
+        DEFAULT_SESSION_TTL, DEFAULT_TICKET_TTL, DEFAULT_HEARTBEAT_TIMEOUT, DEFAULT_KEY_ROTATION,
+        DEFAULT_APP_TOKEN_TTL, DEFAULT_APP_ALLOWED_LOW_PORTS);
+  }
+
+  /**
+   * Whether {@code port} may be opened as a workspace app: 1024 and above always, below only
+   * when listed in {@code app-allowed-low-ports}.
+   */
+  public boolean appPortAllowed(int port) {
+    if (port >= LOW_PORT_LIMIT) {
+      return true;
+    }
+    if (appAllowedLowPorts == null) {
+      return false;
+    }
+    for (String p : appAllowedLowPorts) {
+      if (p.strip().equals(Integer.toString(port))) {
+        return true;
+      }
+    }
+    return false;
   }
 
   @Override
@@ -64,6 +107,24 @@ public record ControlConfig(
     positive(path, "ticket-ttl", ticketTtl, problems);
     positive(path, "heartbeat-timeout", heartbeatTimeout, problems);
     positive(path, "key-rotation", keyRotation, problems);
+    positive(path, "app-token-ttl", appTokenTtl, problems);
+    if (appTokenTtl != null && !appTokenTtl.isNegative() && !appTokenTtl.isZero()
+        && (appTokenTtl.compareTo(Duration.ofSeconds(10)) < 0
+            || appTokenTtl.compareTo(Duration.ofMinutes(10)) > 0)) {
+      problems.add(ConfigSection.key(path, "app-token-ttl") + ": must be between 10s and 10m, got "
+          + io.relaymesh.config.internal.Values.formatDuration(appTokenTtl));
+    }
+    if (appAllowedLowPorts != null) {
+      for (String p : appAllowedLowPorts) {
+        String v = p == null ? "" : p.strip();
+        int port = v.matches("[0-9]{1,5}") ? Integer.parseInt(v) : -1;
+        if (port < 1 || port >= LOW_PORT_LIMIT) {
+          problems.add(ConfigSection.key(path, "app-allowed-low-ports") + ": \"" + v
+              + "\" is not a port between 1 and " + (LOW_PORT_LIMIT - 1)
+              + " (ports from " + LOW_PORT_LIMIT + " up are always allowed)");
+        }
+      }
+    }
     if (ticketTtl != null && !ticketTtl.isNegative() && !ticketTtl.isZero() && (ticketTtl.compareTo(Duration.ofSeconds(10)) < 0
         || ticketTtl.compareTo(Duration.ofMinutes(10)) > 0)) {
       problems.add(ConfigSection.key(path, "ticket-ttl") + ": must be between 10s and 10m, got "
@@ -74,22 +135,32 @@ public record ControlConfig(
   /** This config with {@code field} replaced; used by the CLI and tests. */
   public ControlConfig withListen(String value) {
     return new ControlConfig(value, accessUrl, dataDir, postgresUrl, builtinRelay, sessionTtl,
-        ticketTtl, heartbeatTimeout, keyRotation);
+        ticketTtl, heartbeatTimeout, keyRotation, appTokenTtl, appAllowedLowPorts);
   }
 
   public ControlConfig withDataDir(Path value) {
     return new ControlConfig(listen, accessUrl, value, postgresUrl, builtinRelay, sessionTtl,
-        ticketTtl, heartbeatTimeout, keyRotation);
+        ticketTtl, heartbeatTimeout, keyRotation, appTokenTtl, appAllowedLowPorts);
   }
 
   public ControlConfig withPostgresUrl(String value) {
     return new ControlConfig(listen, accessUrl, dataDir, value, builtinRelay, sessionTtl,
-        ticketTtl, heartbeatTimeout, keyRotation);
+        ticketTtl, heartbeatTimeout, keyRotation, appTokenTtl, appAllowedLowPorts);
   }
 
   public ControlConfig withAccessUrl(String value) {
     return new ControlConfig(listen, value, dataDir, postgresUrl, builtinRelay, sessionTtl,
-        ticketTtl, heartbeatTimeout, keyRotation);
+        ticketTtl, heartbeatTimeout, keyRotation, appTokenTtl, appAllowedLowPorts);
+  }
+
+  public ControlConfig withAppTokenTtl(Duration value) {
+    return new ControlConfig(listen, accessUrl, dataDir, postgresUrl, builtinRelay, sessionTtl,
+        ticketTtl, heartbeatTimeout, keyRotation, value, appAllowedLowPorts);
+  }
+
+  public ControlConfig withAppAllowedLowPorts(List<String> value) {
+    return new ControlConfig(listen, accessUrl, dataDir, postgresUrl, builtinRelay, sessionTtl,
+        ticketTtl, heartbeatTimeout, keyRotation, appTokenTtl, value);
   }
 
   private static void positive(String path, String name, Duration d, List<String> problems) {
@@ -103,6 +174,7 @@ public record ControlConfig(
     return "ControlConfig[listen=" + listen + ", accessUrl=" + accessUrl + ", dataDir=" + dataDir
         + ", postgresUrl=" + (postgresUrl == null ? null : Secret.MASK) + ", builtinRelay="
         + builtinRelay + ", sessionTtl=" + sessionTtl + ", ticketTtl=" + ticketTtl
-        + ", heartbeatTimeout=" + heartbeatTimeout + ", keyRotation=" + keyRotation + "]";
+        + ", heartbeatTimeout=" + heartbeatTimeout + ", keyRotation=" + keyRotation
+        + ", appTokenTtl=" + appTokenTtl + ", appAllowedLowPorts=" + appAllowedLowPorts + "]";
   }
 }

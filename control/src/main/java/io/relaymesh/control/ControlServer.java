@@ -2,16 +2,20 @@ package io.relaymesh.control;
 
 import io.relaymesh.config.ControlConfig;
 import io.relaymesh.control.api.ApiRouter;
+import io.relaymesh.control.apps.AppAccess;
 import io.relaymesh.control.api.Services;
 import io.relaymesh.control.auth.Passwords;
 import io.relaymesh.control.store.ConnectionStore;
 import io.relaymesh.control.store.Db;
 import io.relaymesh.control.store.EmbeddedPostgresServer;
+import io.relaymesh.control.store.HandoffStore;
 import io.relaymesh.control.store.Migrations;
 import io.relaymesh.control.store.Model.User;
 import io.relaymesh.control.store.PostgresTarget;
 import io.relaymesh.control.store.RelayStore;
 import io.relaymesh.control.store.SessionStore;
+import io.relaymesh.control.store.SettingsStore;
+import io.relaymesh.control.store.ShareStore;
 import io.relaymesh.control.store.UserStore;
 import io.relaymesh.control.store.WorkspaceStore;
 import io.relaymesh.control.tickets.SigningKeys;
@@ -127,13 +131,21 @@ public final class ControlServer {
             ? stripSlash(config.accessUrl())
             : "http://" + (bindHost.contains(":") ? "[" + bindHost + "]" : bindHost) + ":"
                 + server.actualPort();
+        WorkspaceStore workspaces = new WorkspaceStore(db, hb);
+        RelayStore relays = new RelayStore(db, hb);
+        ShareStore shares = new ShareStore(db);
+        SettingsStore settings = new SettingsStore(db);
         services = new Services(vertx, config, url, db, new UserStore(db), new SessionStore(db),
-            new WorkspaceStore(db, hb), new RelayStore(db, hb), new ConnectionStore(db), keys);
+            workspaces, relays, new ConnectionStore(db), keys, shares, settings,
+            new HandoffStore(db), new AppAccess(config, shares, settings, workspaces, relays));
         router = ApiRouter.create(services);
         SessionStore sessions = services.sessions();
+        HandoffStore handoffs = services.handoffs();
         keyTimer = vertx.setPeriodic(KEY_CHECK_INTERVAL_MS, id -> {
           keys.current().onFailure(e -> log.warn("signing key check failed: {}", e.getMessage()));
           sessions.prune().onFailure(e -> log.warn("session cleanup failed: {}", e.getMessage()));
+          handoffs.prune().onFailure(e -> log.warn("handoff code cleanup failed: {}",
+              e.getMessage()));
         });
         log.info("control plane listening on {} (database {})", url, target.describe());
         return this;

@@ -25,6 +25,7 @@ public final class ApiRouter {
     new WorkspaceApi(s).mount(r);
     new RelayApi(s).mount(r);
     new TicketApi(s).mount(r);
+    new AppsApi(s).mount(r);
     new io.relaymesh.control.web.WebUi(s).mount(r);
     r.route().last().handler(ctx -> ctx.fail(404));
     r.route().failureHandler(Api::failure);

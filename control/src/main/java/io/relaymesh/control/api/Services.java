@@ -1,10 +1,14 @@
 package io.relaymesh.control.api;
 
 import io.relaymesh.config.ControlConfig;
+import io.relaymesh.control.apps.AppAccess;
 import io.relaymesh.control.store.ConnectionStore;
 import io.relaymesh.control.store.Db;
+import io.relaymesh.control.store.HandoffStore;
 import io.relaymesh.control.store.RelayStore;
 import io.relaymesh.control.store.SessionStore;
+import io.relaymesh.control.store.SettingsStore;
+import io.relaymesh.control.store.ShareStore;
 import io.relaymesh.control.store.UserStore;
 import io.relaymesh.control.store.WorkspaceStore;
 import io.relaymesh.control.tickets.SigningKeys;
@@ -21,4 +25,8 @@ public record Services(
     WorkspaceStore workspaces,
     RelayStore relays,
     ConnectionStore connections,
-    SigningKeys keys) {}
+    SigningKeys keys,
+    ShareStore shares,
+    SettingsStore settings,
+    HandoffStore handoffs,
+    AppAccess apps) {}

@@ -1,5 +1,7 @@
 package io.relaymesh.control.store;
 
+import io.relaymesh.control.apps.AppHost;
+import io.relaymesh.control.apps.ShareLevel;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Row;
@@ -107,6 +109,46 @@ public final class Model {
       replicas.forEach(x -> a.add(x.toJson()));
       return new JsonObject().put("region", name).put("createdAt", str(createdAt))
           .put("healthy", healthy()).put("replicas", a);
+    }
+  }
+
+  /**
+   * A shared port of an agent (docs/apps.md). {@code level} is stored; a port without a share
+   * is open to its owner only.
+   */
+  public record Share(long agentId, long workspaceId, long ownerId, String owner,
+      String workspace, String agent, int port, boolean https, ShareLevel level,
+      Instant createdAt, Instant updatedAt) {
+    static Share of(Row r) {
+      return new Share(r.getLong("agent_id"), r.getLong("workspace_id"), r.getLong("owner_id"),
+          r.getString("owner"), r.getString("workspace"), r.getString("agent"),
+          r.getInteger("port"), r.getBoolean("https"), ShareLevel.parse(r.getString("level")),
+          instant(r, "created_at"), instant(r, "updated_at"));
+    }
+
+    /** {@code owner/workspace}. */
+    public String workspaceFullName() {
+      return owner + "/" + workspace;
+    }
+
+    /** The app this share opens (names are valid: they were checked when created). */
+    public AppHost app() {
+      return new AppHost(port, https, agent, workspace, owner);
+    }
+
+    /** The share's URL under each apps host: {@code https://<label>.<appsHost>/}. */
+    public List<String> urls(List<String> appsHosts) {
+      return appsHosts.stream().map(h -> "https://" + app().host(h) + "/").toList();
+    }
+
+    /** The API form; {@code appsHosts}: the healthy relays' apps hosts, nearest first. */
+    public JsonObject toJson(List<String> appsHosts) {
+      JsonArray u = new JsonArray();
+      urls(appsHosts).forEach(u::add);
+      return new JsonObject().put("workspace", workspaceFullName()).put("agent", agent)
+          .put("port", port).put("https", https).put("level", level.wireName())
+          .put("app", app().label()).put("urls", u).put("createdAt", str(createdAt))
+          .put("updatedAt", str(updatedAt));
     }
   }
 

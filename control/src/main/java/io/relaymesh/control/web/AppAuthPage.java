@@ -36,11 +36,11 @@ final class AppAuthPage {
   private final AppAccess access;
   private final HandoffStore handoffs;
 
-  AppAuthPage(Services s, WebSession session, AppAccess access, HandoffStore handoffs) {
+  AppAuthPage(Services s, WebSession session) {
     this.s = s;
     this.session = session;
-    this.access = access;
-    this.handoffs = handoffs;
+    this.access = s.apps();
+    this.handoffs = s.handoffs();
   }
 
   void mount(WebUi ui, Router r) {

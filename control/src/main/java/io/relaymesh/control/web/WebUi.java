@@ -2,8 +2,6 @@ package io.relaymesh.control.web;
 
 import io.relaymesh.control.ControlException;
 import io.relaymesh.control.api.Services;
-import io.relaymesh.control.apps.AppAccess;
-import io.relaymesh.control.store.HandoffStore;
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServerResponse;
@@ -48,7 +46,7 @@ public final class WebUi {
     asset(r, "/static/app.css", "web/app.css", "text/css; charset=utf-8");
     asset(r, "/static/app.js", "web/app.js", "text/javascript; charset=utf-8");
     new LoginPages(s, session).mount(this, r);
-    new AppAuthPage(s, session, new AppAccess(), new HandoffStore(s.db())).mount(this, r);
+    new AppAuthPage(s, session).mount(this, r);
     new DashboardPage(s, session).mount(this, r);
   }
 
