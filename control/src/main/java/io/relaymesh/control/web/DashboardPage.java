@@ -200,7 +200,9 @@ final class DashboardPage {
           .append("<label class=\"visually-hidden\" for=\"level-").append(Html.escape(label))
           .append("\">Level of ").append(Html.escape(label)).append("</label>")
           .append(levelSelect("level-" + label, sh.level()))
-          .append("<button type=\"submit\" class=\"change-level\">Change</button></form>")
+          .append("<button type=\"submit\" class=\"change-level\">Change<span")
+          .append(" class=\"visually-hidden\"> level of ").append(Html.escape(label))
+          .append("</span></button></form>")
           .append("</td><td>");
       List<String> urls = sh.urls(appsHosts);
       if (urls.isEmpty()) {

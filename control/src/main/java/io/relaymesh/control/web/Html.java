@@ -54,6 +54,7 @@ public final class Html {
     b.append("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n")
         .append("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n")
         .append("<title>").append(escape(title)).append(" · Relaymesh</title>\n")
+        .append("<link rel=\"icon\" href=\"data:,\">\n")
         .append("<link rel=\"stylesheet\" href=\"/static/app.css\">\n")
         .append("<script src=\"/static/app.js\" defer></script>\n")
         .append("</head>\n<body>\n<header class=\"top\">\n<a class=\"brand\" href=\"/\">Relaymesh</a>\n");
