@@ -171,6 +171,16 @@ public final class ControlServer {
     return target;
   }
 
+  /** The app access checks and share policy (docs/apps.md); {@code null} before start. */
+  public AppAccess apps() {
+    return services == null ? null : services.apps();
+  }
+
+  /** The handoff codes of the browser app flow; {@code null} before start. */
+  public HandoffStore handoffs() {
+    return services == null ? null : services.handoffs();
+  }
+
   /** Whether PostgreSQL runs embedded in this process's data dir. */
   public boolean embeddedDatabase() {
     return embedded != null;

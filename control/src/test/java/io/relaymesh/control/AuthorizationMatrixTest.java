@@ -48,6 +48,7 @@ class AuthorizationMatrixTest {
     }
   }
 
+  static final String APP = "8080--main--dev--alice";
   static Control c;
   static final Map<String, String> creds = new LinkedHashMap<>();
   static long agentId;
@@ -132,7 +133,23 @@ class AuthorizationMatrixTest {
         new Endpoint("GET", "/api/v1/agent/relays", Role.AGENT, null),
         new Endpoint("POST", "/api/v1/relay/connections", Role.RELAY, new JsonObject()
             .put("replicaId", "eu-1").put("username", "alice").put("workspace", "alice/dev")
-            .put("agent", "main").put("startedAt", "2026-01-01T00:00:00Z")));
+            .put("agent", "main").put("startedAt", "2026-01-01T00:00:00Z")),
+        new Endpoint("PUT", "/api/v1/workspaces/alice/dev/agents/main/ports/8080/share",
+            Role.OWNER, new JsonObject().put("level", "authenticated")),
+        new Endpoint("DELETE", "/api/v1/workspaces/alice/dev/agents/main/ports/8080/share",
+            Role.OWNER, null),
+        new Endpoint("GET", "/api/v1/shares", Role.SELF, null),
+        new Endpoint("GET", "/api/v1/settings", Role.SELF, null),
+        new Endpoint("PUT", "/api/v1/settings", Role.ADMIN,
+            new JsonObject().put("maxShareLevel", "owner")),
+        new Endpoint("POST", "/api/v1/relay/apps/resolve", Role.RELAY,
+            new JsonObject().put("app", APP)),
+        new Endpoint("POST", "/api/v1/relay/apps/authorize", Role.RELAY,
+            new JsonObject().put("app", APP).put("sessionToken", "rms_unknown")),
+        new Endpoint("POST", "/api/v1/relay/apps/handoff", Role.RELAY,
+            new JsonObject().put("app", APP).put("code", "unknown")),
+        new Endpoint("POST", "/api/v1/relay/apps/refresh", Role.RELAY,
+            new JsonObject().put("app", APP).put("appToken", "not.a.token")));
   }
 
   /** A wrong credential, and what each role's endpoints answer to it (null: not applicable). */
@@ -205,7 +222,11 @@ class AuthorizationMatrixTest {
         new Endpoint("POST", "/api/v1/relay/heartbeat", Role.RELAY,
             new JsonObject().put("replicaId", "eu-1")),
         new Endpoint("GET", "/api/v1/relay/agents/{agentId}/replicas", Role.RELAY, null),
-        new Endpoint("GET", "/api/v1/agent/relays", Role.AGENT, null))
+        new Endpoint("GET", "/api/v1/agent/relays", Role.AGENT, null),
+        new Endpoint("GET", "/api/v1/shares", Role.SELF, null),
+        new Endpoint("GET", "/api/v1/settings", Role.SELF, null),
+        new Endpoint("POST", "/api/v1/relay/apps/resolve", Role.RELAY,
+            new JsonObject().put("app", APP)))
         .map(e -> DynamicTest.dynamicTest(e.toString(), () -> {
           String who = switch (e.role()) {
             case SELF, OWNER -> "alice";

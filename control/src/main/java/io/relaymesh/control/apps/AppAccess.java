@@ -110,10 +110,15 @@ public final class AppAccess {
       checkPort(port);
       AppHost host;
       try {
-        host = AppHost.check(port, https, agent, workspace, owner);
+        host = new AppHost(port, https, agent, workspace, owner);
       } catch (IllegalArgumentException e) {
-        throw new ControlException(400, e.getMessage().contains("DNS label")
-            ? "app_name_too_long" : "bad_request", e.getMessage());
+        throw ControlException.badRequest(e.getMessage());
+      }
+      try {
+        AppHost.check(port, https, agent, workspace, owner);
+      } catch (IllegalArgumentException e) {
+        // the parts are valid (above): only the label length is left
+        throw new ControlException(400, "app_name_too_long", e.getMessage());
       }
       return settings.maxShareLevel().compose(max -> {
         if (level.compareTo(max) > 0) {

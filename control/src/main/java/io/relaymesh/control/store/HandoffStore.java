@@ -34,7 +34,10 @@ public final class HandoffStore {
     this.db = db;
   }
 
-  /** Creates a code for {@code app} on behalf of session {@code sessionId}; returns the code. */
+  /**
+   * Creates a code for {@code app} (the app label, {@code AppHost.label()}) on behalf of session
+   * {@code sessionId} of user {@code userId}; returns the code (never log it).
+   */
   public Future<String> create(long sessionId, long userId, String app) {
     byte[] b = new byte[32];
     RANDOM.nextBytes(b);

@@ -41,7 +41,8 @@ public final class SettingsStore {
                 + "ON CONFLICT (key) DO UPDATE SET value = $2",
                 Tuple.of(MAX_SHARE_LEVEL, level.wireName()))
             .compose(x -> Db.exec(c, "UPDATE port_shares SET level = $1, updated_at = now() "
-                + "WHERE level = ANY($2::text[])", Tuple.of(level.wireName(), above(level))))
+                + "WHERE level = ANY($2::text[])",
+                Tuple.tuple().addString(level.wireName()).addArrayOfString(above(level))))
             .map(r -> r.rowCount()));
   }
 
