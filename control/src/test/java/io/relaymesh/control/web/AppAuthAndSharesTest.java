@@ -212,7 +212,9 @@ class AppAuthAndSharesTest {
     assertThat(row(b.get("/").body(), APP)).contains("data-level=\"authenticated\"");
 
     // above the admin's maximum: refused, the error is on the page, nothing changed
-    c.sql("UPDATE settings SET value = 'authenticated' WHERE key = 'max_share_level'");
+    Http.Resp max = c.http.call("PUT", "/api/v1/settings", adminToken,
+        new JsonObject().put("maxShareLevel", "authenticated"));
+    assertThat(max.status()).as(max.toString()).isEqualTo(200);
     Resp tooHigh = b.post("/shares/level", form("workspace", "dev", "agent", "main",
         "port", "8080", "https", "false", "level", "public"));
     assertThat(tooHigh.status()).isEqualTo(400);
