@@ -107,7 +107,7 @@ final class DashboardPage {
   }
 
   /** The whole page for {@code user}, with {@code error} on top when not {@code null}. */
-  Future<Page> render(Principal.User user, String error, int status) {
+  private Future<Page> render(Principal.User user, String error, int status) {
     Future<List<Workspace>> workspaces = s.workspaces().listByOwner(user.userId());
     Future<List<Region>> regions = s.relays().list();
     Future<List<Share>> shares = s.apps().shares(user);
@@ -127,7 +127,7 @@ final class DashboardPage {
   }
 
   /** Runs a share change: back to the dashboard, or the dashboard with the error. */
-  Future<Page> change(Principal.User user, Future<?> action) {
+  private Future<Page> change(Principal.User user, Future<?> action) {
     return action.map(x -> Page.seeOther("/#shares")).recover(e -> {
       if (e instanceof ControlException ce && ce.status() < 500) {
         return render(user, ce.getMessage(), ce.status());
