@@ -5,9 +5,6 @@ import static io.relaymesh.control.api.Api.handle;
 import io.relaymesh.control.ControlException;
 import io.relaymesh.control.api.Api.Reply;
 import io.relaymesh.control.auth.Passwords;
-import io.relaymesh.control.auth.TokenKind;
-import io.relaymesh.control.auth.Tokens;
-import io.relaymesh.control.store.Model.User;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -94,42 +91,10 @@ final class AccountApi {
     JsonObject b = Api.body(ctx);
     String username = Api.string(b, "username", true);
     String password = Api.string(b, "password", true);
-    if (username.length() > 256 || password.length() > Passwords.MAX_LENGTH) {
-      throw ControlException.badRequest("username or password too long");
-    }
-    String address = Api.clientAddress(ctx);
-    return s.sessions().recentFailures(username, address, FAILURE_WINDOW_SECONDS)
-        .compose(counts -> {
-          if (counts[0] >= MAX_FAILURES_PER_USER) {
-            throw new ControlException(429, "rate_limited", "too many failed logins for user '"
-                + Api.abbreviate(username) + "'; try again in a few minutes");
-          }
-          if (counts[1] >= MAX_FAILURES_PER_ADDRESS) {
-            throw new ControlException(429, "rate_limited", "too many failed logins from "
-                + address + "; try again in a few minutes");
-          }
-          return s.users().find(username);
-        })
-        .compose(u -> s.vertx().executeBlocking(() -> {
-          if (u == null) {
-            Passwords.verifyDummy(password);
-            return (User) null;
-          }
-          return Passwords.verify(password, u.passwordHash()) ? u : null;
-        }, false))
-        .compose(u -> {
-          if (u == null) {
-            return s.sessions().recordFailure(username, address)
-                .compose(x -> Future.failedFuture(new ControlException(401, "invalid_credentials",
-                    "wrong username or password")));
-          }
-          String token = Tokens.generate(TokenKind.SESSION);
-          return s.sessions().create(u.id(), Tokens.hash(token),
-                  s.config().sessionTtl().toSeconds(), address)
-              .compose(exp -> s.sessions().clearFailures(username, FAILURE_WINDOW_SECONDS)
-                  .map(x -> Reply.ok(new JsonObject().put("token", token)
-                      .put("expiresAt", exp.toString()).put("user", u.toJson()))));
-        });
+    return new PasswordLogin(s).login(username, password, Api.clientAddress(ctx))
+        .map(session -> Reply.ok(new JsonObject().put("token", session.token())
+            .put("expiresAt", session.expiresAt().toString())
+            .put("user", session.user().toJson())));
   }
 
   private static String checkedPassword(JsonObject b) {

@@ -26,6 +26,7 @@ public final class ApiRouter {
     new RelayApi(s).mount(r);
     new TicketApi(s).mount(r);
     new AppsApi(s).mount(r);
+    new io.relaymesh.control.web.WebUi(s).mount(r);
     r.route().last().handler(ctx -> ctx.fail(404));
     r.route().failureHandler(Api::failure);
     return r;
