@@ -131,6 +131,8 @@ final class Http1Exchange implements UpstreamConnection.Listener {
   private final Duration headTimeout;
   private final UpstreamPool pool;
   private final Promise<Void> done;
+  private final HopFlow up; // browser request -> stream
+  private final HopFlow down; // stream -> browser response
 
   private boolean finished; // (u)
   private boolean headReceived; // (u) the final response head arrived
@@ -158,12 +160,14 @@ final class Http1Exchange implements UpstreamConnection.Listener {
     this.pool = pool;
     this.done = done;
     this.reusable = !plan.close() && !plan.webSocket();
+    this.up = new HopFlow(browser, req::pause, req::resume);
+    this.down = new HopFlow(upstream, conn::pause, conn::resume);
   }
 
   /** Sends the head and wires both sides; on the connection's context. */
   void start() {
     conn.listener(this);
-    timer = vertx.setTimer(Math.max(1, headTimeout.toMillis()), t -> timedOut());
+    armTimer();
     if (!conn.write(plan.head())) {
       return;
     }
@@ -173,7 +177,7 @@ final class Http1Exchange implements UpstreamConnection.Listener {
       }
       requestDone = true;
     } else {
-      conn.drainHandler(() -> browser.runOnContext(v -> req.resume()));
+      conn.drainHandler(up::drained);
     }
     browser.runOnContext(v -> wireBrowser());
   }
@@ -199,7 +203,10 @@ final class Http1Exchange implements UpstreamConnection.Listener {
         req.resume();
         return;
       }
-      req.handler(b -> upstream.runOnContext(x -> bodyChunk(b)));
+      req.handler(b -> {
+        up.sent(b.length());
+        upstream.runOnContext(x -> bodyChunk(b));
+      });
       req.endHandler(v -> upstream.runOnContext(x -> bodyEnd()));
       if (plan.expectContinue()) {
         resp.writeContinue();
@@ -227,7 +234,7 @@ final class Http1Exchange implements UpstreamConnection.Listener {
       if (chunked) {
         resp.setChunked(true);
       }
-      resp.drainHandler(v -> upstream.runOnContext(x -> conn.resume()));
+      resp.drainHandler(v -> down.drained());
       resp.writeHead();
     } catch (RuntimeException e) {
       upstream.runOnContext(x -> browserGone("browser response: " + e.getMessage()));
@@ -237,9 +244,7 @@ final class Http1Exchange implements UpstreamConnection.Listener {
   private void browserWrite(Buffer b) {
     try {
       resp.write(b);
-      if (resp.writeQueueFull()) {
-        upstream.runOnContext(x -> conn.pause());
-      }
+      down.written(b.length(), resp.writeQueueFull());
     } catch (RuntimeException e) {
       upstream.runOnContext(x -> browserGone("browser response: " + e.getMessage()));
     }
@@ -270,14 +275,13 @@ final class Http1Exchange implements UpstreamConnection.Listener {
 
   private void bodyChunk(Buffer b) {
     if (finished || requestDone) {
+      up.written(b.length(), false);
       return;
     }
     if (!conn.write(new DefaultHttpContent(((BufferInternal) b).getByteBuf()))) {
       return;
     }
-    if (conn.writeQueueFull()) {
-      browser.runOnContext(v -> req.pause());
-    }
+    up.written(b.length(), conn.writeQueueFull());
   }
 
   private void bodyEnd() {
@@ -291,6 +295,8 @@ final class Http1Exchange implements UpstreamConnection.Listener {
     conn.drainHandler(null);
     if (responseDone) {
       finish(null);
+    } else if (!headReceived) {
+      armTimer();
     }
   }
 
@@ -370,6 +376,7 @@ final class Http1Exchange implements UpstreamConnection.Listener {
     ByteBuf content = c.content();
     if (content.isReadable()) {
       Buffer b = BufferInternal.safeBuffer(content.retain());
+      down.sent(b.length());
       browser.runOnContext(v -> browserWrite(b));
     }
     boolean last = c instanceof LastHttpContent;
@@ -413,9 +420,23 @@ final class Http1Exchange implements UpstreamConnection.Listener {
     failed(cause.getMessage(), tls);
   }
 
-  private void timedOut() {
+  /**
+   * The head timeout runs from the end of the request; while the request body is still being
+   * sent it only fires when no byte went out for a whole period (a stuck upload).
+   */
+  private void armTimer() {
+    vertx.cancelTimer(timer);
+    long sent = conn.stream.bytesOut();
+    timer = vertx.setTimer(Math.max(1, headTimeout.toMillis()), t -> timedOut(sent));
+  }
+
+  private void timedOut(long sentBefore) {
     timer = -1;
     if (finished || headReceived) {
+      return;
+    }
+    if (!requestDone && conn.stream.bytesOut() != sentBefore) {
+      armTimer();
       return;
     }
     conn.close("no response head within " + headTimeout.toSeconds() + " s");
@@ -469,6 +490,8 @@ final class Http1Exchange implements UpstreamConnection.Listener {
       return;
     }
     finished = true;
+    up.stop();
+    down.stop();
     vertx.cancelTimer(timer);
     conn.drainHandler(null);
     conn.close(e.getMessage());
@@ -502,6 +525,8 @@ final class Http1Exchange implements UpstreamConnection.Listener {
       return;
     }
     finished = true;
+    up.stop();
+    down.stop();
     vertx.cancelTimer(timer);
     conn.drainHandler(null);
     conn.resume();
