@@ -25,6 +25,7 @@ import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.internal.buffer.BufferInternal;
 import io.vertx.core.net.HostAndPort;
 import java.time.Duration;
+import java.util.Locale;
 import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -111,7 +112,7 @@ final class Http1Exchange implements UpstreamConnection.Listener {
     private static boolean isChunked(MultiMap headers) {
       for (Map.Entry<String, String> e : headers) {
         if (e.getKey().equalsIgnoreCase("transfer-encoding")
-            && e.getValue().toLowerCase(java.util.Locale.ROOT).contains("chunked")) {
+            && e.getValue().toLowerCase(Locale.ROOT).contains("chunked")) {
           return true;
         }
       }
@@ -224,7 +225,12 @@ final class Http1Exchange implements UpstreamConnection.Listener {
       if (!plan.http2() && reason != null && !reason.isEmpty()) {
         resp.setStatusMessage(reason);
       }
-      resp.headers().addAll(headers);
+      if (plan.http2()) {
+        headers.forEach((name, value) -> resp.headers()
+            .add(name.toLowerCase(Locale.ROOT), value)); // HTTP/2 field names are lower case
+      } else {
+        resp.headers().addAll(headers);
+      }
       if (plan.webSocket()) {
         req.resume();
       }
@@ -235,7 +241,9 @@ final class Http1Exchange implements UpstreamConnection.Listener {
         resp.setChunked(true);
       }
       resp.drainHandler(v -> down.drained());
-      resp.writeHead();
+      if (!chunked || req.version() != io.vertx.core.http.HttpVersion.HTTP_1_0) {
+        resp.writeHead(); // HTTP/1.0 has no chunking: its body ends with the connection
+      }
     } catch (RuntimeException e) {
       upstream.runOnContext(x -> browserGone("browser response: " + e.getMessage()));
     }
