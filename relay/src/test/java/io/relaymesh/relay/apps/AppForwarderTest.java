@@ -514,14 +514,7 @@ class AppForwarderTest {
     Waits.until("bob's tunnel closed", Duration.ofSeconds(20), tunnel.session()::isClosed);
     AppTarget target = new AppTarget(tunnel, "8000--main--gone--bob", 8000, false, "bob",
         "bob/gone", "main", "127.0.0.1");
-    HttpServer front = await(fx.vertx.createHttpServer().requestHandler(req -> {
-      req.pause();
-      fx.forwarder.forward(req, req.uri(), req.headers(), target).onFailure(e -> {
-        AppProxyException ape = (AppProxyException) e;
-        req.resume();
-        req.response().setStatusCode(ape.status()).end(ape.code() + ": " + ape.getMessage());
-      });
-    }).listen(0, "127.0.0.1"));
+    HttpServer front = miniFront(fx.forwarder, target);
     HttpClient c = fx.vertx.createHttpClient();
     try {
       Got g = await(c.request(HttpMethod.GET, front.actualPort(), "127.0.0.1", "/")
@@ -534,6 +527,61 @@ class AppForwarderTest {
     } finally {
       c.close();
       await(front.close());
+    }
+  }
+
+  /** A plain HTTP front for {@code forwarder} that always forwards to {@code target}. */
+  static HttpServer miniFront(AppForwarder forwarder, AppTarget target) {
+    return await(fx.vertx.createHttpServer().requestHandler(req -> {
+      req.pause();
+      forwarder.forward(req, req.uri(), req.headers(), target).onFailure(e -> {
+        AppProxyException ape = (AppProxyException) e;
+        req.resume();
+        req.response().setStatusCode(ape.status()).end(ape.code() + ": " + ape.getMessage());
+      });
+    }).listen(0, "127.0.0.1"));
+  }
+
+  @Test
+  void idleConnectionsAreBoundedAndDroppedAfterTheIdleTimeout() {
+    java.util.concurrent.atomic.AtomicInteger closedConnections =
+        new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.atomic.AtomicInteger opened =
+        new java.util.concurrent.atomic.AtomicInteger();
+    HttpServer slowApp = await(fx.vertx.createHttpServer()
+        .connectionHandler(conn -> {
+          opened.incrementAndGet();
+          conn.closeHandler(v -> closedConnections.incrementAndGet());
+        })
+        .requestHandler(req -> fx.vertx.setTimer(300, t -> req.response().end("slow")))
+        .listen(0, "127.0.0.1"));
+    AppForwarder forwarder = new AppForwarder(fx.vertx, new io.relaymesh.relay.tunnel.Tunnels(
+        io.relaymesh.config.TunnelConfig.defaults(),
+        new io.relaymesh.proxy.session.CountingSessionMetrics()),
+        new io.relaymesh.relay.control.Reporter(fx.controlClient, fx.relay.replicaId()), 1,
+        Duration.ofMillis(1500));
+    HttpServer front = miniFront(forwarder, fx.target(slowApp.actualPort(), false));
+    HttpClient c = fx.vertx.createHttpClient(new io.vertx.core.http.HttpClientOptions(),
+        new io.vertx.core.http.PoolOptions().setHttp1MaxSize(4));
+    try {
+      List<Future<Buffer>> bodies = new ArrayList<>();
+      for (int i = 0; i < 3; i++) {
+        bodies.add(c.request(HttpMethod.GET, front.actualPort(), "127.0.0.1", "/")
+            .compose(HttpClientRequest::send).compose(HttpClientResponse::body));
+      }
+      for (Future<Buffer> b : bodies) {
+        assertThat(await(b, 30).toString()).isEqualTo("slow");
+      }
+      assertThat(opened.get()).as("three concurrent requests, three connections").isEqualTo(3);
+      Waits.until("all but one idle connection closed", Duration.ofSeconds(10),
+          () -> closedConnections.get() == 2);
+      assertThat(forwarder.idleConnections()).isEqualTo(1);
+      Waits.until("the idle connection dropped after the idle timeout", Duration.ofSeconds(10),
+          () -> closedConnections.get() == 3 && forwarder.idleConnections() == 0);
+    } finally {
+      c.close();
+      await(front.close());
+      await(slowApp.close());
     }
   }
 }
