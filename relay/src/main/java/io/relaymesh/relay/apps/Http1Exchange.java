@@ -25,6 +25,7 @@ import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.internal.buffer.BufferInternal;
 import io.vertx.core.net.HostAndPort;
 import java.time.Duration;
+import java.util.Locale;
 import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -111,7 +112,7 @@ final class Http1Exchange implements UpstreamConnection.Listener {
     private static boolean isChunked(MultiMap headers) {
       for (Map.Entry<String, String> e : headers) {
         if (e.getKey().equalsIgnoreCase("transfer-encoding")
-            && e.getValue().toLowerCase(java.util.Locale.ROOT).contains("chunked")) {
+            && e.getValue().toLowerCase(Locale.ROOT).contains("chunked")) {
           return true;
         }
       }
@@ -131,6 +132,8 @@ final class Http1Exchange implements UpstreamConnection.Listener {
   private final Duration headTimeout;
   private final UpstreamPool pool;
   private final Promise<Void> done;
+  private final HopFlow up; // browser request -> stream
+  private final HopFlow down; // stream -> browser response
 
   private boolean finished; // (u)
   private boolean headReceived; // (u) the final response head arrived
@@ -158,12 +161,14 @@ final class Http1Exchange implements UpstreamConnection.Listener {
     this.pool = pool;
     this.done = done;
     this.reusable = !plan.close() && !plan.webSocket();
+    this.up = new HopFlow(browser, req::pause, req::resume);
+    this.down = new HopFlow(upstream, conn::pause, conn::resume);
   }
 
   /** Sends the head and wires both sides; on the connection's context. */
   void start() {
     conn.listener(this);
-    timer = vertx.setTimer(Math.max(1, headTimeout.toMillis()), t -> timedOut());
+    armTimer();
     if (!conn.write(plan.head())) {
       return;
     }
@@ -173,7 +178,7 @@ final class Http1Exchange implements UpstreamConnection.Listener {
       }
       requestDone = true;
     } else {
-      conn.drainHandler(() -> browser.runOnContext(v -> req.resume()));
+      conn.drainHandler(up::drained);
     }
     browser.runOnContext(v -> wireBrowser());
   }
@@ -199,7 +204,10 @@ final class Http1Exchange implements UpstreamConnection.Listener {
         req.resume();
         return;
       }
-      req.handler(b -> upstream.runOnContext(x -> bodyChunk(b)));
+      req.handler(b -> {
+        up.sent(b.length());
+        upstream.runOnContext(x -> bodyChunk(b));
+      });
       req.endHandler(v -> upstream.runOnContext(x -> bodyEnd()));
       if (plan.expectContinue()) {
         resp.writeContinue();
@@ -217,7 +225,12 @@ final class Http1Exchange implements UpstreamConnection.Listener {
       if (!plan.http2() && reason != null && !reason.isEmpty()) {
         resp.setStatusMessage(reason);
       }
-      resp.headers().addAll(headers);
+      if (plan.http2()) {
+        headers.forEach((name, value) -> resp.headers()
+            .add(name.toLowerCase(Locale.ROOT), value)); // HTTP/2 field names are lower case
+      } else {
+        resp.headers().addAll(headers);
+      }
       if (plan.webSocket()) {
         req.resume();
       }
@@ -227,8 +240,10 @@ final class Http1Exchange implements UpstreamConnection.Listener {
       if (chunked) {
         resp.setChunked(true);
       }
-      resp.drainHandler(v -> upstream.runOnContext(x -> conn.resume()));
-      resp.writeHead();
+      resp.drainHandler(v -> down.drained());
+      if (!chunked || req.version() != io.vertx.core.http.HttpVersion.HTTP_1_0) {
+        resp.writeHead(); // HTTP/1.0 has no chunking: its body ends with the connection
+      }
     } catch (RuntimeException e) {
       upstream.runOnContext(x -> browserGone("browser response: " + e.getMessage()));
     }
@@ -237,9 +252,7 @@ final class Http1Exchange implements UpstreamConnection.Listener {
   private void browserWrite(Buffer b) {
     try {
       resp.write(b);
-      if (resp.writeQueueFull()) {
-        upstream.runOnContext(x -> conn.pause());
-      }
+      down.written(b.length(), resp.writeQueueFull());
     } catch (RuntimeException e) {
       upstream.runOnContext(x -> browserGone("browser response: " + e.getMessage()));
     }
@@ -270,14 +283,13 @@ final class Http1Exchange implements UpstreamConnection.Listener {
 
   private void bodyChunk(Buffer b) {
     if (finished || requestDone) {
+      up.written(b.length(), false);
       return;
     }
     if (!conn.write(new DefaultHttpContent(((BufferInternal) b).getByteBuf()))) {
       return;
     }
-    if (conn.writeQueueFull()) {
-      browser.runOnContext(v -> req.pause());
-    }
+    up.written(b.length(), conn.writeQueueFull());
   }
 
   private void bodyEnd() {
@@ -291,6 +303,8 @@ final class Http1Exchange implements UpstreamConnection.Listener {
     conn.drainHandler(null);
     if (responseDone) {
       finish(null);
+    } else if (!headReceived) {
+      armTimer();
     }
   }
 
@@ -370,6 +384,7 @@ final class Http1Exchange implements UpstreamConnection.Listener {
     ByteBuf content = c.content();
     if (content.isReadable()) {
       Buffer b = BufferInternal.safeBuffer(content.retain());
+      down.sent(b.length());
       browser.runOnContext(v -> browserWrite(b));
     }
     boolean last = c instanceof LastHttpContent;
@@ -413,9 +428,23 @@ final class Http1Exchange implements UpstreamConnection.Listener {
     failed(cause.getMessage(), tls);
   }
 
-  private void timedOut() {
+  /**
+   * The head timeout runs from the end of the request; while the request body is still being
+   * sent it only fires when no byte went out for a whole period (a stuck upload).
+   */
+  private void armTimer() {
+    vertx.cancelTimer(timer);
+    long sent = conn.stream.bytesOut();
+    timer = vertx.setTimer(Math.max(1, headTimeout.toMillis()), t -> timedOut(sent));
+  }
+
+  private void timedOut(long sentBefore) {
     timer = -1;
     if (finished || headReceived) {
+      return;
+    }
+    if (!requestDone && conn.stream.bytesOut() != sentBefore) {
+      armTimer();
       return;
     }
     conn.close("no response head within " + headTimeout.toSeconds() + " s");
@@ -469,6 +498,8 @@ final class Http1Exchange implements UpstreamConnection.Listener {
       return;
     }
     finished = true;
+    up.stop();
+    down.stop();
     vertx.cancelTimer(timer);
     conn.drainHandler(null);
     conn.close(e.getMessage());
@@ -502,6 +533,8 @@ final class Http1Exchange implements UpstreamConnection.Listener {
       return;
     }
     finished = true;
+    up.stop();
+    down.stop();
     vertx.cancelTimer(timer);
     conn.drainHandler(null);
     conn.resume();

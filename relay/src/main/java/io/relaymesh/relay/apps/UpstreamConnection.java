@@ -161,7 +161,9 @@ final class UpstreamConnection {
       return false;
     }
     try {
-      channel.writeOutbound(message);
+      // a failed write (e.g. queued behind a TLS handshake that fails) reaches the Tail
+      channel.writeAndFlush(message, channel.voidPromise());
+      channel.runPendingTasks();
     } catch (Exception e) { // the embedded channel rethrows recorded (also checked) exceptions
       fail(e, false);
       return false;
@@ -216,7 +218,7 @@ final class UpstreamConnection {
     closed = true;
     listener = null;
     stream.reset(ErrorCode.CANCEL, reason);
-    releaseChannel();
+    context.runOnContext(v -> releaseChannel()); // not from inside a pipeline callback
   }
 
   private void fromApp(Buffer b) {
@@ -260,7 +262,7 @@ final class UpstreamConnection {
     closed = true;
     Listener l = listener;
     listener = null;
-    releaseChannel();
+    context.runOnContext(v -> releaseChannel());
     if (l != null) {
       l.onFailure(e, false);
     } else {

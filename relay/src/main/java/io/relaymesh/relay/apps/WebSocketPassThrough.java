@@ -34,6 +34,8 @@ final class WebSocketPassThrough {
   private final Context upstream;
   private final List<Buffer> pending = new ArrayList<>(); // (u) app bytes before the socket
   private NetSocket socket; // (u) once spliced (the socket itself is used on the browser side)
+  private HopFlow up; // socket -> stream, set before the socket is read
+  private HopFlow down; // stream -> socket
   private boolean appEnded; // (u)
   private boolean browserClosed; // (u)
 
@@ -77,15 +79,18 @@ final class WebSocketPassThrough {
 
   /** Browser side: socket -> connection. */
   private void wireSocket(NetSocket s) {
-    s.handler(b -> upstream.runOnContext(x -> {
-      if (!conn.write(((BufferInternal) b).getByteBuf())) {
-        return;
-      }
-      if (conn.writeQueueFull()) {
-        browser.runOnContext(y -> s.pause());
-      }
-    }));
-    s.drainHandler(v -> upstream.runOnContext(x -> conn.resume()));
+    HopFlow toApp = new HopFlow(browser, s::pause, s::resume);
+    HopFlow toBrowser = new HopFlow(upstream, conn::pause, conn::resume);
+    up = toApp;
+    down = toBrowser;
+    s.handler(b -> {
+      toApp.sent(b.length());
+      upstream.runOnContext(x -> {
+        boolean ok = conn.write(((BufferInternal) b).getByteBuf());
+        toApp.written(b.length(), ok && conn.writeQueueFull());
+      });
+    });
+    s.drainHandler(v -> toBrowser.drained());
     s.endHandler(v -> upstream.runOnContext(x -> conn.endOutput()));
     s.exceptionHandler(e -> upstream.runOnContext(x -> browserClosed()));
     s.closeHandler(v -> upstream.runOnContext(x -> browserClosed()));
@@ -93,7 +98,7 @@ final class WebSocketPassThrough {
 
   private void spliced(NetSocket s) {
     socket = s;
-    conn.drainHandler(() -> browser.runOnContext(v -> s.resume()));
+    conn.drainHandler(up::drained);
     conn.upgraded(); // bytes still in the codec come out raw now
     for (Buffer b : pending) {
       toBrowser(b);
@@ -134,11 +139,11 @@ final class WebSocketPassThrough {
 
   private void toBrowser(Buffer b) {
     NetSocket s = socket;
+    HopFlow flow = down;
+    flow.sent(b.length());
     browser.runOnContext(v -> {
       s.write(b);
-      if (s.writeQueueFull()) {
-        upstream.runOnContext(x -> conn.pause());
-      }
+      flow.written(b.length(), s.writeQueueFull());
     });
   }
 

@@ -11,8 +11,10 @@ import io.vertx.core.MultiMap;
 import io.vertx.core.Promise;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.RequestOptions;
@@ -84,6 +86,11 @@ class AppForwarderTest {
     if (path.equals("/hang")) {
       return; // never answers
     }
+    if (path.equals("/die")) {
+      req.response().putHeader("content-length", "100000").write(Buffer.buffer("0123456789"));
+      fx.vertx.setTimer(200, t -> req.connection().close());
+      return;
+    }
     if (path.equals("/stream")) {
       req.response().setChunked(true).closeHandler(v -> streamClosed.set(true));
       long[] timer = new long[1];
@@ -115,7 +122,7 @@ class AppForwarderTest {
         case "/hop" -> resp.putHeader("connection", "X-Secret-Hop")
             .putHeader("x-secret-hop", "no").putHeader("keep-alive", "timeout=5")
             .putHeader("proxy-authenticate", "Basic realm=x").putHeader("trailer", "x-t")
-            .putHeader("x-visible", "yes").end("hop");
+            .putHeader("X-Visible", "yes").end("hop");
         default -> resp.end(body.length() > 0 ? body : Buffer.buffer("hello " + req.uri()));
       }
     });
@@ -417,6 +424,9 @@ class AppForwarderTest {
       new Random(3).nextBytes(data);
       Got p = call(c, HttpMethod.POST, "/echo", app.port(), false, Buffer.buffer(data));
       assertThat(p.body().getBytes()).isEqualTo(data);
+      Got hop = get(c, "/hop");
+      assertThat(hop.headers().get("x-visible")).isEqualTo("yes");
+      assertThat(hop.headers().get("x-secret-hop")).isNull();
       Got chunked = get(c, "/chunked");
       assertThat(chunked.body().toString()).isEqualTo("part-0;part-1;part-2;part-3;part-4;end");
     } finally {
@@ -447,6 +457,131 @@ class AppForwarderTest {
           streamClosed::get);
     } finally {
       c.close();
+    }
+  }
+
+  @Test
+  void expect100ContinueIsAnsweredAndTheBodyForwarded() {
+    HttpClient c = fx.client(false);
+    try {
+      HttpClientRequest r = await(c.request(new RequestOptions().setMethod(HttpMethod.PUT)
+          .setURI("/echo").putHeader("x-app-port", String.valueOf(app.port()))
+          .putHeader("expect", "100-continue").putHeader("content-length", "5")), 30);
+      Promise<Void> cont = Promise.promise();
+      r.continueHandler(v -> cont.tryComplete());
+      Future<Buffer> body = r.response().compose(HttpClientResponse::body);
+      await(r.sendHead(), 30);
+      await(cont.future(), 30);
+      r.end("hello");
+      assertThat(await(body, 30).toString()).isEqualTo("hello");
+      assertThat(last().headers().get("expect")).isNull();
+      assertThat(last().body().toString()).isEqualTo("hello");
+    } finally {
+      c.close();
+    }
+  }
+
+  @Test
+  void appDyingAfterTheHeadResetsTheBrowser() {
+    for (boolean http2 : new boolean[] {false, true}) {
+      HttpClient c = fx.client(http2);
+      try {
+        HttpClientResponse r = await(c.request(new RequestOptions().setURI("/die")
+                .putHeader("x-app-port", String.valueOf(app.port())))
+            .compose(HttpClientRequest::send), 30);
+        assertThat(r.statusCode()).isEqualTo(200);
+        Throwable e = io.relaymesh.proxy.testutil.Await.failure(r.body());
+        assertThat(e).as("HTTP/2: " + http2).isNotNull();
+      } finally {
+        c.close();
+      }
+    }
+  }
+
+  @Test
+  void aTunnelThatIsGoneIsA502AgentNotConnected() {
+    String bob = fx.control.createUser(fx.adminToken, "bob");
+    String token = fx.control.createWorkspace(bob, "gone").getString("agentToken");
+    java.util.Set<Long> before = fx.relay.agents().agentIds();
+    io.relaymesh.relay.testing.TestAgent other = await(io.relaymesh.relay.testing.TestAgent
+        .connect(fx.vertx, fx.relay.port(), fx.relay.caCertPem(), token));
+    Waits.until("bob's agent registered", Duration.ofSeconds(20),
+        () -> fx.relay.agents().agentIds().size() > before.size());
+    long id = fx.relay.agents().agentIds().stream().filter(x -> !before.contains(x))
+        .findFirst().orElseThrow();
+    var tunnel = fx.relay.agents().pick(id);
+    other.close();
+    Waits.until("bob's tunnel closed", Duration.ofSeconds(20), tunnel.session()::isClosed);
+    AppTarget target = new AppTarget(tunnel, "8000--main--gone--bob", 8000, false, "bob",
+        "bob/gone", "main", "127.0.0.1");
+    HttpServer front = miniFront(fx.forwarder, target);
+    HttpClient c = fx.vertx.createHttpClient();
+    try {
+      Got g = await(c.request(HttpMethod.GET, front.actualPort(), "127.0.0.1", "/")
+          .compose(HttpClientRequest::send)
+          .compose(r -> r.body().map(b -> new Got(r.statusCode(), r.headers(), b, r.version()))),
+          30);
+      assertThat(g.status()).isEqualTo(502);
+      assertThat(g.body().toString()).startsWith("agent_not_connected: agent 'main' of"
+          + " workspace bob/gone is not connected to this relay");
+    } finally {
+      c.close();
+      await(front.close());
+    }
+  }
+
+  /** A plain HTTP front for {@code forwarder} that always forwards to {@code target}. */
+  static HttpServer miniFront(AppForwarder forwarder, AppTarget target) {
+    return await(fx.vertx.createHttpServer().requestHandler(req -> {
+      req.pause();
+      forwarder.forward(req, req.uri(), req.headers(), target).onFailure(e -> {
+        AppProxyException ape = (AppProxyException) e;
+        req.resume();
+        req.response().setStatusCode(ape.status()).end(ape.code() + ": " + ape.getMessage());
+      });
+    }).listen(0, "127.0.0.1"));
+  }
+
+  @Test
+  void idleConnectionsAreBoundedAndDroppedAfterTheIdleTimeout() {
+    java.util.concurrent.atomic.AtomicInteger closedConnections =
+        new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.atomic.AtomicInteger opened =
+        new java.util.concurrent.atomic.AtomicInteger();
+    HttpServer slowApp = await(fx.vertx.createHttpServer()
+        .connectionHandler(conn -> {
+          opened.incrementAndGet();
+          conn.closeHandler(v -> closedConnections.incrementAndGet());
+        })
+        .requestHandler(req -> fx.vertx.setTimer(300, t -> req.response().end("slow")))
+        .listen(0, "127.0.0.1"));
+    AppForwarder forwarder = new AppForwarder(fx.vertx, new io.relaymesh.relay.tunnel.Tunnels(
+        io.relaymesh.config.TunnelConfig.defaults(),
+        new io.relaymesh.proxy.session.CountingSessionMetrics()),
+        new io.relaymesh.relay.control.Reporter(fx.controlClient, fx.relay.replicaId()), 1,
+        Duration.ofMillis(1500));
+    HttpServer front = miniFront(forwarder, fx.target(slowApp.actualPort(), false));
+    HttpClient c = fx.vertx.createHttpClient(new io.vertx.core.http.HttpClientOptions(),
+        new io.vertx.core.http.PoolOptions().setHttp1MaxSize(4));
+    try {
+      List<Future<Buffer>> bodies = new ArrayList<>();
+      for (int i = 0; i < 3; i++) {
+        bodies.add(c.request(HttpMethod.GET, front.actualPort(), "127.0.0.1", "/")
+            .compose(HttpClientRequest::send).compose(HttpClientResponse::body));
+      }
+      for (Future<Buffer> b : bodies) {
+        assertThat(await(b, 30).toString()).isEqualTo("slow");
+      }
+      assertThat(opened.get()).as("three concurrent requests, three connections").isEqualTo(3);
+      Waits.until("all but one idle connection closed", Duration.ofSeconds(10),
+          () -> closedConnections.get() == 2);
+      assertThat(forwarder.idleConnections()).isEqualTo(1);
+      Waits.until("the idle connection dropped after the idle timeout", Duration.ofSeconds(10),
+          () -> closedConnections.get() == 3 && forwarder.idleConnections() == 0);
+    } finally {
+      c.close();
+      await(front.close());
+      await(slowApp.close());
     }
   }
 }
