@@ -165,6 +165,43 @@ class AppRouterCookieTest {
     assertThat(fx.seenBy(port)).hasSize(seen);
   }
 
+  @Test
+  void browserFlowThroughTheControlPlanesAuthPageLandsOnTheApp() {
+    int port = fx.startApp();
+    // 1. the browser asks for the app: sent to the control plane
+    Answer first = fx.send(HttpMethod.GET, fx.host(port), "/notes?id=7", withCookie("x=1"),
+        null);
+    assertThat(first.status()).as(first.body()).isEqualTo(302);
+    String auth = first.headers().get("Location");
+    // 2. signed in at the control plane (its session cookie): a handoff to the app's callback
+    io.vertx.core.http.HttpClient control = fx.vertx.createHttpClient();
+    String callback;
+    try {
+      callback = io.relaymesh.proxy.testutil.Await.await(control.request(
+              new io.vertx.core.http.RequestOptions().setAbsoluteURI(auth)
+                  .putHeader("Accept", HTML)
+                  .putHeader("Cookie", "relaymesh_session=" + fx.alice))
+          .compose(r -> r.send()).map(r -> {
+            assertThat(r.statusCode()).as("/apps/auth answers a redirect").isEqualTo(302);
+            return r.getHeader("Location");
+          }));
+    } finally {
+      control.close();
+    }
+    String prefix = "https://" + fx.host(port) + ":" + fx.relay.port() + "/.relaymesh/callback?";
+    assertThat(callback).startsWith(prefix);
+    // 3. the relay's callback sets the app cookie and returns to the page first asked for
+    Answer cb = fx.send(HttpMethod.GET, fx.host(port), callback.substring(callback.indexOf("/.relaymesh/")),
+        AppRouterTest.headers("Accept", HTML), null);
+    assertThat(cb.status()).as(cb.body()).isEqualTo(302);
+    assertThat(cb.headers().get("Location")).isEqualTo("/notes?id=7");
+    // 4. the app
+    Answer page = fx.send(HttpMethod.GET, fx.host(port), "/notes?id=7",
+        withCookie(appCookie(cb, port)), null);
+    assertThat(page.status()).isEqualTo(200);
+    assertThat(page.body()).isEqualTo("hello from the app: GET /notes?id=7");
+  }
+
   static String enc(String s) {
     return URLEncoder.encode(s, StandardCharsets.UTF_8);
   }
