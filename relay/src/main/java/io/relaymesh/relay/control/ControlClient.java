@@ -142,7 +142,14 @@ public final class ControlClient implements AutoCloseable {
     if (payload != null) {
       options.putHeader("Content-Type", "application/json");
     }
-    Future<JsonObject> answer = http.request(options)
+    Future<io.vertx.core.http.HttpClientRequest> request;
+    try {
+      request = http.request(options);
+    } catch (IllegalStateException e) { // closed client (relay shutting down, retry timer late)
+      return Future.failedFuture(new ControlException(0, "unavailable", what + " failed: "
+          + e.getMessage()));
+    }
+    Future<JsonObject> answer = request
         .compose(req -> payload == null ? req.send() : req.send(payload))
         .compose(resp -> resp.body().map(b -> {
           JsonObject json = parse(b);
