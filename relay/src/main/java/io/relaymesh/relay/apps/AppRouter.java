@@ -138,6 +138,8 @@ public final class AppRouter {
       }
       return;
     }
+    LOG.info("app {}: request from {} refused: {} {}", app.label(), clientIp(req), d.status(),
+        d.code());
     String title = switch (d.status()) {
       case 401 -> "Sign-in required";
       case 403 -> "Access denied";
@@ -170,6 +172,8 @@ public final class AppRouter {
     }
     done.onFailure(e -> {
       if (e instanceof AppProxyException pe) {
+        LOG.info("app {}: request of {} from {} failed: {} {}", app.label(),
+            username == null ? "anonymous" : username, clientIp, pe.status(), pe.code());
         AppPages.error(req, pe.status(), pe.code(), title(pe.status()), pe.getMessage(), null,
             footer());
       } else {
