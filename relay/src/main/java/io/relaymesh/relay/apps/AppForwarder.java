@@ -82,9 +82,9 @@ public final class AppForwarder {
       return Future.failedFuture(notConnected(target, session == null ? "no tunnel"
           : tunnels.refusing() != null ? tunnels.refusing() : "its tunnel is closing"));
     }
-    Http1Exchange.Plan plan;
+    UpstreamRequest plan;
     try {
-      plan = Http1Exchange.Plan.of(req, uri, headers);
+      plan = UpstreamRequest.of(req, uri, headers);
     } catch (IllegalArgumentException e) {
       return Future.failedFuture(new AppProxyException(400, "bad_request",
           "the request cannot be forwarded to app " + target.app() + ": " + e.getMessage()));
@@ -94,7 +94,7 @@ public final class AppForwarder {
     return done.future();
   }
 
-  private void attempt(HttpServerRequest req, Http1Exchange.Plan plan, AppTarget target,
+  private void attempt(HttpServerRequest req, UpstreamRequest plan, AppTarget target,
       Context browser, Promise<Void> done, boolean mayRetry) {
     Session session = target.tunnel().session();
     Promise<Void> attempt = Promise.promise();

@@ -98,7 +98,7 @@ final class UpstreamConnection {
     stream.handler(this::fromApp);
     stream.endHandler(v -> onStreamEnd());
     stream.exceptionHandler(this::onStreamError);
-    stream.closeFuture().onComplete(x -> closed("closed"));
+    stream.closeFuture().onComplete(x -> logClosed("closed"));
     drainOutbound();
   }
 
@@ -313,7 +313,7 @@ final class UpstreamConnection {
     }
   }
 
-  private void closed(String how) {
+  private void logClosed(String how) {
     Instant ended = Instant.now();
     String reason = closeReason != null ? closeReason : how;
     LOG.info("app connection {} closed: user {} -> app {} (agent '{}' of workspace '{}' port {}),"
