@@ -76,9 +76,9 @@ final class Http1Exchange implements UpstreamConnection.Listener {
   private long timer = -1; // (u)
   private WebSocketPassThrough ws; // (u)
 
-  Http1Exchange(Vertx vertx, UpstreamRequest plan, AppTarget target, HttpServerRequest req, Context browser,
-      UpstreamConnection conn, boolean reused, Duration headTimeout, UpstreamPool pool,
-      Promise<Void> done) {
+  Http1Exchange(Vertx vertx, UpstreamRequest plan, AppTarget target, HttpServerRequest req,
+      Context browser, UpstreamConnection conn, boolean reused, Duration headTimeout,
+      UpstreamPool pool, Promise<Void> done) {
     this.vertx = vertx;
     this.plan = plan;
     this.target = target;

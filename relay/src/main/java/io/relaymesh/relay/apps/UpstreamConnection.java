@@ -192,7 +192,7 @@ final class UpstreamConnection {
     }
   }
 
-  /** Whether the stream's send window is full (pause the producer until {@link #drain}). */
+  /** Whether the stream's send window is full (pause the producer until it drains). */
   boolean writeQueueFull() {
     return stream.writeQueueFull();
   }
@@ -240,7 +240,9 @@ final class UpstreamConnection {
       return;
     }
     try {
-      channel.finish(); // lets the decoder end a close-delimited body
+      if (codec != null) {
+        channel.finish(); // lets the decoder end a close-delimited body
+      }
     } catch (Exception e) { // the embedded channel rethrows recorded (also checked) exceptions
       fail(e, false);
       return;
