@@ -71,7 +71,8 @@ public final class AppForwarder {
    * without relaymesh credentials and with X-Forwarded-*; hop-by-hop headers are removed here).
    * Completes when the exchange is over (also when it broke after the response head: the
    * browser's connection or stream is reset then); fails with {@link AppProxyException} when
-   * nothing was written to the response yet.
+   * nothing was written to the response yet (the request is resumed then, so the caller only
+   * writes its error page).
    */
   public Future<Void> forward(HttpServerRequest req, String uri, MultiMap headers,
       AppTarget target) {
@@ -79,22 +80,35 @@ public final class AppForwarder {
     Session session = target.tunnel() == null ? null : target.tunnel().session();
     if (session == null || session.isClosed() || session.isGoingAway()
         || tunnels.refusing() != null) {
+      resumeQuietly(req);
       return Future.failedFuture(notConnected(target, session == null ? "no tunnel"
           : tunnels.refusing() != null ? tunnels.refusing() : "its tunnel is closing"));
     }
-    Http1Exchange.Plan plan;
+    UpstreamRequest plan;
     try {
-      plan = Http1Exchange.Plan.of(req, uri, headers);
+      plan = UpstreamRequest.of(req, uri, headers);
     } catch (IllegalArgumentException e) {
+      resumeQuietly(req);
       return Future.failedFuture(new AppProxyException(400, "bad_request",
           "the request cannot be forwarded to app " + target.app() + ": " + e.getMessage()));
     }
     Promise<Void> done = Promise.promise();
     attempt(req, plan, target, browser, done, true);
-    return done.future();
+    return done.future().onFailure(e -> resumeQuietly(req));
   }
 
-  private void attempt(HttpServerRequest req, Http1Exchange.Plan plan, AppTarget target,
+  /** A failed request is resumed so that the caller's error page ends the exchange cleanly. */
+  private static void resumeQuietly(HttpServerRequest req) {
+    try {
+      if (!req.isEnded()) {
+        req.resume();
+      }
+    } catch (RuntimeException e) {
+      // the connection is gone; nothing to resume
+    }
+  }
+
+  private void attempt(HttpServerRequest req, UpstreamRequest plan, AppTarget target,
       Context browser, Promise<Void> done, boolean mayRetry) {
     Session session = target.tunnel().session();
     Promise<Void> attempt = Promise.promise();

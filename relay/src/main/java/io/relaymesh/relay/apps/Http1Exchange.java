@@ -3,15 +3,11 @@ package io.relaymesh.relay.apps;
 import io.netty.buffer.ByteBuf;
 import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.DefaultHttpHeaders;
-import io.netty.handler.codec.http.DefaultHttpRequest;
 import io.netty.handler.codec.http.HttpContent;
-import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpObject;
-import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpUtil;
-import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
 import io.vertx.core.Context;
@@ -19,11 +15,9 @@ import io.vertx.core.MultiMap;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.internal.buffer.BufferInternal;
-import io.vertx.core.net.HostAndPort;
 import java.time.Duration;
 import java.util.Locale;
 import java.util.Map;
@@ -57,71 +51,8 @@ final class Http1Exchange implements UpstreamConnection.Listener {
     }
   }
 
-  /** How the request body is framed upstream. */
-  enum Body { NONE, LENGTH, CHUNKED }
-
-  /**
-   * What to send upstream, computed once per browser request on its context.
-   *
-   * @param close the browser asked for {@code Connection: close}
-   */
-  record Plan(String method, String uri, HttpHeaders headers, Body body, boolean webSocket,
-      boolean expectContinue, boolean close, boolean http2) {
-
-    static Plan of(HttpServerRequest req, String uri, MultiMap headers) {
-      String method = req.method().name();
-      boolean http2 = req.version() == io.vertx.core.http.HttpVersion.HTTP_2;
-      boolean ws = !http2 && HopByHop.isWebSocketUpgrade(method, headers);
-      HttpHeaders out = new DefaultHttpHeaders();
-      HopByHop.copy(headers, out, ws);
-      if (!out.contains(HttpHeaderNames.HOST)) {
-        HostAndPort authority = req.authority();
-        if (authority != null) {
-          out.set(HttpHeaderNames.HOST, authority.port() > 0
-              ? authority.host() + ":" + authority.port() : authority.host());
-        }
-      }
-      boolean expect = !http2 && out.containsValue(HttpHeaderNames.EXPECT, "100-continue", true);
-      out.remove(HttpHeaderNames.EXPECT);
-      Body body;
-      String length = out.get(HttpHeaderNames.CONTENT_LENGTH);
-      if (ws) {
-        body = Body.NONE;
-        out.remove(HttpHeaderNames.CONTENT_LENGTH);
-      } else if (length != null) {
-        body = "0".equals(length.trim()) ? Body.NONE : Body.LENGTH;
-      } else if (!http2 && isChunked(headers)) {
-        body = Body.CHUNKED;
-      } else if (http2 && !req.isEnded() && !(method.equals("GET") || method.equals("HEAD"))) {
-        body = Body.CHUNKED;
-      } else {
-        body = Body.NONE;
-      }
-      if (body == Body.CHUNKED) {
-        out.set(HttpHeaderNames.TRANSFER_ENCODING, "chunked");
-      }
-      return new Plan(method, uri, out, body, ws, expect && body != Body.NONE,
-          HopByHop.saysClose(headers), http2);
-    }
-
-    HttpRequest head() {
-      return new DefaultHttpRequest(HttpVersion.HTTP_1_1,
-          io.netty.handler.codec.http.HttpMethod.valueOf(method), uri, headers.copy());
-    }
-
-    private static boolean isChunked(MultiMap headers) {
-      for (Map.Entry<String, String> e : headers) {
-        if (e.getKey().equalsIgnoreCase("transfer-encoding")
-            && e.getValue().toLowerCase(Locale.ROOT).contains("chunked")) {
-          return true;
-        }
-      }
-      return false;
-    }
-  }
-
   private final Vertx vertx;
-  private final Plan plan;
+  private final UpstreamRequest plan;
   private final AppTarget target;
   private final HttpServerRequest req;
   private final HttpServerResponse resp;
@@ -145,9 +76,9 @@ final class Http1Exchange implements UpstreamConnection.Listener {
   private long timer = -1; // (u)
   private WebSocketPassThrough ws; // (u)
 
-  Http1Exchange(Vertx vertx, Plan plan, AppTarget target, HttpServerRequest req, Context browser,
-      UpstreamConnection conn, boolean reused, Duration headTimeout, UpstreamPool pool,
-      Promise<Void> done) {
+  Http1Exchange(Vertx vertx, UpstreamRequest plan, AppTarget target, HttpServerRequest req,
+      Context browser, UpstreamConnection conn, boolean reused, Duration headTimeout,
+      UpstreamPool pool, Promise<Void> done) {
     this.vertx = vertx;
     this.plan = plan;
     this.target = target;
@@ -172,7 +103,7 @@ final class Http1Exchange implements UpstreamConnection.Listener {
     if (!conn.write(plan.head())) {
       return;
     }
-    if (plan.body() == Body.NONE) {
+    if (plan.body() == UpstreamRequest.Body.NONE) {
       if (!conn.write(LastHttpContent.EMPTY_LAST_CONTENT)) {
         return;
       }
@@ -199,7 +130,7 @@ final class Http1Exchange implements UpstreamConnection.Listener {
       }
       req.exceptionHandler(e -> upstream.runOnContext(x -> browserGone("browser request: "
           + e.getMessage())));
-      if (plan.body() == Body.NONE) {
+      if (plan.body() == UpstreamRequest.Body.NONE) {
         req.handler(b -> { }); // a body nobody announced is dropped
         req.resume();
         return;
@@ -474,7 +405,7 @@ final class Http1Exchange implements UpstreamConnection.Listener {
       });
       return;
     }
-    if (reused && !headReceived && plan.body() == Body.NONE && !plan.webSocket()) {
+    if (reused && !headReceived && plan.body() == UpstreamRequest.Body.NONE && !plan.webSocket()) {
       fail(new StaleConnection(why));
       return;
     }

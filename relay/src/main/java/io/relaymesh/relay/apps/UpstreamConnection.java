@@ -98,7 +98,7 @@ final class UpstreamConnection {
     stream.handler(this::fromApp);
     stream.endHandler(v -> onStreamEnd());
     stream.exceptionHandler(this::onStreamError);
-    stream.closeFuture().onComplete(x -> closed("closed"));
+    stream.closeFuture().onComplete(x -> logClosed("closed"));
     drainOutbound();
   }
 
@@ -192,7 +192,7 @@ final class UpstreamConnection {
     }
   }
 
-  /** Whether the stream's send window is full (pause the producer until {@link #drain}). */
+  /** Whether the stream's send window is full (pause the producer until it drains). */
   boolean writeQueueFull() {
     return stream.writeQueueFull();
   }
@@ -240,7 +240,9 @@ final class UpstreamConnection {
       return;
     }
     try {
-      channel.finish(); // lets the decoder end a close-delimited body
+      if (codec != null) {
+        channel.finish(); // lets the decoder end a close-delimited body
+      }
     } catch (Exception e) { // the embedded channel rethrows recorded (also checked) exceptions
       fail(e, false);
       return;
@@ -313,7 +315,7 @@ final class UpstreamConnection {
     }
   }
 
-  private void closed(String how) {
+  private void logClosed(String how) {
     Instant ended = Instant.now();
     String reason = closeReason != null ? closeReason : how;
     LOG.info("app connection {} closed: user {} -> app {} (agent '{}' of workspace '{}' port {}),"

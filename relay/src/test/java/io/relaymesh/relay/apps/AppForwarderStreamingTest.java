@@ -28,8 +28,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Large bodies through {@link AppForwarder} never sit in memory: a 256 MiB download (chunked)
- * and a 256 MiB upload (content-length), generated on the fly and checksummed at the other end,
+ * Large bodies through {@link AppForwarder} never sit in memory: a 512 MiB download (chunked)
+ * and a 512 MiB upload (content-length), generated on the fly and checksummed at the other end,
  * while a sampler watches the JVM's used heap after forced collections (browser, front, relay,
  * agent and app all live in this JVM, so anything buffered anywhere would show).
  */
@@ -37,7 +37,7 @@ import org.junit.jupiter.api.io.TempDir;
 @Timeout(300)
 class AppForwarderStreamingTest {
 
-  static final long SIZE = 256L * 1024 * 1024;
+  static final long SIZE = 512L * 1024 * 1024;
   static final int CHUNK = 64 * 1024;
   static final long HEAP_BOUND = 128L * 1024 * 1024;
   static final byte[] BLOCK = new byte[CHUNK];

@@ -499,7 +499,7 @@ class AppForwarderTest {
   }
 
   @Test
-  void aTunnelThatIsGoneIsA502AgentNotConnected() {
+  void aClosingTunnelDropsItsIdleConnectionsAndAGoneTunnelIsA502() {
     String bob = fx.control.createUser(fx.adminToken, "bob");
     String token = fx.control.createWorkspace(bob, "gone").getString("agentToken");
     java.util.Set<Long> before = fx.relay.agents().agentIds();
@@ -510,23 +510,60 @@ class AppForwarderTest {
     long id = fx.relay.agents().agentIds().stream().filter(x -> !before.contains(x))
         .findFirst().orElseThrow();
     var tunnel = fx.relay.agents().pick(id);
-    other.close();
-    Waits.until("bob's tunnel closed", Duration.ofSeconds(20), tunnel.session()::isClosed);
-    AppTarget target = new AppTarget(tunnel, "8000--main--gone--bob", 8000, false, "bob",
-        "bob/gone", "main", "127.0.0.1");
-    HttpServer front = miniFront(fx.forwarder, target);
+    AppTarget target = new AppTarget(tunnel, app.port() + "--main--gone--bob", app.port(), false,
+        "bob", "bob/gone", "main", "127.0.0.1");
+    AppForwarder forwarder = newForwarder(8, Duration.ofSeconds(30));
+    HttpServer front = miniFront(forwarder, target);
     HttpClient c = fx.vertx.createHttpClient();
     try {
-      Got g = await(c.request(HttpMethod.GET, front.actualPort(), "127.0.0.1", "/")
-          .compose(HttpClientRequest::send)
-          .compose(r -> r.body().map(b -> new Got(r.statusCode(), r.headers(), b, r.version()))),
-          30);
+      Got ok = plainGet(c, front);
+      assertThat(ok.status()).isEqualTo(200);
+      assertThat(forwarder.idleConnections()).isEqualTo(1);
+      other.close();
+      Waits.until("bob's tunnel closed", Duration.ofSeconds(20), tunnel.session()::isClosed);
+      Waits.until("the idle connection over it dropped", Duration.ofSeconds(10),
+          () -> forwarder.idleConnections() == 0);
+      Got g = plainGet(c, front);
       assertThat(g.status()).isEqualTo(502);
       assertThat(g.body().toString()).startsWith("agent_not_connected: agent 'main' of"
           + " workspace bob/gone is not connected to this relay");
     } finally {
       c.close();
       await(front.close());
+    }
+  }
+
+  static Got plainGet(HttpClient c, HttpServer front) {
+    return await(c.request(HttpMethod.GET, front.actualPort(), "127.0.0.1", "/")
+        .compose(HttpClientRequest::send)
+        .compose(r -> r.body().map(b -> new Got(r.statusCode(), r.headers(), b, r.version()))),
+        30);
+  }
+
+  static AppForwarder newForwarder(int maxIdle, Duration idleTimeout) {
+    return new AppForwarder(fx.vertx, new io.relaymesh.relay.tunnel.Tunnels(
+        io.relaymesh.config.TunnelConfig.defaults(),
+        new io.relaymesh.proxy.session.CountingSessionMetrics()),
+        new io.relaymesh.relay.control.Reporter(fx.controlClient, fx.relay.replicaId()),
+        maxIdle, idleTimeout);
+  }
+
+  @Test
+  void aRefusedWebSocketUpgradeIsRelayedAsAPlainResponse() {
+    WebSocketClient wc = fx.vertx.createWebSocketClient(new WebSocketClientOptions()
+        .setSsl(true).setTrustAll(true).setVerifyHost(false));
+    try {
+      Throwable e = io.relaymesh.proxy.testutil.Await.failure(wc.connect(
+          new WebSocketConnectOptions().setHost("127.0.0.1").setPort(fx.front.actualPort())
+              .setURI("/not-a-socket").setSsl(true)
+              .putHeader("x-app-port", String.valueOf(app.port()))));
+      assertThat(e).isInstanceOf(io.vertx.core.http.UpgradeRejectedException.class);
+      assertThat(((io.vertx.core.http.UpgradeRejectedException) e).getStatus()).isEqualTo(200);
+      assertThat(last().uri()).isEqualTo("/not-a-socket");
+      assertThat(last().headers().get("upgrade")).isEqualTo("websocket");
+      assertThat(last().headers().get("sec-websocket-key")).isNotNull();
+    } finally {
+      wc.close();
     }
   }
 
@@ -555,11 +592,7 @@ class AppForwarderTest {
         })
         .requestHandler(req -> fx.vertx.setTimer(300, t -> req.response().end("slow")))
         .listen(0, "127.0.0.1"));
-    AppForwarder forwarder = new AppForwarder(fx.vertx, new io.relaymesh.relay.tunnel.Tunnels(
-        io.relaymesh.config.TunnelConfig.defaults(),
-        new io.relaymesh.proxy.session.CountingSessionMetrics()),
-        new io.relaymesh.relay.control.Reporter(fx.controlClient, fx.relay.replicaId()), 1,
-        Duration.ofMillis(1500));
+    AppForwarder forwarder = newForwarder(1, Duration.ofMillis(1500));
     HttpServer front = miniFront(forwarder, fx.target(slowApp.actualPort(), false));
     HttpClient c = fx.vertx.createHttpClient(new io.vertx.core.http.HttpClientOptions(),
         new io.vertx.core.http.PoolOptions().setHttp1MaxSize(4));
