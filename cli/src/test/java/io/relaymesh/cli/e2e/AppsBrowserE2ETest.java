@@ -161,6 +161,11 @@ class AppsBrowserE2ETest {
     assertThat(r.statusCode()).as("create user %s: %s", name, r.body()).isEqualTo(201);
   }
 
+  /** What the recording app saw, without the browser's own favicon requests. */
+  static List<WorkspaceApps.Seen> pages() {
+    return apps.seen.stream().filter(x -> !x.uri().equals("/favicon.ico")).toList();
+  }
+
   static String text(ChromeDriver d) {
     return d.findElement(By.tagName("body")).getText();
   }
@@ -184,7 +189,7 @@ class AppsBrowserE2ETest {
         .contains("X-Forwarded-Host: " + label(port) + ".")
         .doesNotContainIgnoringCase("relaymesh")
         .doesNotContain("rms_");
-    WorkspaceApps.Seen last = apps.seen.get(apps.seen.size() - 1);
+    WorkspaceApps.Seen last = pages().get(pages().size() - 1);
     assertThat(last.uri()).isEqualTo("/some/path?q=1");
     assertThat(last.headers().getOrDefault("Cookie", "")).doesNotContain("relaymesh");
 
@@ -200,11 +205,11 @@ class AppsBrowserE2ETest {
     assertThat(String.valueOf(d.executeScript("return document.cookie"))).doesNotContain("relaymesh");
 
     // next visit: straight in, no login round trip
-    int before = apps.seen.size();
+    int before = pages().size();
     d.get(appUrl(port) + "again");
     waitFor(d).until(ExpectedConditions.presenceOfElementLocated(By.id("marker")));
     assertThat(d.getCurrentUrl()).isEqualTo(appUrl(port) + "again");
-    assertThat(apps.seen.size()).isEqualTo(before + 1);
+    assertThat(pages().size()).isEqualTo(before + 1);
   }
 
   @Test
@@ -219,14 +224,14 @@ class AppsBrowserE2ETest {
         "owner"));
     assertThat(text(d)).contains("bob").contains(label(port));
     assertThat(d.findElements(By.id("marker"))).isEmpty();
-    int requestsBefore = apps.seen.size();
+    int requestsBefore = pages().size();
 
     Result r = share(port, "authenticated");
     assertThat(r.out()).contains(appUrl(port));
     d.get(appUrl(port) + "now");
     waitFor(d).until(ExpectedConditions.presenceOfElementLocated(By.id("marker")));
     assertThat(d.getCurrentUrl()).isEqualTo(appUrl(port) + "now");
-    assertThat(apps.seen.size()).isEqualTo(requestsBefore + 1);
+    assertThat(pages().size()).isEqualTo(requestsBefore + 1);
   }
 
   @Test
