@@ -71,8 +71,7 @@ final class ClientTunnel implements AutoCloseable {
   /** System trust, plus the relay certificate {@code relaymesh dev} / login stored, if any. */
   static DialOptions dialOptions(Env env) {
     DialOptions opts = DialOptions.defaults();
-    String ca = env.vars().get("RELAYMESH_CA_CERT");
-    Path file = ca != null && !ca.isEmpty() ? Path.of(ca) : env.configDir().resolve(CA_FILE);
+    Path file = trustFile(env);
     if (Files.isRegularFile(file)) {
       opts = opts.withTrust(TrustSpec.pemFile(file));
     }
@@ -81,6 +80,12 @@ final class ClientTunnel implements AutoCloseable {
     } catch (IllegalArgumentException e) {
       throw new CliException(e.getMessage());
     }
+  }
+
+  /** The extra trusted relay certificate: {@code RELAYMESH_CA_CERT}, else the config dir's. */
+  static Path trustFile(Env env) {
+    String ca = env.vars().get("RELAYMESH_CA_CERT");
+    return ca != null && !ca.isEmpty() ? Path.of(ca) : env.configDir().resolve(CA_FILE);
   }
 
   /** A ticket for {@code port} of the workspace's agent (POST /api/v1/tickets). */
@@ -114,7 +119,14 @@ final class ClientTunnel implements AutoCloseable {
     try {
       return await(dialer.dial(url, Map.of("Authorization", "Bearer " + ticket)), Duration.ofSeconds(30));
     } catch (DialException e) {
-      throw new CliException("cannot reach relay: " + e.getMessage(), e);
+      String hint = "";
+      Path trust = trustFile(env);
+      if (String.valueOf(e.getMessage()).contains("TLS handshake failed")
+          && Files.isRegularFile(trust)) {
+        hint = " (trusted: the system's CAs and " + trust + ", which `relaymesh dev` writes; if"
+            + " it belongs to another relaymesh dev or relay, restart that one or delete the file)";
+      }
+      throw new CliException("cannot reach relay: " + e.getMessage() + hint, e);
     }
   }
 

@@ -10,8 +10,8 @@ import picocli.CommandLine.ParentCommand;
 
 /** {@code relaymesh config-ssh}: the managed {@code Host relaymesh.*} block in ~/.ssh/config. */
 @Command(name = "config-ssh", mixinStandardHelpOptions = true,
-    description = {"Add or update a managed 'Host relaymesh.*' block in your OpenSSH config, so",
-        "that 'ssh relaymesh.WORKSPACE' (and VS Code / JetBrains Gateway) go through Relaymesh.",
+    description = {"Add or update a managed 'Host relaymesh.*' block in your OpenSSH config so"
+        + " that 'ssh relaymesh.WORKSPACE' (and VS Code / JetBrains Gateway) go through Relaymesh.",
         "Everything outside the block is left untouched."})
 final class ConfigSshCommand implements Callable<Integer> {
 

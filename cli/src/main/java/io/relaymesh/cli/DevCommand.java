@@ -65,6 +65,7 @@ final class DevCommand implements Callable<Integer> {
     ControlServer control = null;
     RelayServer relay = null;
     Agent agent = null;
+    String stage = "control plane on 127.0.0.1:" + port + " (--port)";
     try {
       control = ClientTunnel.await(ControlServer.start(vertx, ControlConfig.defaults()
           .withListen("127.0.0.1:" + port).withDataDir(dir.resolve("control"))),
@@ -94,7 +95,9 @@ final class DevCommand implements Callable<Integer> {
           .withAppsHost(APPS_HOST)
           .withListen("127.0.0.1:" + relayPort)
           .withTls(TlsConfig.defaults().withStateDir(dir.resolve("relay")));
+      stage = "relay on 127.0.0.1:" + relayPort + " (--relay-port)";
       relay = ClientTunnel.await(RelayServer.start(vertx, relayConfig), Duration.ofMinutes(1));
+      stage = "agent";
       ClientTunnel.await(relay.firstRegistration(), Duration.ofSeconds(30));
       Path caCert = dir.resolve("relay-ca.pem");
       write(caCert, relay.caCertPem());
@@ -131,7 +134,7 @@ final class DevCommand implements Callable<Integer> {
           "",
           "try:  ./relaymesh ssh dev -- uname -a",
           "      ./relaymesh config-ssh -y && ssh relaymesh.dev",
-          "      ./relaymesh port-forward dev --tcp 8000:8000",
+          "      ./relaymesh port-forward dev --tcp 9000:8000",
           "      python3 -m http.server 8000 &  ./relaymesh ports share dev 8000 --level public",
           "        -> https://8000--" + AGENT + "--" + WORKSPACE + "--" + ADMIN + "." + APPS_HOST
               + ":" + relay.port() + "/  (self-signed certificate: " + caCert + ")",
@@ -141,13 +144,28 @@ final class DevCommand implements Callable<Integer> {
       main.env.out().flush();
     } catch (RuntimeException e) {
       stop(vertx, agent, relay, control);
-      throw e;
+      throw explain(e, stage, dir);
     }
     Agent a = agent;
     RelayServer r = relay;
     ControlServer c = control;
     ShutdownHook.install(() -> stop(vertx, a, r, c)).awaitStopped();
     return 0;
+  }
+
+  /** The common start failures of a second {@code relaymesh dev}, said plainly. */
+  static RuntimeException explain(RuntimeException e, String stage, Path dir) {
+    String m = String.valueOf(e.getMessage());
+    if (m.contains("Address already in use")) {
+      return new CliException("cannot start the " + stage + ": the port is in use (another"
+          + " relaymesh dev?); stop it, or pick free ports with --port and --relay-port (0 = any)",
+          e);
+    }
+    if (m.contains("epg-lock") || m.contains("could not lock")) {
+      return new CliException("the data dir " + dir + " is in use by another relaymesh dev (its"
+          + " embedded PostgreSQL is locked); stop that one, or use another --data-dir", e);
+    }
+    return e;
   }
 
   private static void stop(Vertx vertx, Agent agent, RelayServer relay, ControlServer control) {

@@ -16,7 +16,7 @@ import picocli.CommandLine.ParentCommand;
  * apps hosts, with share levels (owner, authenticated, public); see {@code docs/apps.md}.
  */
 @Command(name = "ports", mixinStandardHelpOptions = true,
-    description = {"Share workspace ports as web apps (https://PORT--AGENT--WORKSPACE--OWNER.APPS-HOST/).",
+    description = {"Share workspace ports as web apps at https://PORT--AGENT--WORKSPACE--OWNER.APPS-HOST/",
         "Levels: owner (only you; also every unshared port), authenticated (any logged-in user),"
             + " public (anyone)."},
     subcommands = {PortsCommand.Share.class, PortsCommand.ListCmd.class,
@@ -142,7 +142,9 @@ final class PortsCommand implements Runnable {
       Env env = parent.main.env;
       Credentials c = Credentials.load(env);
       c.client().delete(sharePath(c, workspace, port));
-      env.out().println("port " + port + " of " + workspace + " is no longer shared");
+      WorkspaceRef ref = WorkspaceRef.parse(workspace);
+      env.out().println("port " + port + " of " + (ref.owner() == null ? c.username() : ref.owner())
+          + "/" + ref.name() + " (agent " + ref.agentOrDefault() + ") is not shared (owner only)");
       return 0;
     }
   }

@@ -239,7 +239,7 @@ class CliCommandsTest {
     assertThat(tooLong.err()).contains("63");
 
     assertThat(cli.run(null, "ports", "unshare", "web", "8080").out())
-        .isEqualTo("port 8080 of web is no longer shared\n");
+        .isEqualTo("port 8080 of carol/web (agent main) is not shared (owner only)\n");
     assertThat(cli.run(null, "ports", "list").out()).doesNotContain("8080--");
   }
 }

@@ -65,8 +65,8 @@ public final class AppAccess {
       if (t == null || t.workspaceId() == null || t.agentId() == null) {
         // one message for all three: an anonymous visitor learns nothing about which exists
         throw ControlException.notFound("app_not_found", "app " + host.label()
-            + " does not exist: there is no agent '" + host.agent() + "' in workspace '"
-            + host.workspaceFullName() + "'");
+            + " does not exist: no agent '" + host.agent() + "' of a workspace '"
+            + host.workspace() + "' of a user '" + host.owner() + "'");
       }
       return new ResolvedApp(host, t.ownerId(), t.workspaceId(), t.agentId(),
           t.level() == null ? ShareLevel.OWNER : t.level());

@@ -230,8 +230,8 @@ public final class AppRouter {
 
   private void resolveFailed(HttpServerRequest req, AppHost app, Throwable e) {
     if (e instanceof ControlException ce && ce.status() == 404) {
-      AppPages.error(req, 404, ce.code(), "App not found", "there is no app "
-          + app.label() + ": " + AppsControl.reason(ce), null, footer());
+      AppPages.error(req, 404, ce.code(), "App not found",
+          AppsControl.reason(ce), null, footer());
     } else if (e instanceof ControlException ce && ce.status() >= 400 && ce.status() < 500) {
       AppPages.error(req, ce.status(), ce.code(), ce.status() == 403 ? "Not allowed"
           : "Bad app address", AppsControl.reason(ce), null, footer());
