@@ -47,8 +47,8 @@ class AppsBrowserE2ETest {
 
   static Path tmp;
   static Path data;
+  static DevProcess devProcess;
   static Children cli;
-  static Child dev;
   static Child python;
   static int pythonPort;
   static JsonObject devJson;
@@ -59,16 +59,11 @@ class AppsBrowserE2ETest {
   @BeforeAll
   static void startDev() throws Exception {
     Browser.assumeInstalled();
-    tmp = Files.createTempDirectory("relaymesh-apps-e2e-");
-    data = tmp.resolve("data");
-    cli = new Children(tmp, tmp.resolve("config"));
-    dev = cli.start(List.of(Children.javaBin(), "-Xmx512m", "-cp", Children.CP,
-        "io.relaymesh.cli.Main", "dev", "--data-dir", data.toString(), "--port", "0",
-        "--relay-port", "0"), null);
-    Children.await(Duration.ofSeconds(100), () -> "'relaymesh dev is running' from\n" + dev,
-        () -> dev.stdout().contains("relaymesh dev is running") || !dev.process().isAlive());
-    assertThat(dev.process().isAlive()).as("relaymesh dev exited early:\n%s", dev).isTrue();
-    devJson = new JsonObject(Files.readString(data.resolve("dev.json")));
+    devProcess = DevProcess.start("relaymesh-apps-e2e-");
+    tmp = devProcess.tmp;
+    data = devProcess.data;
+    cli = devProcess.cli;
+    devJson = devProcess.devJson;
     adminPassword = Files.readString(data.resolve("admin-password")).trim();
     apps = new WorkspaceApps();
 
@@ -90,21 +85,8 @@ class AppsBrowserE2ETest {
     if (apps != null) {
       apps.close();
     }
-    if (cli == null) {
-      return;
-    }
-    if (dev != null) {
-      dev.process().destroy();
-      dev.process().waitFor(30, TimeUnit.SECONDS);
-    }
-    cli.close();
-    Children.await(Duration.ofSeconds(15), () -> "no process left using " + data + ": "
-        + Children.processesMentioning(data.toString()),
-        () -> Children.processesMentioning(data.toString()).isEmpty());
-    if (!Boolean.getBoolean("relaymesh.e2e.keep")) {
-      try (java.util.stream.Stream<Path> files = Files.walk(tmp)) {
-        files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
-      }
+    if (devProcess != null) {
+      devProcess.stop();
     }
   }
 

@@ -57,6 +57,7 @@ class DevSshE2ETest {
 
   static Path tmp;
   static Path data;
+  static DevProcess devProcess;
   static Children cli;
   static Child dev;
   static JsonObject devJson;
@@ -65,18 +66,13 @@ class DevSshE2ETest {
 
   @BeforeAll
   static void startDev() throws Exception {
-    tmp = Files.createTempDirectory("relaymesh-e2e-");
-    data = tmp.resolve("data");
-    cli = new Children(tmp, tmp.resolve("config"));
     echo = new EchoServer();
-    // the long-running process gets the JIT: it carries every byte of the tests
-    dev = cli.start(List.of(Children.javaBin(), "-Xmx512m", "-cp", Children.CP,
-        "io.relaymesh.cli.Main", "dev", "--data-dir", data.toString(), "--port", "0",
-        "--relay-port", "0"), null);
-    Children.await(Duration.ofSeconds(100), () -> "'relaymesh dev is running' from\n" + dev,
-        () -> dev.stdout().contains("relaymesh dev is running") || !dev.process().isAlive());
-    assertThat(dev.process().isAlive()).as("relaymesh dev exited early:\n%s", dev).isTrue();
-    devJson = new JsonObject(Files.readString(data.resolve("dev.json")));
+    devProcess = DevProcess.start("relaymesh-e2e-");
+    tmp = devProcess.tmp;
+    data = devProcess.data;
+    cli = devProcess.cli;
+    dev = devProcess.dev;
+    devJson = devProcess.devJson;
     sshConfig = tmp.resolve("ssh_config");
     Result r = cli.cliRun("config-ssh", "-y", "--ssh-config", sshConfig.toString());
     assertThat(r.exit()).as("%s", r).isZero();
@@ -87,24 +83,9 @@ class DevSshE2ETest {
     if (echo != null) {
       echo.close();
     }
-    if (cli == null) {
-      return;
-    }
-    boolean devExited = true;
-    if (dev != null) {
-      dev.process().destroy(); // SIGTERM, like Ctrl-C
-      devExited = dev.process().waitFor(30, TimeUnit.SECONDS);
-    }
-    cli.close(); // everything else; SIGKILL after 30 s
-    assertThat(devExited).as("relaymesh dev still running 30 s after SIGTERM:\n%s", dev).isTrue();
-    // embedded PostgreSQL runs as its own process with "-D <data>/control/postgres"
-    Children.await(Duration.ofSeconds(15), () -> "no process left using " + data + ": "
-        + Children.processesMentioning(data.toString()),
-        () -> Children.processesMentioning(data.toString()).isEmpty());
-    if (!Boolean.getBoolean("relaymesh.e2e.keep")) {
-      try (java.util.stream.Stream<Path> files = Files.walk(tmp)) {
-        files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
-      }
+    if (devProcess != null) {
+      assertThat(devProcess.stop()).as("relaymesh dev still running 30 s after SIGTERM:\n%s", dev)
+          .isTrue();
     }
   }
 

@@ -1,14 +1,9 @@
 package io.relaymesh.control.apps;
 
-import com.nimbusds.jose.JOSEException;
-import com.nimbusds.jose.JOSEObjectType;
-import com.nimbusds.jose.JWSAlgorithm;
-import com.nimbusds.jose.JWSHeader;
-import com.nimbusds.jose.crypto.ECDSASigner;
 import com.nimbusds.jose.jwk.ECKey;
 import com.nimbusds.jwt.JWTClaimsSet;
-import com.nimbusds.jwt.SignedJWT;
 import io.relaymesh.control.tickets.TicketException;
+import io.relaymesh.control.tickets.TicketIssuer;
 import io.relaymesh.control.tickets.TicketException.Reason;
 import io.relaymesh.control.tickets.TicketVerifier;
 import java.text.ParseException;
@@ -58,17 +53,7 @@ public final class AppTokens {
         .claim(CLAIM_SESSION_ID, t.sessionId())
         .claim(CLAIM_APP, t.app())
         .build();
-    JWSHeader header = new JWSHeader.Builder(JWSAlgorithm.ES256)
-        .keyID(key.getKeyID())
-        .type(new JOSEObjectType(TYPE))
-        .build();
-    SignedJWT jwt = new SignedJWT(header, claims);
-    try {
-      jwt.sign(new ECDSASigner(key));
-    } catch (JOSEException e) {
-      throw new IllegalStateException("cannot sign app token with key " + key.getKeyID(), e);
-    }
-    return jwt.serialize();
+    return TicketIssuer.sign(key, TYPE, claims, "app token");
   }
 
   /**

@@ -33,15 +33,24 @@ public final class TicketIssuer {
         .claim(TicketClaims.CLAIM_AGENT_ID, t.agentId())
         .claim(TicketClaims.CLAIM_PORT, t.port())
         .build();
+    return sign(key, TYPE, claims, "ticket");
+  }
+
+  /**
+   * Signs {@code claims} as a compact JWS: ES256 with {@code key}, its {@code kid}, and
+   * {@code typ} {@code type} (what keeps one kind of token from being taken for another; see
+   * {@link TicketVerifier#verifySignature}). {@code what} names the token in errors.
+   */
+  public static String sign(ECKey key, String type, JWTClaimsSet claims, String what) {
     JWSHeader header = new JWSHeader.Builder(JWSAlgorithm.ES256)
         .keyID(key.getKeyID())
-        .type(new JOSEObjectType(TYPE))
+        .type(new JOSEObjectType(type))
         .build();
     SignedJWT jwt = new SignedJWT(header, claims);
     try {
       jwt.sign(new ECDSASigner(key));
     } catch (JOSEException e) {
-      throw new IllegalStateException("cannot sign ticket with key " + key.getKeyID(), e);
+      throw new IllegalStateException("cannot sign " + what + " with key " + key.getKeyID(), e);
     }
     return jwt.serialize();
   }
