@@ -125,7 +125,7 @@ public final class Agent {
       Context ctx = ((VertxInternal) vertx).createEventLoopContext();
       TunnelKeeper keeper = new TunnelKeeper(vertx, ctx, TunnelDialer.create(vertx, dialOptions), relays, picker,
           config.token(), acceptor, new Backoff(config.reconnectMin(), config.reconnectMax(), options.random()),
-          options.random(), TunnelKeeper.REMEASURE_EVERY);
+          options.random(), options.remeasureEvery());
       LOG.info("agent starting: control plane {}, relay {}, ssh {}, {}, {}", config.url(),
           config.relayUrl() != null ? config.relayUrl()
               : config.relayCount() + " from the control plane" + (config.region() != null

@@ -36,7 +36,9 @@ import org.slf4j.LoggerFactory;
  *
  * <ul>
  *   <li>a reconcile runs at start, after a failure or a lost tunnel (after a {@link Backoff}
- *       delay), at once after GOAWAY, and every {@link #REMEASURE_EVERY} (jittered +-25 %);
+ *       delay), at once after GOAWAY (and again when the draining replica is no longer avoided),
+ *       and every {@link #REMEASURE_EVERY} (jittered +-25 %); a failed reconcile while all wanted
+ *       tunnels are up is logged and left to the next periodic one;
  *   <li>every failed attempt is logged with its reason and the delay before the next one;
  *   <li>a relay or the control plane answering 401/403 (token rejected) is retried after
  *       {@code max/2 .. max}, not given up: a token re-issued or a relay whose auth cache was
@@ -85,6 +87,7 @@ public final class TunnelKeeper {
   private int tunnelIds;
   private final Map<String, Held> held = new LinkedHashMap<>();
   private final Set<String> dialing = new HashSet<>();
+  private final Set<Long> catchUps = new HashSet<>();
   private final Map<String, Long> draining = new HashMap<>();
   private final List<DialedTunnel> all = new ArrayList<>();
   private final List<Promise<String>> waiters = new ArrayList<>();
@@ -197,7 +200,7 @@ public final class TunnelKeeper {
 
   private void report(RelayPicker.Picked picked) {
     Set<String> chosen = picked.targets().stream().map(RelayCandidate::key).collect(Collectors.toSet());
-    if (picked.measured().isEmpty() || chosen.equals(held.keySet())) {
+    if (stopped || picked.measured().isEmpty() || chosen.equals(held.keySet())) {
       return;
     }
     LOG.info("relays by round trip: {}; choosing {}",
@@ -304,6 +307,14 @@ public final class TunnelKeeper {
     held.remove(key);
     published();
     draining.put(key, System.nanoTime() + AVOID_DRAINING.toNanos());
+    // once the replica is no longer avoided (e.g. restarted), look again: it may be wanted back
+    long[] catchUp = new long[1];
+    catchUp[0] = vertx.setTimer(AVOID_DRAINING.toMillis() + backoff.goAwayDelayMillis() + 1,
+        id -> context.runOnContext(v -> {
+          catchUps.remove(catchUp[0]);
+          reconcile();
+        }));
+    catchUps.add(catchUp[0]);
     long delay = backoff.goAwayDelayMillis();
     LOG.info("{}: relay {} is draining (GOAWAY {}): opening a new tunnel in {} ms, the old one finishes its streams",
         name, t.url(), code, delay);
@@ -327,6 +338,13 @@ public final class TunnelKeeper {
   }
 
   private void failed(Throwable cause) {
+    if (held.size() >= picker.count()) {
+      // all wanted tunnels are up: a failed re-check (control plane away, a nearer relay not
+      // answering) waits for the next periodic one instead of retrying in a loop
+      lastError = cause.getMessage() != null ? cause.getMessage() : cause.toString();
+      LOG.warn("checking the relays again failed: {}; keeping the tunnels to {}", lastError, connectedUrls);
+      return;
+    }
     long delay;
     String reason;
     if (cause instanceof DialException d && (d.status() == 401 || d.status() == 403)) {
@@ -408,6 +426,8 @@ public final class TunnelKeeper {
         vertx.cancelTimer(remeasureTimer);
         remeasureTimer = -1;
       }
+      catchUps.forEach(vertx::cancelTimer);
+      catchUps.clear();
       waiters.forEach(w -> w.tryFail("agent stopped"));
       waiters.clear();
       List<Future<Void>> closing = new ArrayList<>();

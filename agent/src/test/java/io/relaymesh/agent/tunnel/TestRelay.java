@@ -34,6 +34,8 @@ final class TestRelay implements AutoCloseable {
   final String token;
   final BlockingQueue<Session> sessions = new LinkedBlockingQueue<>();
   final AtomicInteger rejected = new AtomicInteger();
+  /** Added to every {@code /latency-check} answer: makes the relay look this much farther away. */
+  volatile long latencyCheckDelayMillis;
   private HttpServer server;
   private int port;
 
@@ -48,7 +50,12 @@ final class TestRelay implements AutoCloseable {
             .addWebSocketSubProtocol(WireSpec.SUBPROTOCOL))
         .requestHandler(req -> {
           if (req.path().equals("/latency-check")) { // as the relay's HealthEndpoints answer it
-            req.response().putHeader("Cache-Control", "no-store").end("ok");
+            long delay = latencyCheckDelayMillis;
+            if (delay <= 0) {
+              req.response().putHeader("Cache-Control", "no-store").end("ok");
+            } else { // a relay "farther away", for the latency probe only
+              vertx.setTimer(delay, t -> req.response().putHeader("Cache-Control", "no-store").end("ok"));
+            }
             return;
           }
           if (!req.path().equals("/api/v1/tunnel/agent")) {
