@@ -50,6 +50,8 @@ final class ClientTunnel implements AutoCloseable {
   private final TunnelDialer dialer;
   private final RelaySelection selection;
   private volatile String choiceKey;
+  private volatile List<RelayCandidate> candidates;
+  private volatile String dialedRelayUrl;
 
   /** @param region pinned region ({@code --region}); null: {@code cli.region}, else the nearest */
   ClientTunnel(Env env, WorkspaceRef ref, String region) {
@@ -118,8 +120,9 @@ final class ClientTunnel implements AutoCloseable {
         .stream().filter(c -> region == null || region.equals(c.region())).toList();
     if (!candidates.isEmpty()) {
       String key = RelaySelection.key(control.base(), ticket.getString("workspace", ref.workspace()),
-          ticket.getString("agent", ref.agentOrDefault()));
+          ticket.getString("agent", ref.agentOrDefault()), region);
       choiceKey = key;
+      this.candidates = candidates;
       return selection.choose(key, candidates).publicUrl();
     }
     throw new CliException("agent '" + ticket.getString("agent", ref.agentOrDefault())
@@ -128,11 +131,42 @@ final class ClientTunnel implements AutoCloseable {
         + " (is its agent running?)");
   }
 
-  /** Dials the relay's client endpoint with {@code ticket}. */
+  /**
+   * Dials the relay's client endpoint with {@code ticket}. When that relay cannot be reached or
+   * refuses new tunnels (503: draining) and {@link #relayUrl} had other candidates, the nearest
+   * of those is dialed instead (measured again; the choice is remembered).
+   */
   DialedTunnel dial(String relayUrl, String ticket) {
-    String url = relayUrl.replaceAll("/+$", "") + CLIENT_PATH;
     try {
-      return await(dialer.dial(url, Map.of("Authorization", "Bearer " + ticket)), Duration.ofSeconds(30));
+      return dialOnce(relayUrl, ticket);
+    } catch (CliException e) {
+      List<RelayCandidate> all = candidates;
+      String key = choiceKey;
+      if (!(e.getCause() instanceof DialException d) || (d.status() != 0 && d.status() != 503)
+          || all == null || key == null) {
+        throw e;
+      }
+      List<RelayCandidate> others = all.stream()
+          .filter(c -> !stripSlash(c.publicUrl()).equals(stripSlash(relayUrl))).toList();
+      if (others.isEmpty()) {
+        throw e;
+      }
+      candidates = others;
+      return dial(selection.choose(key, others).publicUrl(), ticket);
+    }
+  }
+
+  /** The public URL of the relay the last successful {@link #dial} reached. */
+  String dialedRelayUrl() {
+    return dialedRelayUrl;
+  }
+
+  private DialedTunnel dialOnce(String relayUrl, String ticket) {
+    String url = stripSlash(relayUrl) + CLIENT_PATH;
+    try {
+      DialedTunnel t = await(dialer.dial(url, Map.of("Authorization", "Bearer " + ticket)), Duration.ofSeconds(30));
+      dialedRelayUrl = relayUrl;
+      return t;
     } catch (DialException e) {
       String key = choiceKey;
       if (key != null) {
@@ -147,6 +181,10 @@ final class ClientTunnel implements AutoCloseable {
       }
       throw new CliException("cannot reach relay: " + e.getMessage() + hint, e);
     }
+  }
+
+  private static String stripSlash(String u) {
+    return u.replaceAll("/+$", "");
   }
 
   /** Opens a stream on the session, turning a refusal into one clear line. */

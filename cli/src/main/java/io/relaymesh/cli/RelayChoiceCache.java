@@ -11,8 +11,9 @@ import java.time.Instant;
 
 /**
  * The relay chosen last time per workspace agent, in {@code <config dir>/relay-choice.json}:
- * {@code {"<control URL> <owner/workspace>.<agent>": {"replicaId", "region", "publicUrl",
- * "rttMs", "measuredAt"}}}. It lets hysteresis work across CLI runs (the previous choice is the
+ * {@code {"<control URL> <owner/workspace>.<agent>[ region <R>]": {"replicaId", "region",
+ * "publicUrl", "rttMs", "measuredAt"}}} ({@code rttMs} and {@code measuredAt} null for a choice
+ * that had no alternative). It lets hysteresis work across CLI runs (the previous choice is the
  * "current" one) and spares a fresh {@code ssh} the measurement while the entry is younger than
  * {@code cli.relay-choice-max-age}. Nothing secret is stored. A damaged file is ignored (and
  * rewritten on the next choice); writes are atomic (temporary file, then rename), so concurrent

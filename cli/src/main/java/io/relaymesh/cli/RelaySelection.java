@@ -18,7 +18,8 @@ import java.util.Optional;
  * nearest by {@link LatencyProbe} round trip with {@link RelayChooser} hysteresis against the
  * previous choice for the same workspace agent ({@link RelayChoiceCache}). A fresh enough previous
  * choice that is still a candidate is reused without measuring, so a quick {@code ssh} start costs
- * no measurement; a single candidate is used as is.
+ * no measurement; a single candidate is used without measuring (and remembered as the current
+ * choice, unmeasured).
  */
 final class RelaySelection {
 
@@ -36,18 +37,23 @@ final class RelaySelection {
     this.clock = clock;
   }
 
-  /** The key of a workspace agent in the cache. */
-  static String key(String controlUrl, String workspace, String agent) {
-    return controlUrl + " " + workspace + "." + agent;
+  /** The key of a workspace agent in the cache (a pinned region has its own entry). */
+  static String key(String controlUrl, String workspace, String agent, String region) {
+    return controlUrl + " " + workspace + "." + agent + (region == null ? "" : " region " + region);
   }
 
   /** The replica to use; {@code candidates} is not empty. */
   RelayCandidate choose(String key, List<RelayCandidate> candidates) {
+    RelayChoiceCache.Entry previous = cache.get(key);
     if (candidates.size() == 1) {
-      return candidates.get(0);
+      RelayCandidate only = candidates.get(0);
+      if (previous == null || !previous.key().equals(only.key()) || !previous.publicUrl().equals(only.publicUrl())) {
+        // remembered unmeasured: the current choice once there are several
+        cache.put(key, new RelayChoiceCache.Entry(only.replicaId(), only.region(), only.publicUrl(), null, null));
+      }
+      return only;
     }
     Instant now = clock.instant();
-    RelayChoiceCache.Entry previous = cache.get(key);
     if (previous != null && previous.freshAt(now, maxAge)) {
       for (RelayCandidate c : candidates) {
         if (c.key().equals(previous.key()) && c.publicUrl().equals(previous.publicUrl())) {

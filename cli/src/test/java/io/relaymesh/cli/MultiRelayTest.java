@@ -197,7 +197,7 @@ class MultiRelayTest {
     try (ClientTunnel t = new ClientTunnel(env(config, env), WorkspaceRef.parse("dev"), null)) {
       first = t.relayUrl(t.ticket(echo.actualPort()));
       assertThat(held).extracting(RelayServer::url).contains(first);
-      remembered = new RelayChoiceCache(config).get(RelaySelection.key(control.server.url(), "alice/dev", "main"));
+      remembered = new RelayChoiceCache(config).get(RelaySelection.key(control.server.url(), "alice/dev", "main", null));
       assertThat(remembered.publicUrl()).isEqualTo(first);
       assertThat(remembered.rttMs()).isNotNull();
       // through the chosen relay
@@ -209,7 +209,7 @@ class MultiRelayTest {
     // a fresh CLI within the max age reuses the choice without measuring
     try (ClientTunnel t = new ClientTunnel(env(config, env), WorkspaceRef.parse("dev"), null)) {
       assertThat(t.relayUrl(t.ticket(echo.actualPort()))).isEqualTo(first);
-      assertThat(new RelayChoiceCache(config).get(RelaySelection.key(control.server.url(), "alice/dev", "main"))
+      assertThat(new RelayChoiceCache(config).get(RelaySelection.key(control.server.url(), "alice/dev", "main", null))
           .measuredAt()).isEqualTo(remembered.measuredAt());
     }
     // stale (max age 0): measured again; loopback relays differ by far less than 10 ms -> stays
@@ -218,13 +218,25 @@ class MultiRelayTest {
     Thread.sleep(5);
     try (ClientTunnel t = new ClientTunnel(env(config, stale), WorkspaceRef.parse("dev"), null)) {
       assertThat(t.relayUrl(t.ticket(echo.actualPort()))).isEqualTo(first);
-      assertThat(new RelayChoiceCache(config).get(RelaySelection.key(control.server.url(), "alice/dev", "main"))
+      assertThat(new RelayChoiceCache(config).get(RelaySelection.key(control.server.url(), "alice/dev", "main", null))
           .measuredAt()).isAfter(remembered.measuredAt());
     }
     // --region pins the other relay holding the agent
     RelayServer other = held.stream().filter(r -> !r.url().equals(first)).findFirst().orElseThrow();
     try (ClientTunnel t = new ClientTunnel(env(config, stale), WorkspaceRef.parse("dev"), other.region())) {
       assertThat(t.relayUrl(t.ticket(echo.actualPort()))).isEqualTo(other.url());
+    }
+    // the remembered relay dies: the dial falls back to the other relay holding the agent
+    try (ClientTunnel t = new ClientTunnel(env(config, env), WorkspaceRef.parse("dev"), null)) {
+      JsonObject ticket = t.ticket(echo.actualPort());
+      assertThat(t.relayUrl(ticket)).isEqualTo(first);
+      held.stream().filter(r -> r.url().equals(first)).findFirst().orElseThrow().stop();
+      DialedTunnel dialed = t.dial(first, ticket.getString("ticket"));
+      assertThat(t.dialedRelayUrl()).isEqualTo(other.url());
+      Stream s = t.open(dialed.session(), WireSpec.KIND_TCP, "127.0.0.1:" + echo.actualPort(), null, "echo");
+      assertThat(roundTrip(dialed, s, "fallback")).isEqualTo("fallback");
+      assertThat(new RelayChoiceCache(config).get(RelaySelection.key(control.server.url(), "alice/dev", "main", null))
+          .publicUrl()).isEqualTo(other.url());
     }
   }
 
