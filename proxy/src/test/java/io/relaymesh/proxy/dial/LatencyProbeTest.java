@@ -95,11 +95,19 @@ class LatencyProbeTest {
     assertThat(await(pinned.measure(List.of(ok))).get(0).reachable()).isTrue();
 
     // a server that is not a relay (404) is unreachable, with the reason
-    RelayCandidate notRelay = new RelayCandidate("eu", "x", "https://127.0.0.1:" + good.actualPort() + "/");
-    assertThat(LatencyProbe.target(notRelay.publicUrl()).toString()).isEqualTo("https://127.0.0.1:" + good.actualPort());
+    HttpServer other404 = await(vertx.createHttpServer(new HttpServerOptions().setSsl(true).setKeyCertOptions(
+            new PemKeyCertOptions().setCertPath(certs.certPem.toString()).setKeyPath(certs.keyPem.toString())))
+        .requestHandler(req -> req.response().setStatusCode(404).end()).listen(0, "127.0.0.1"));
+    RelayCandidate notRelay = new RelayCandidate("eu", "x", "https://127.0.0.1:" + other404.actualPort() + "/");
+    RelayRtt r404 = await(probe.measure(List.of(notRelay))).get(0);
+    assertThat(r404.reachable()).isFalse();
+    assertThat(r404.error()).contains("answered HTTP 404");
+    assertThat(LatencyProbe.target(notRelay.publicUrl()).toString()).isEqualTo("https://127.0.0.1:" + other404.actualPort());
+    assertThat(LatencyProbe.target("wss://[::1]:8443/x").toString()).isEqualTo("https://[::1]:8443");
     assertThat(LatencyProbe.median(new long[] {5, 1, 9})).isEqualTo(5.0);
     assertThat(LatencyProbe.median(new long[] {4, 1, 9, 2})).isEqualTo(3.0);
     await(good.close());
     await(silent.close());
+    await(other404.close());
   }
 }
