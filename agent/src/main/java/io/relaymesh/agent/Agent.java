@@ -3,10 +3,13 @@ package io.relaymesh.agent;
 import io.relaymesh.agent.ssh.AgentSshServer;
 import io.relaymesh.agent.tunnel.Backoff;
 import io.relaymesh.agent.tunnel.RelayDiscovery;
+import io.relaymesh.agent.tunnel.RelayPicker;
 import io.relaymesh.agent.tunnel.StreamAcceptor;
 import io.relaymesh.agent.tunnel.TunnelKeeper;
 import io.relaymesh.config.AgentConfig;
 import io.relaymesh.proxy.dial.DialOptions;
+import io.relaymesh.proxy.dial.LatencyProbe;
+import io.relaymesh.proxy.dial.RelayCandidate;
 import io.relaymesh.proxy.dial.ProxySettings;
 import io.relaymesh.proxy.dial.TrustSpec;
 import io.relaymesh.proxy.dial.TunnelDialer;
@@ -23,13 +26,14 @@ import io.vertx.core.net.ProxyOptions;
 import io.vertx.core.net.ProxyType;
 import java.net.URI;
 import java.time.Duration;
+import java.util.List;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A workspace agent, in-process: keeps a tunnel to a relay and serves the streams the relay
- * opens (loopback TCP ports, SSH). Used by {@code relaymesh agent} and by {@code relaymesh dev}.
+ * A workspace agent, in-process: keeps tunnels to relays and serves the streams they open
+ * (loopback TCP ports, SSH). Used by {@code relaymesh agent} and by {@code relaymesh dev}.
  *
  * <pre>{@code
  * Agent agent = Agent.start(vertx, agentConfig).await();   // or .onSuccess(...)
@@ -37,9 +41,12 @@ import org.slf4j.LoggerFactory;
  * agent.close().await();                                  // stops reconnecting, closes the tunnel
  * }</pre>
  *
- * <p>The relay is {@code relay-url} when configured, else the first healthy replica the control
- * plane lists for the agent ({@code GET /api/v1/agent/relays}), looked up again before every
- * attempt. TLS trust: {@code relay-fingerprint} (pinned), else {@code ca-cert} (PEM), else the
+ * <p>The relay is {@code relay-url} when configured (one tunnel), else the agent holds tunnels to
+ * {@code relay-count} distinct healthy replicas the control plane lists for it ({@code GET
+ * /api/v1/agent/relays}, of the pinned {@code region} if any, looked up again before every
+ * attempt): all of them when there are no more, else the nearest by round trip
+ * ({@link LatencyProbe}, {@link io.relaymesh.proxy.dial.RelayChooser} hysteresis), measured again
+ * every {@link TunnelKeeper#REMEASURE_EVERY}. TLS trust: {@code relay-fingerprint} (pinned), else {@code ca-cert} (PEM), else the
  * system trust store. {@code HTTPS_PROXY}/{@code NO_PROXY} apply to the tunnel and to https
  * control-plane calls. Reconnect policy: {@link TunnelKeeper}.
  *
@@ -101,18 +108,28 @@ public final class Agent {
       HttpClient http = vertx.createHttpClient(controlPlaneOptions(config, proxy));
       StreamAcceptor acceptor = new StreamAcceptor(netClient, config.targetConnectTimeout(), ssh,
           config.builtinSsh() ? null : config.sshTarget());
-      Supplier<Future<String>> relay;
+      Supplier<Future<List<RelayCandidate>>> relays;
+      RelayPicker picker;
       if (config.relayUrl() != null) {
-        relay = () -> Future.succeededFuture(config.relayUrl());
+        List<RelayCandidate> one = List.of(new RelayCandidate(null, null, config.relayUrl()));
+        relays = () -> Future.succeededFuture(one);
+        picker = new RelayPicker(null, 1);
       } else {
         RelayDiscovery discovery = new RelayDiscovery(http, config.url(), config.token(), config.region());
-        relay = discovery::findRelay;
+        relays = discovery::findRelays;
+        Duration probeTimeout = dialTimeout.compareTo(LatencyProbe.DEFAULT_TIMEOUT) < 0 ? dialTimeout
+            : LatencyProbe.DEFAULT_TIMEOUT;
+        picker = new RelayPicker(new LatencyProbe(vertx, dialOptions, LatencyProbe.DEFAULT_SAMPLES, probeTimeout),
+            config.relayCount());
       }
       Context ctx = ((VertxInternal) vertx).createEventLoopContext();
-      TunnelKeeper keeper = new TunnelKeeper(vertx, ctx, TunnelDialer.create(vertx, dialOptions), relay,
-          config.token(), acceptor, new Backoff(config.reconnectMin(), config.reconnectMax(), options.random()));
+      TunnelKeeper keeper = new TunnelKeeper(vertx, ctx, TunnelDialer.create(vertx, dialOptions), relays, picker,
+          config.token(), acceptor, new Backoff(config.reconnectMin(), config.reconnectMax(), options.random()),
+          options.random(), options.remeasureEvery());
       LOG.info("agent starting: control plane {}, relay {}, ssh {}, {}, {}", config.url(),
-          config.relayUrl() != null ? config.relayUrl() : "from the control plane", config.sshTarget(), trust,
+          config.relayUrl() != null ? config.relayUrl()
+              : config.relayCount() + " from the control plane" + (config.region() != null
+                  ? " (region " + config.region() + ")" : ", nearest first"), config.sshTarget(), trust,
           proxy != null ? proxy : "no proxy");
       keeper.start();
       return new Agent(config, keeper, acceptor, ssh, netClient, http);
@@ -146,9 +163,14 @@ public final class Agent {
     return keeper.connectedUrl() != null;
   }
 
-  /** The tunnel URL of the relay connected to now, or null. */
+  /** The tunnel URL of a relay connected to now (the nearest chosen), or null. */
   public String relayUrl() {
     return keeper.connectedUrl();
+  }
+
+  /** The tunnel URLs of every relay connected to now (tunnels draining after GOAWAY not counted). */
+  public List<String> relayUrls() {
+    return keeper.connectedUrls();
   }
 
   /** Why the last tunnel attempt failed or the last tunnel ended (for status output), or null. */

@@ -16,8 +16,8 @@ import picocli.CommandLine.ParentCommand;
 
 /** {@code relaymesh agent}: the workspace agent. */
 @Command(name = "agent", mixinStandardHelpOptions = true,
-    description = "Run the workspace agent: keeps a tunnel to a relay and serves SSH and "
-        + "loopback ports through it.")
+    description = "Run the workspace agent: keeps tunnels to the nearest relays (--relay-count,"
+        + " default 2) and serves SSH and loopback ports through them.")
 final class AgentCommand implements Callable<Integer> {
 
   @ParentCommand Main main;
@@ -34,6 +34,10 @@ final class AgentCommand implements Callable<Integer> {
 
   @Option(names = "--region", paramLabel = "R", description = "Pin a region.")
   String region;
+
+  @Option(names = "--relay-count", paramLabel = "N",
+      description = "Relays to keep a tunnel to, for high availability (default 2).")
+  Integer relayCount;
 
   @Option(names = "--relay-url", paramLabel = "URL", description = "Use this relay.")
   String relayUrl;
@@ -59,6 +63,7 @@ final class AgentCommand implements Callable<Integer> {
     LoadedConfig<AgentConfig> loaded = ConfigLoader.of("agent", AgentConfig.class)
         .file(configFile).env(main.env.vars())
         .flag("url", url).flag("token", token).flag("region", region)
+        .flag("relay-count", relayCount)
         .flag("relay-url", relayUrl).flag("ca-cert", caCert)
         .flag("relay-fingerprint", relayFingerprint).flag("ssh-target", sshTarget)
         .flag("state-dir", stateDir)
@@ -70,7 +75,9 @@ final class AgentCommand implements Callable<Integer> {
     Vertx vertx = Transports.create(new VertxOptions());
     Agent agent = ClientTunnel.await(Agent.start(vertx, loaded.config()), Duration.ofMinutes(1));
     main.env.err().println("relaymesh agent started; connecting"
-        + (relayUrl != null ? " to " + relayUrl : " to the relay named by " + loaded.config().url()));
+        + (relayUrl != null ? " to " + relayUrl : " to " + loaded.config().relayCount()
+            + " relay(s) named by " + loaded.config().url()
+            + (loaded.config().region() != null ? " in region " + loaded.config().region() : "")));
     ShutdownHook.install(() -> {
       try {
         ClientTunnel.await(agent.close(), Duration.ofSeconds(10));

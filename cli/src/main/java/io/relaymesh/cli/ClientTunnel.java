@@ -5,6 +5,7 @@ import io.relaymesh.proxy.dial.DialException;
 import io.relaymesh.proxy.dial.DialOptions;
 import io.relaymesh.proxy.dial.DialedTunnel;
 import io.relaymesh.proxy.dial.ProxySettings;
+import io.relaymesh.proxy.dial.RelayCandidate;
 import io.relaymesh.proxy.dial.TrustSpec;
 import io.relaymesh.proxy.dial.TunnelDialer;
 import io.relaymesh.proxy.session.Session;
@@ -19,7 +20,9 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -27,8 +30,9 @@ import java.util.concurrent.TimeoutException;
 
 /**
  * The client side of a relay tunnel, shared by {@code ssh --stdio} and {@code port-forward}: asks
- * the control plane for a ticket, picks the relay holding the agent, dials the relay's client
- * endpoint and opens streams.
+ * the control plane for a ticket, picks the relay among those holding the agent (the nearest,
+ * {@link RelaySelection}; the pinned region's with {@code --region} or {@code cli.region}), dials
+ * the relay's client endpoint and opens streams.
  */
 final class ClientTunnel implements AutoCloseable {
 
@@ -44,17 +48,26 @@ final class ClientTunnel implements AutoCloseable {
   final WorkspaceRef ref;
   final String region;
   private final TunnelDialer dialer;
+  private final RelaySelection selection;
+  private volatile String choiceKey;
+  private volatile List<RelayCandidate> candidates;
+  private volatile String dialedRelayUrl;
 
+  /** @param region pinned region ({@code --region}); null: {@code cli.region}, else the nearest */
   ClientTunnel(Env env, WorkspaceRef ref, String region) {
     quietLogs();
     this.env = env;
     this.ref = ref;
-    this.region = region;
+    io.relaymesh.config.CliConfig cli = env.cliConfig();
+    this.region = region != null ? region : cli.region();
     Credentials creds = Credentials.load(env);
     this.control = creds.client();
     this.vertx = Transports.create(new VertxOptions().setEventLoopPoolSize(1)
         .setWorkerPoolSize(2).setInternalBlockingPoolSize(2));
-    this.dialer = TunnelDialer.create(vertx, dialOptions(env));
+    DialOptions options = dialOptions(env);
+    this.dialer = TunnelDialer.create(vertx, options);
+    this.selection = new RelaySelection(vertx, options, new RelayChoiceCache(cli.configDir()),
+        cli.relayChoiceMaxAge(), Clock.systemUTC());
   }
 
   /**
@@ -98,14 +111,19 @@ final class ClientTunnel implements AutoCloseable {
     return control.post("/api/v1/tickets", req);
   }
 
-  /** The public URL of a relay replica holding the agent, from a ticket answer. */
+  /**
+   * The public URL of the relay replica to use, from a ticket answer: among the healthy replicas
+   * holding the agent (of the pinned region), the nearest ({@link RelaySelection}).
+   */
   String relayUrl(JsonObject ticket) {
-    JsonArray relays = ticket.getJsonArray("relays", new JsonArray());
-    for (int i = 0; i < relays.size(); i++) {
-      JsonObject r = relays.getJsonObject(i);
-      if (r.getBoolean("healthy", true) && (region == null || region.equals(r.getString("region")))) {
-        return r.getString("publicUrl");
-      }
+    List<RelayCandidate> candidates = RelayCandidate.healthyReplicas(ticket.getJsonArray("relays", new JsonArray()), null)
+        .stream().filter(c -> region == null || region.equals(c.region())).toList();
+    if (!candidates.isEmpty()) {
+      String key = RelaySelection.key(control.base(), ticket.getString("workspace", ref.workspace()),
+          ticket.getString("agent", ref.agentOrDefault()), region);
+      choiceKey = key;
+      this.candidates = candidates;
+      return selection.choose(key, candidates).publicUrl();
     }
     throw new CliException("agent '" + ticket.getString("agent", ref.agentOrDefault())
         + "' of workspace '" + ticket.getString("workspace", ref.workspace())
@@ -113,12 +131,47 @@ final class ClientTunnel implements AutoCloseable {
         + " (is its agent running?)");
   }
 
-  /** Dials the relay's client endpoint with {@code ticket}. */
+  /**
+   * Dials the relay's client endpoint with {@code ticket}. When that relay cannot be reached or
+   * refuses new tunnels (503: draining) and {@link #relayUrl} had other candidates, the nearest
+   * of those is dialed instead (measured again; the choice is remembered).
+   */
   DialedTunnel dial(String relayUrl, String ticket) {
-    String url = relayUrl.replaceAll("/+$", "") + CLIENT_PATH;
     try {
-      return await(dialer.dial(url, Map.of("Authorization", "Bearer " + ticket)), Duration.ofSeconds(30));
+      return dialOnce(relayUrl, ticket);
+    } catch (CliException e) {
+      List<RelayCandidate> all = candidates;
+      String key = choiceKey;
+      if (!(e.getCause() instanceof DialException d) || (d.status() != 0 && d.status() != 503)
+          || all == null || key == null) {
+        throw e;
+      }
+      List<RelayCandidate> others = all.stream()
+          .filter(c -> !stripSlash(c.publicUrl()).equals(stripSlash(relayUrl))).toList();
+      if (others.isEmpty()) {
+        throw e;
+      }
+      candidates = others;
+      return dial(selection.choose(key, others).publicUrl(), ticket);
+    }
+  }
+
+  /** The public URL of the relay the last successful {@link #dial} reached. */
+  String dialedRelayUrl() {
+    return dialedRelayUrl;
+  }
+
+  private DialedTunnel dialOnce(String relayUrl, String ticket) {
+    String url = stripSlash(relayUrl) + CLIENT_PATH;
+    try {
+      DialedTunnel t = await(dialer.dial(url, Map.of("Authorization", "Bearer " + ticket)), Duration.ofSeconds(30));
+      dialedRelayUrl = relayUrl;
+      return t;
     } catch (DialException e) {
+      String key = choiceKey;
+      if (key != null) {
+        selection.forget(key); // measure again next time rather than reuse an unreachable relay
+      }
       String hint = "";
       Path trust = trustFile(env);
       if (String.valueOf(e.getMessage()).contains("TLS handshake failed")
@@ -128,6 +181,10 @@ final class ClientTunnel implements AutoCloseable {
       }
       throw new CliException("cannot reach relay: " + e.getMessage() + hint, e);
     }
+  }
+
+  private static String stripSlash(String u) {
+    return u.replaceAll("/+$", "");
   }
 
   /** Opens a stream on the session, turning a refusal into one clear line. */

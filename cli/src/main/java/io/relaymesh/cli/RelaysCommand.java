@@ -1,14 +1,20 @@
 package io.relaymesh.cli;
 
+import io.relaymesh.proxy.Transports;
+import io.relaymesh.proxy.dial.LatencyProbe;
+import io.relaymesh.proxy.dial.RelayCandidate;
+import io.relaymesh.proxy.dial.RelayChooser;
+import io.relaymesh.proxy.dial.RelayRtt;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -60,71 +66,82 @@ final class RelaysCommand implements Runnable {
   }
 
   @Command(name = "list", mixinStandardHelpOptions = true,
-      description = "List regions with health and the latency measured from this machine.")
+      description = {"List regions and relay replicas with health and the round trip measured from"
+          + " this machine (median of a few GET /latency-check over a warm connection).",
+          "CHOSEN marks the replica ssh and port-forward would use (the nearest; of --region if"
+          + " given) when it holds the workspace's agent."})
   static final class ListCmd implements Callable<Integer> {
     @ParentCommand RelaysCommand parent;
     @Option(names = {"-o", "--output"}, paramLabel = "FORMAT",
         description = "table or json (default: cli.output, RELAYMESH_CLI_OUTPUT)")
     Output.Format output;
+    @Option(names = "--region", paramLabel = "R",
+        description = "Mark the nearest replica of this region (default: cli.region, else any).")
+    String region;
 
     @Override
     public Integer call() {
       Env env = parent.main.env;
       Credentials c = Credentials.load(env);
-      JsonArray regions = c.client().get("/api/v1/relays")
-          .getJsonArray("regions");
-      HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+      String pinned = region != null ? region : env.cliConfig().region();
+      JsonArray regions = c.client().get("/api/v1/relays").getJsonArray("regions");
+      List<RelayCandidate> healthy = RelayCandidate.healthyOf(new JsonObject().put("regions", regions), null);
+      Map<String, RelayRtt> rtt = new HashMap<>();
+      measure(env, healthy).forEach(r -> rtt.put(r.relay().key(), r));
+      String chosen = RelayChooser.choose(rtt.values(), null, pinned).map(r -> r.relay().key()).orElse(null);
       List<List<String>> rows = new ArrayList<>();
       for (int i = 0; i < regions.size(); i++) {
         JsonObject g = regions.getJsonObject(i);
-        JsonArray reps = g.getJsonArray("replicas");
-        String url = null;
-        int healthy = 0;
-        for (int j = 0; j < reps.size(); j++) {
-          if (reps.getJsonObject(j).getBoolean("healthy")) {
-            healthy++;
-            if (url == null) {
-              url = reps.getJsonObject(j).getString("publicUrl");
-            }
-          }
+        JsonArray reps = g.getJsonArray("replicas", new JsonArray());
+        if (reps.isEmpty()) {
+          rows.add(Arrays.asList(g.getString("region"), "-", "no relays", "-", "-", ""));
         }
-        Long latency = url == null ? null : latencyMs(http, url);
-        g.put("latencyMs", latency);
-        rows.add(List.of(g.getString("region"),
-            reps.isEmpty() ? "no relays" : g.getBoolean("healthy") ? "healthy" : "unhealthy",
-            healthy + "/" + reps.size(), url == null ? "-" : url,
-            latency == null ? "-" : latency + " ms"));
+        Double nearest = null;
+        for (int j = 0; j < reps.size(); j++) {
+          JsonObject rep = reps.getJsonObject(j);
+          RelayCandidate cand = RelayCandidate.fromJson(rep, g.getString("region"));
+          RelayRtt m = cand == null || !rep.getBoolean("healthy", false) ? null : rtt.get(cand.key());
+          boolean isChosen = m != null && m.relay().key().equals(chosen);
+          rep.put("rttMs", m == null || !m.reachable() ? null : round(m.millis()));
+          if (m != null && !m.reachable()) {
+            rep.put("rttError", m.error());
+          }
+          rep.put("chosen", isChosen);
+          if (m != null && m.reachable() && (nearest == null || m.millis() < nearest)) {
+            nearest = m.millis();
+          }
+          rows.add(Arrays.asList(g.getString("region"), rep.getString("replicaId"),
+              rep.getBoolean("healthy", false) ? "healthy" : "unhealthy", rep.getString("publicUrl"),
+              m == null ? "-" : m.describe(), isChosen ? "*" : ""));
+        }
+        g.put("latencyMs", nearest == null ? null : round(nearest));
       }
       if (Output.json(output, env)) {
         env.out().println(regions.encodePrettily());
       } else {
-        Output.table(env.out(), List.of("REGION", "HEALTH", "REPLICAS", "URL", "LATENCY"), rows);
+        Output.table(env.out(), List.of("REGION", "REPLICA", "HEALTH", "URL", "RTT", "CHOSEN"), rows);
       }
       return 0;
     }
 
-    /** Round trip of GET {@code <url>/latency-check}, best of three; null when unreachable. */
-    private static Long latencyMs(HttpClient http, String url) {
-      Long best = null;
-      for (int i = 0; i < 3; i++) {
-        try {
-          HttpRequest req = HttpRequest.newBuilder(URI.create(url + "/latency-check"))
-              .timeout(Duration.ofSeconds(2)).GET().build();
-          long t0 = System.nanoTime();
-          HttpResponse<Void> r = http.send(req, HttpResponse.BodyHandlers.discarding());
-          long ms = (System.nanoTime() - t0) / 1_000_000;
-          if (r.statusCode() >= 400) {
-            return best;
-          }
-          best = best == null ? ms : Math.min(best, ms);
-        } catch (Exception e) {
-          if (e instanceof InterruptedException) {
-            Thread.currentThread().interrupt();
-          }
-          return best;
-        }
+    private static double round(double ms) {
+      return Math.round(ms * 10) / 10.0;
+    }
+
+    /** Round trips to the healthy replicas, with the trust and proxy of the tunnels. */
+    private static List<RelayRtt> measure(Env env, List<RelayCandidate> healthy) {
+      if (healthy.isEmpty()) {
+        return List.of();
       }
-      return best;
+      ClientTunnel.quietLogs();
+      Vertx vertx = Transports.create(new VertxOptions().setEventLoopPoolSize(1)
+          .setWorkerPoolSize(1).setInternalBlockingPoolSize(1));
+      try {
+        return ClientTunnel.await(new LatencyProbe(vertx, ClientTunnel.dialOptions(env)).measure(healthy),
+            Duration.ofSeconds(30));
+      } finally {
+        ClientTunnel.await(vertx.close(), Duration.ofSeconds(10));
+      }
     }
   }
 

@@ -48,6 +48,7 @@ final class SshCommand implements Callable<Integer> {
       JsonObject ticket = tunnel.ticket(SSH_PORT);
       String relayUrl = tunnel.relayUrl(ticket);
       DialedTunnel dialed = tunnel.dial(relayUrl, ticket.getString("ticket"));
+      String through = tunnel.dialedRelayUrl(); // another than relayUrl if that one failed
       Stream stream = tunnel.open(dialed.session(), WireSpec.KIND_SSH, "", null, "SSH");
       try {
         ClientTunnel.await(StdioPipe.start(dialed.session().context(), stream, stream,
@@ -55,7 +56,7 @@ final class SshCommand implements Callable<Integer> {
       } catch (RuntimeException e) {
         // e.g. the relay died: say which connection broke, not only the stream's reset code
         throw new CliException("lost the SSH connection to workspace '" + ref + "' through relay "
-            + relayUrl + ": " + e.getMessage(), e);
+            + through + ": " + e.getMessage(), e);
       }
       return 0;
     }

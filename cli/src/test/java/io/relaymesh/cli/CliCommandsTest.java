@@ -171,10 +171,14 @@ class CliCommandsTest {
     Result list = alice.run(null, "relays", "list");
     assertThat(list.exit()).isZero();
     assertThat(list.out().lines().toList()).containsExactly(
-        "REGION   HEALTH   REPLICAS  URL                 LATENCY",
-        "eu-west  healthy  1/1       http://127.0.0.1:9  -");
+        "REGION   REPLICA  HEALTH   URL                 RTT          CHOSEN",
+        "eu-west  r1       healthy  http://127.0.0.1:9  unreachable");
     JsonArray json = new JsonArray(alice.run(null, "relays", "list", "-o", "json").out());
     assertThat(json.getJsonObject(0).getBoolean("healthy")).isTrue();
+    JsonObject replica = json.getJsonObject(0).getJsonArray("replicas").getJsonObject(0);
+    assertThat(replica.getValue("rttMs")).isNull();
+    assertThat(replica.getString("rttError")).startsWith("relay http://127.0.0.1:9/latency-check: ");
+    assertThat(replica.getBoolean("chosen")).isFalse();
 
     assertOneLineError(alice.run(null, "relays", "delete", "eu-west"), 1,
         "user 'alice' is not an admin");

@@ -1,6 +1,7 @@
 package io.relaymesh.config;
 
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 
 /**
@@ -11,12 +12,16 @@ import java.util.List;
  * @param configDir where the CLI session and state are stored
  * @param output output format of listings
  * @param region pinned region; {@code null}: the nearest healthy relay by latency
+ * @param relayChoiceMaxAge how long the relay chosen for a workspace (kept in the config
+ *     directory) is reused without measuring the relays again
  */
 public record CliConfig(
     @Doc("where the CLI session and state are stored") @EnvAlias("RELAYMESH_CONFIG_DIR")
     Path configDir,
     @Doc("output format of listings") OutputFormat output,
-    @Doc("pin this region instead of choosing the nearest relay by latency") String region)
+    @Doc("pin this region instead of choosing the nearest relay by latency") String region,
+    @Doc("how long the relay chosen for a workspace is reused before the relays are measured again; 0: every time")
+    Duration relayChoiceMaxAge)
     implements ConfigSection {
 
   /** Output format of listings ({@code -o}). */
@@ -25,9 +30,10 @@ public record CliConfig(
   public static final Path DEFAULT_CONFIG_DIR =
       Path.of(System.getProperty("user.home"), ".config", "relaymesh");
   public static final OutputFormat DEFAULT_OUTPUT = OutputFormat.TEXT;
+  public static final Duration DEFAULT_RELAY_CHOICE_MAX_AGE = Duration.ofMinutes(10);
 
   public static CliConfig defaults() {
-    return new CliConfig(DEFAULT_CONFIG_DIR, DEFAULT_OUTPUT, null);
+    return new CliConfig(DEFAULT_CONFIG_DIR, DEFAULT_OUTPUT, null, DEFAULT_RELAY_CHOICE_MAX_AGE);
   }
 
   @Override
@@ -35,6 +41,10 @@ public record CliConfig(
     Checks.required(problems, path, "config-dir", configDir);
     Checks.required(problems, path, "output", output);
     Checks.region(problems, path, "region", region);
+    if (Checks.required(problems, path, "relay-choice-max-age", relayChoiceMaxAge)
+        && relayChoiceMaxAge.isNegative()) {
+      problems.add(ConfigSection.key(path, "relay-choice-max-age") + ": must not be negative (0: measure every time)");
+    }
   }
 
   @Override

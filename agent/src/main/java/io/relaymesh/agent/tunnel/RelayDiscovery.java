@@ -1,16 +1,18 @@
 package io.relaymesh.agent.tunnel;
 
+import io.relaymesh.proxy.dial.RelayCandidate;
 import io.vertx.core.Future;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.RequestOptions;
-import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import java.util.List;
 
 /**
- * Finds the relay an agent connects to, from the control plane: {@code GET /api/v1/agent/relays}
- * with the agent token; the first healthy replica (of the pinned region, if any) wins. Latency
- * selection and several relays come with multi-region.
+ * Finds the relays an agent may connect to, from the control plane: {@code GET
+ * /api/v1/agent/relays} with the agent token; the healthy replicas (of the pinned region, if any),
+ * in the control plane's order. Which of them the agent holds tunnels to is {@link RelayPicker}'s
+ * choice.
  */
 public final class RelayDiscovery {
   private final HttpClient http;
@@ -25,8 +27,8 @@ public final class RelayDiscovery {
     this.region = region;
   }
 
-  /** The public URL of the relay to use, or a failure naming the control plane and why. */
-  public Future<String> findRelay() {
+  /** The healthy replicas (never empty), or a failure naming the control plane and why. */
+  public Future<List<RelayCandidate>> findRelays() {
     String url = controlUrl + "/api/v1/agent/relays";
     return http.request(new RequestOptions().setMethod(HttpMethod.GET).setAbsoluteURI(url)
             .putHeader("Authorization", "Bearer " + token).putHeader("Accept", "application/json"))
@@ -51,23 +53,12 @@ public final class RelayDiscovery {
             : new IllegalStateException("cannot reach the control plane " + url + ": " + e.getMessage(), e)));
   }
 
-  static String pick(JsonObject answer, String region, String url) {
-    JsonArray regions = answer.getJsonArray("regions", new JsonArray());
-    for (int i = 0; i < regions.size(); i++) {
-      JsonObject r = regions.getJsonObject(i);
-      if (region != null && !region.equals(r.getString("region"))) {
-        continue;
-      }
-      JsonArray replicas = r.getJsonArray("replicas", new JsonArray());
-      for (int j = 0; j < replicas.size(); j++) {
-        JsonObject rep = replicas.getJsonObject(j);
-        String publicUrl = rep.getString("publicUrl");
-        if (rep.getBoolean("healthy", false) && publicUrl != null && !publicUrl.isBlank()) {
-          return publicUrl;
-        }
-      }
+  static List<RelayCandidate> pick(JsonObject answer, String region, String url) {
+    List<RelayCandidate> healthy = RelayCandidate.healthyOf(answer, region);
+    if (healthy.isEmpty()) {
+      throw new IllegalStateException("no healthy relay " + (region == null ? "" : "in region '" + region + "' ")
+          + "is registered with the control plane (" + url + ")");
     }
-    throw new IllegalStateException("no healthy relay " + (region == null ? "" : "in region '" + region + "' ")
-        + "is registered with the control plane (" + url + ")");
+    return healthy;
   }
 }

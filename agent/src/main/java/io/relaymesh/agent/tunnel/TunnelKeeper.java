@@ -2,6 +2,8 @@ package io.relaymesh.agent.tunnel;
 
 import io.relaymesh.proxy.dial.DialException;
 import io.relaymesh.proxy.dial.DialedTunnel;
+import io.relaymesh.proxy.dial.RelayCandidate;
+import io.relaymesh.proxy.dial.RelayRtt;
 import io.relaymesh.proxy.dial.TunnelDialer;
 import io.relaymesh.proxy.session.Session;
 import io.relaymesh.proxy.session.SessionMetrics;
@@ -12,25 +14,38 @@ import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
+import java.util.Set;
 import java.util.function.Supplier;
+import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Keeps one agent tunnel up: finds the relay ({@code relayUrl} supplier), dials
- * {@code <relay>/api/v1/tunnel/agent} with the agent token, and when the tunnel fails or ends
- * reconnects after a {@link Backoff} delay. Policy:
+ * Keeps the agent's tunnels up: to {@link RelayPicker#count()} distinct relay replicas (one when
+ * only one relay exists or {@code relay-url} is configured). A <em>reconcile</em> asks the relay
+ * source for the candidates, lets the {@link RelayPicker} choose (latency with hysteresis when
+ * there are more candidates than tunnels), dials {@code <relay>/api/v1/tunnel/agent} with the
+ * agent token on every chosen replica not held yet and, once those are up, sends GOAWAY to held
+ * tunnels that are no longer chosen (their streams finish first). Policy:
  *
  * <ul>
+ *   <li>a reconcile runs at start, after a failure or a lost tunnel (after a {@link Backoff}
+ *       delay), at once after GOAWAY (and again when the draining replica is no longer avoided),
+ *       and every {@link #REMEASURE_EVERY} (jittered +-25 %); a failed reconcile while all wanted
+ *       tunnels are up is logged and left to the next periodic one;
  *   <li>every failed attempt is logged with its reason and the delay before the next one;
  *   <li>a relay or the control plane answering 401/403 (token rejected) is retried after
- *       {@code max/2 .. max}, not
- *       given up: a token re-issued or a relay whose auth cache was wrong recovers by itself, and a
- *       revoked token costs one attempt per ~30 s;
- *   <li>GOAWAY from the relay (drain): a replacement tunnel is dialed at once (jitter within
- *       {@code reconnect-min}) while the old one finishes its streams;
+ *       {@code max/2 .. max}, not given up: a token re-issued or a relay whose auth cache was
+ *       wrong recovers by itself, and a revoked token costs one attempt per ~30 s;
+ *   <li>GOAWAY from a relay (drain): a replacement tunnel is dialed at once (jitter within
+ *       {@code reconnect-min}) on another replica, while the old one finishes its streams; the
+ *       draining replica is avoided for {@link #AVOID_DRAINING} unless it is the only one;
  *   <li>the backoff resets once a tunnel has stayed up for {@link #STABLE_AFTER}.
  * </ul>
  *
@@ -43,43 +58,77 @@ public final class TunnelKeeper {
   public static final String TUNNEL_PATH = "/api/v1/tunnel/agent";
   /** How long {@link #stop()} lets open streams finish after GOAWAY. */
   public static final Duration STOP_GRACE = Duration.ofSeconds(2);
+  /** How often the relays are measured again (and the tunnels moved, with hysteresis). */
+  public static final Duration REMEASURE_EVERY = Duration.ofMinutes(5);
+  /** How long a replica that sent GOAWAY is not dialed again (unless it is the only one). */
+  public static final Duration AVOID_DRAINING = Duration.ofMinutes(2);
+
+  /** A live tunnel that counts towards the wanted number (not draining). */
+  private record Held(RelayCandidate relay, DialedTunnel tunnel, String name) {
+  }
 
   private final Vertx vertx;
   private final Context context;
   private final TunnelDialer dialer;
-  private final Supplier<Future<String>> relayUrl;
+  private final Supplier<Future<List<RelayCandidate>>> relays;
+  private final RelayPicker picker;
   private final String token;
   private final StreamAcceptor acceptor;
   private final Backoff backoff;
+  private final Random random;
+  private final Duration remeasureEvery;
 
   private boolean stopped;
-  private boolean dialing;
+  private boolean reconciling;
+  private boolean again;
   private long timer = -1;
+  private long timerDue;
+  private long remeasureTimer = -1;
   private int tunnelIds;
-  private DialedTunnel current;
+  private final Map<String, Held> held = new LinkedHashMap<>();
+  private final Set<String> dialing = new HashSet<>();
+  private final Set<Long> catchUps = new HashSet<>();
+  private final Map<String, Long> draining = new HashMap<>();
   private final List<DialedTunnel> all = new ArrayList<>();
-  private volatile String lastError;
-  private volatile String connectedUrl;
   private final List<Promise<String>> waiters = new ArrayList<>();
+  private volatile String lastError;
+  private volatile List<String> connectedUrls = List.of();
 
-  public TunnelKeeper(Vertx vertx, Context context, TunnelDialer dialer, Supplier<Future<String>> relayUrl,
-      String token, StreamAcceptor acceptor, Backoff backoff) {
+  /**
+   * @param relays the candidate replicas (looked up before every reconcile)
+   * @param remeasureEvery period of the re-measurement (jittered +-25 %)
+   */
+  public TunnelKeeper(Vertx vertx, Context context, TunnelDialer dialer,
+      Supplier<Future<List<RelayCandidate>>> relays, RelayPicker picker, String token, StreamAcceptor acceptor,
+      Backoff backoff, Random random, Duration remeasureEvery) {
     this.vertx = vertx;
     this.context = context;
     this.dialer = dialer;
-    this.relayUrl = relayUrl;
+    this.relays = relays;
+    this.picker = picker;
     this.token = token;
     this.acceptor = acceptor;
     this.backoff = backoff;
+    this.random = random;
+    this.remeasureEvery = remeasureEvery;
   }
 
   public void start() {
-    context.runOnContext(v -> connect());
+    context.runOnContext(v -> {
+      reconcile();
+      scheduleRemeasure();
+    });
   }
 
-  /** URL of the relay the live tunnel is connected to, or null. */
+  /** URL of a relay a live tunnel is connected to (the first chosen), or null. */
   public String connectedUrl() {
-    return connectedUrl;
+    List<String> urls = connectedUrls;
+    return urls.isEmpty() ? null : urls.get(0);
+  }
+
+  /** Tunnel URLs of the relays connected to now (draining tunnels not counted). */
+  public List<String> connectedUrls() {
+    return connectedUrls;
   }
 
   /** Why the last attempt failed or the last tunnel ended, or null. */
@@ -87,12 +136,12 @@ public final class TunnelKeeper {
     return lastError;
   }
 
-  /** Completes with the relay URL once a tunnel is up (at once if one is). */
+  /** Completes with a relay URL once a tunnel is up (at once if one is). */
   public Future<String> whenConnected() {
     Promise<String> p = Promise.promise();
     context.runOnContext(v -> {
-      if (current != null) {
-        p.tryComplete(current.url());
+      if (!held.isEmpty()) {
+        p.tryComplete(held.values().iterator().next().tunnel().url());
       } else if (stopped) {
         p.tryFail("agent stopped");
       } else {
@@ -102,93 +151,203 @@ public final class TunnelKeeper {
     return p.future();
   }
 
-  private void connect() {
-    timer = -1;
-    if (stopped || dialing) {
+  private void reconcile() {
+    if (stopped) {
       return;
     }
-    dialing = true;
-    int id = ++tunnelIds;
-    String name = "tunnel-" + id;
-    relayUrl.get().compose(base -> {
-      String url = (base.endsWith("/") ? base.substring(0, base.length() - 1) : base) + TUNNEL_PATH;
-      DialedTunnel[] self = new DialedTunnel[1];
-      SessionMetrics goAwayWatch = new SessionMetrics() {
-        @Override
-        public void goAway(boolean sent, ErrorCode code) {
-          if (!sent) {
-            context.runOnContext(v -> onGoAway(name, self[0], code));
+    if (reconciling) {
+      again = true;
+      return;
+    }
+    reconciling = true;
+    here(relays.get())
+        .compose(candidates -> here(picker.pick(usable(candidates), currentKeys())))
+        .compose(picked -> {
+          report(picked);
+          return dialMissing(picked.targets()).map(picked);
+        })
+        .onComplete(ar -> {
+          reconciling = false;
+          if (stopped) {
+            return;
           }
+          if (ar.failed()) {
+            again = false;
+            failed(ar.cause());
+            return;
+          }
+          retireUnchosen(ar.result().targets());
+          if (again) {
+            again = false;
+            reconcile();
+          }
+        });
+  }
+
+  /** The candidates without replicas that recently sent GOAWAY, unless only those are left. */
+  private List<RelayCandidate> usable(List<RelayCandidate> candidates) {
+    long now = System.nanoTime();
+    draining.values().removeIf(until -> until - now < 0);
+    List<RelayCandidate> out = candidates.stream().filter(c -> !draining.containsKey(c.key())).toList();
+    return out.isEmpty() ? candidates : out;
+  }
+
+  private Set<String> currentKeys() {
+    Set<String> keys = new HashSet<>(held.keySet());
+    keys.addAll(dialing);
+    return keys;
+  }
+
+  private void report(RelayPicker.Picked picked) {
+    Set<String> chosen = picked.targets().stream().map(RelayCandidate::key).collect(Collectors.toSet());
+    if (stopped || picked.measured().isEmpty() || chosen.equals(held.keySet())) {
+      return;
+    }
+    LOG.info("relays by round trip: {}; choosing {}",
+        picked.measured().stream().map(r -> r.relay() + " " + r.describe()).collect(Collectors.joining(", ")),
+        picked.targets().stream().map(RelayCandidate::toString).collect(Collectors.joining(", ")));
+    picked.measured().stream().filter(r -> !r.reachable()).map(RelayRtt::error)
+        .forEach(e -> LOG.info("unreachable: {}", e));
+  }
+
+  /** Dials every target not held or being dialed; fails (after all finished) with the first failure. */
+  private Future<Void> dialMissing(List<RelayCandidate> targets) {
+    List<Future<Void>> dials = new ArrayList<>();
+    for (RelayCandidate c : targets) {
+      if (!held.containsKey(c.key()) && !dialing.contains(c.key())) {
+        dials.add(dial(c));
+      }
+    }
+    if (dials.isEmpty()) {
+      return Future.succeededFuture();
+    }
+    return Future.join(dials).transform(ar -> {
+      for (Future<Void> f : dials) {
+        if (f.failed()) {
+          return Future.failedFuture(f.cause());
         }
-      };
-      return dialer.dial(url, Map.of("Authorization", "Bearer " + token),
-          s -> acceptor.handle(name, s), goAwayWatch).onSuccess(t -> self[0] = t);
-    }).onComplete(ar -> {
-      dialing = false;
-      if (ar.failed()) {
-        failed(ar.cause());
-        return;
       }
-      DialedTunnel t = ar.result();
-      if (stopped) {
-        t.session().close(ErrorCode.NO_ERROR, "agent stopping");
-        return;
-      }
-      up(name, t);
+      return Future.succeededFuture();
     });
   }
 
-  private void up(String name, DialedTunnel t) {
+  private Future<Void> dial(RelayCandidate relay) {
+    String key = relay.key();
+    String name = "tunnel-" + (++tunnelIds);
+    String base = relay.publicUrl();
+    String url = (base.endsWith("/") ? base.substring(0, base.length() - 1) : base) + TUNNEL_PATH;
+    DialedTunnel[] self = new DialedTunnel[1];
+    SessionMetrics goAwayWatch = new SessionMetrics() {
+      @Override
+      public void goAway(boolean sent, ErrorCode code) {
+        if (!sent) {
+          context.runOnContext(v -> onGoAway(name, key, self[0], code));
+        }
+      }
+    };
+    dialing.add(key);
+    return here(dialer.dial(url, Map.of("Authorization", "Bearer " + token), s -> acceptor.handle(name, s), goAwayWatch))
+        .compose(t -> {
+          self[0] = t;
+          dialing.remove(key);
+          if (stopped) {
+            t.session().close(ErrorCode.NO_ERROR, "agent stopping");
+          } else {
+            up(name, relay, t);
+          }
+          return Future.<Void>succeededFuture();
+        }, e -> {
+          dialing.remove(key);
+          return Future.failedFuture(e);
+        });
+  }
+
+  private void up(String name, RelayCandidate relay, DialedTunnel t) {
     long since = System.nanoTime();
     all.add(t);
-    current = t;
-    connectedUrl = t.url();
-    LOG.info("{} up: relay {}{}", name, t.url(), t.proxied() ? " (through HTTPS_PROXY)" : "");
+    held.put(relay.key(), new Held(relay, t, name));
+    published();
+    LOG.info("{} up: relay {}{}{}", name, t.url(), relay.replicaId() != null ? " (" + relay + ")" : "",
+        t.proxied() ? " (through HTTPS_PROXY)" : "");
     waiters.forEach(w -> w.tryComplete(t.url()));
     waiters.clear();
     Session s = t.session();
-    s.closeFuture().onComplete(ar -> context.runOnContext(v -> {
-      all.remove(t);
-      long livedMillis = (System.nanoTime() - since) / 1_000_000;
-      Short status = t.webSocket().closeStatusCode();
-      String why = status == null ? "connection lost"
-          : "websocket closed " + status + (t.webSocket().closeReason() != null && !t.webSocket().closeReason().isEmpty()
-              ? " " + t.webSocket().closeReason() : "");
-      LOG.info("{} down: relay {} after {} ms ({})", name, t.url(), livedMillis, why);
-      if (current != t) {
-        return; // a drained tunnel that was already replaced
-      }
-      current = null;
-      connectedUrl = null;
-      lastError = "tunnel to " + t.url() + " closed: " + why;
-      if (livedMillis >= STABLE_AFTER.toMillis()) {
-        backoff.reset();
-      }
-      schedule(backoff.nextDelayMillis(), "tunnel closed");
-    }));
+    s.closeFuture().onComplete(ar -> context.runOnContext(v -> down(name, relay.key(), t, since)));
   }
 
-  private void onGoAway(String name, DialedTunnel t, ErrorCode code) {
-    if (t == null || current != t || stopped) {
+  private void down(String name, String key, DialedTunnel t, long since) {
+    all.remove(t);
+    long livedMillis = (System.nanoTime() - since) / 1_000_000;
+    Short status = t.webSocket().closeStatusCode();
+    String why = status == null ? "connection lost"
+        : "websocket closed " + status + (t.webSocket().closeReason() != null && !t.webSocket().closeReason().isEmpty()
+            ? " " + t.webSocket().closeReason() : "");
+    LOG.info("{} down: relay {} after {} ms ({})", name, t.url(), livedMillis, why);
+    Held h = held.get(key);
+    if (h == null || h.tunnel() != t) {
+      return; // drained or retired, already replaced
+    }
+    held.remove(key);
+    published();
+    if (stopped) {
       return;
     }
-    current = null;
-    connectedUrl = null;
+    lastError = "tunnel to " + t.url() + " closed: " + why;
+    if (livedMillis >= STABLE_AFTER.toMillis()) {
+      backoff.reset();
+    }
+    schedule(backoff.nextDelayMillis());
+  }
+
+  private void onGoAway(String name, String key, DialedTunnel t, ErrorCode code) {
+    Held h = held.get(key);
+    if (t == null || stopped || h == null || h.tunnel() != t) {
+      return;
+    }
+    held.remove(key);
+    published();
+    draining.put(key, System.nanoTime() + AVOID_DRAINING.toNanos());
+    // once the replica is no longer avoided (e.g. restarted), look again: it may be wanted back
+    long[] catchUp = new long[1];
+    catchUp[0] = vertx.setTimer(AVOID_DRAINING.toMillis() + backoff.goAwayDelayMillis() + 1,
+        id -> context.runOnContext(v -> {
+          catchUps.remove(catchUp[0]);
+          reconcile();
+        }));
+    catchUps.add(catchUp[0]);
     long delay = backoff.goAwayDelayMillis();
     LOG.info("{}: relay {} is draining (GOAWAY {}): opening a new tunnel in {} ms, the old one finishes its streams",
         name, t.url(), code, delay);
-    schedule(delay, null);
+    schedule(delay);
+  }
+
+  /** GOAWAY to held tunnels no longer chosen, once the chosen ones are all up. */
+  private void retireUnchosen(List<RelayCandidate> targets) {
+    Set<String> keep = targets.stream().map(RelayCandidate::key).collect(Collectors.toSet());
+    if (!held.keySet().containsAll(keep)) {
+      return;
+    }
+    for (Held h : new ArrayList<>(held.values())) {
+      if (!keep.contains(h.relay().key())) {
+        held.remove(h.relay().key());
+        LOG.info("{}: moving off relay {} (another is nearer); its streams finish first", h.name(), h.tunnel().url());
+        h.tunnel().session().goAway(ErrorCode.NO_ERROR, "agent moves to a nearer relay");
+      }
+    }
+    published();
   }
 
   private void failed(Throwable cause) {
-    if (stopped) {
+    if (held.size() >= picker.count()) {
+      // all wanted tunnels are up: a failed re-check (control plane away, a nearer relay not
+      // answering) waits for the next periodic one instead of retrying in a loop
+      lastError = cause.getMessage() != null ? cause.getMessage() : cause.toString();
+      LOG.warn("checking the relays again failed: {}; keeping the tunnels to {}", lastError, connectedUrls);
       return;
     }
     long delay;
     String reason;
-    if (cause instanceof DialException && (((DialException) cause).status() == 401
-        || ((DialException) cause).status() == 403)) {
-      DialException d = (DialException) cause;
+    if (cause instanceof DialException d && (d.status() == 401 || d.status() == 403)) {
       reason = "agent token rejected by relay " + d.url() + " (HTTP " + d.status()
           + (d.serverMessage() != null ? ": " + d.serverMessage() : "") + ")";
       delay = backoff.rejectedDelayMillis();
@@ -201,19 +360,54 @@ public final class TunnelKeeper {
     }
     lastError = reason;
     LOG.warn("tunnel attempt {} failed: {}; retrying in {} ms", backoff.failures(), reason, delay);
-    schedule(delay, reason);
+    schedule(delay);
   }
 
-  private void schedule(long delayMillis, String why) {
-    if (stopped || timer >= 0) {
+  /** A reconcile after {@code delayMillis}; an already pending later one is brought forward. */
+  private void schedule(long delayMillis) {
+    if (stopped) {
       return;
     }
-    if (delayMillis <= 0) {
-      timer = -1;
-      context.runOnContext(v -> connect());
+    long due = System.nanoTime() + delayMillis * 1_000_000;
+    if (timer >= 0) {
+      if (timerDue - due <= 0) {
+        return;
+      }
+      vertx.cancelTimer(timer);
+    }
+    timerDue = due;
+    timer = vertx.setTimer(Math.max(1, delayMillis), id -> context.runOnContext(v -> {
+      if (timer == id) {
+        timer = -1;
+        reconcile();
+      }
+    }));
+  }
+
+  private void scheduleRemeasure() {
+    if (stopped) {
       return;
     }
-    timer = vertx.setTimer(delayMillis, id -> context.runOnContext(v -> connect()));
+    long base = remeasureEvery.toMillis();
+    long delay = Math.max(1, base * 3 / 4 + (long) (random.nextDouble() * base / 2));
+    remeasureTimer = vertx.setTimer(delay, id -> context.runOnContext(v -> {
+      remeasureTimer = -1;
+      reconcile();
+      scheduleRemeasure();
+    }));
+  }
+
+  private void published() {
+    List<String> urls = new ArrayList<>();
+    held.values().forEach(h -> urls.add(h.tunnel().url()));
+    connectedUrls = List.copyOf(urls);
+  }
+
+  /** {@code f}, completed on the keeper's context. */
+  private <T> Future<T> here(Future<T> f) {
+    Promise<T> p = Promise.promise();
+    f.onComplete(ar -> context.runOnContext(v -> p.handle(ar)));
+    return p.future();
   }
 
   /**
@@ -228,6 +422,12 @@ public final class TunnelKeeper {
         vertx.cancelTimer(timer);
         timer = -1;
       }
+      if (remeasureTimer >= 0) {
+        vertx.cancelTimer(remeasureTimer);
+        remeasureTimer = -1;
+      }
+      catchUps.forEach(vertx::cancelTimer);
+      catchUps.clear();
       waiters.forEach(w -> w.tryFail("agent stopped"));
       waiters.clear();
       List<Future<Void>> closing = new ArrayList<>();
@@ -238,8 +438,8 @@ public final class TunnelKeeper {
         long grace = vertx.setTimer(STOP_GRACE.toMillis(), id -> s.close(ErrorCode.NO_ERROR, "agent stopped"));
         closing.add(drained.onComplete(ar -> vertx.cancelTimer(grace)));
       }
-      current = null;
-      connectedUrl = null;
+      held.clear();
+      published();
       Future.join(closing).onComplete(ar -> done.complete());
     });
     return done.future();

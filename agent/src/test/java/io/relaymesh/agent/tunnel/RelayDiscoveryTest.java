@@ -20,13 +20,17 @@ class RelayDiscoveryTest {
       ]}""");
 
   @Test
-  void firstHealthyReplicaWins() {
-    assertThat(RelayDiscovery.pick(ANSWER, null, "u")).isEqualTo("https://eu-2.example.com");
+  void healthyReplicasInOrder() {
+    assertThat(RelayDiscovery.pick(ANSWER, null, "u")).extracting(c -> c.publicUrl())
+        .containsExactly("https://eu-2.example.com", "https://ap-1.example.com");
+    assertThat(RelayDiscovery.pick(ANSWER, null, "u").get(0).region()).isEqualTo("eu");
+    assertThat(RelayDiscovery.pick(ANSWER, null, "u").get(0).replicaId()).isEqualTo("eu-2");
   }
 
   @Test
   void pinnedRegion() {
-    assertThat(RelayDiscovery.pick(ANSWER, "ap", "u")).isEqualTo("https://ap-1.example.com");
+    assertThat(RelayDiscovery.pick(ANSWER, "ap", "u")).extracting(c -> c.publicUrl())
+        .containsExactly("https://ap-1.example.com");
     assertThatThrownBy(() -> RelayDiscovery.pick(ANSWER, "us", "http://cp/api/v1/agent/relays"))
         .hasMessage("no healthy relay in region 'us' is registered with the control plane "
             + "(http://cp/api/v1/agent/relays)");

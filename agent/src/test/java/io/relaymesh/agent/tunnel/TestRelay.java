@@ -22,7 +22,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * Test-only relay built from the real pieces: a Vert.x HTTPS server (self-signed certificate,
  * 127.0.0.1, port 0 or a given port) serving {@code /api/v1/tunnel/agent} like the contract says:
  * checks {@code Authorization: Bearer <token>} (401 + JSON error otherwise), upgrades with
- * subprotocol {@code relaymesh.v1} and runs a server-role {@link Session} on it. Tests open
+ * subprotocol {@code relaymesh.v1} and runs a server-role {@link Session} on it; answers
+ * {@code GET /latency-check} like a relay. Tests open
  * streams to the agent on the sessions it hands out.
  */
 final class TestRelay implements AutoCloseable {
@@ -33,6 +34,8 @@ final class TestRelay implements AutoCloseable {
   final String token;
   final BlockingQueue<Session> sessions = new LinkedBlockingQueue<>();
   final AtomicInteger rejected = new AtomicInteger();
+  /** Added to every {@code /latency-check} answer: makes the relay look this much farther away. */
+  volatile long latencyCheckDelayMillis;
   private HttpServer server;
   private int port;
 
@@ -46,6 +49,15 @@ final class TestRelay implements AutoCloseable {
     server = vertx.createHttpServer(new HttpServerOptions().setSsl(true).setKeyCertOptions(cert.keyCertOptions())
             .addWebSocketSubProtocol(WireSpec.SUBPROTOCOL))
         .requestHandler(req -> {
+          if (req.path().equals("/latency-check")) { // as the relay's HealthEndpoints answer it
+            long delay = latencyCheckDelayMillis;
+            if (delay <= 0) {
+              req.response().putHeader("Cache-Control", "no-store").end("ok");
+            } else { // a relay "farther away", for the latency probe only
+              vertx.setTimer(delay, t -> req.response().putHeader("Cache-Control", "no-store").end("ok"));
+            }
+            return;
+          }
           if (!req.path().equals("/api/v1/tunnel/agent")) {
             req.response().setStatusCode(404).end(new JsonObject().put("code", "not_found")
                 .put("message", "no such endpoint").encode());
