@@ -5,6 +5,7 @@ import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import java.time.Duration;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -30,7 +31,9 @@ public final class Registration implements AutoCloseable {
   private final String publicUrl;
   private final String appsHost;
   private final String version;
+  private final Supplier<String> tlsFingerprint;
   private final Runnable onRegistered;
+  private volatile String registeredFingerprint;
   private final Promise<Void> firstRegistration = Promise.promise();
   private volatile boolean registered;
   private volatile String problem = "not registered with the control plane yet";
@@ -41,7 +44,18 @@ public final class Registration implements AutoCloseable {
 
   public Registration(Vertx vertx, ControlClient control, String replicaId, String publicUrl,
       String appsHost, String version, Runnable onRegistered) {
+    this(vertx, control, replicaId, publicUrl, appsHost, version, () -> null, onRegistered);
+  }
+
+  /**
+   * With {@code tlsFingerprint}: the current certificate's SHA-256 fingerprint, registered for
+   * peers that pin it; when it changes (a reloaded certificate) the replica registers again at
+   * its next heartbeat.
+   */
+  public Registration(Vertx vertx, ControlClient control, String replicaId, String publicUrl,
+      String appsHost, String version, Supplier<String> tlsFingerprint, Runnable onRegistered) {
     this.vertx = vertx;
+    this.tlsFingerprint = tlsFingerprint;
     this.control = control;
     this.replicaId = replicaId;
     this.publicUrl = publicUrl;
@@ -74,7 +88,8 @@ public final class Registration implements AutoCloseable {
     if (closed) {
       return;
     }
-    control.register(replicaId, publicUrl, appsHost, version).onComplete(ar -> {
+    String fingerprint = tlsFingerprint.get();
+    control.register(replicaId, publicUrl, appsHost, version, fingerprint).onComplete(ar -> {
       if (closed) {
         return;
       }
@@ -89,6 +104,7 @@ public final class Registration implements AutoCloseable {
         return;
       }
       failures = 0;
+      registeredFingerprint = fingerprint;
       JsonObject r = ar.result();
       heartbeatMs = Math.max(1, r.getLong("heartbeatIntervalSeconds", 10L)) * 1000;
       registered = true;
@@ -107,6 +123,12 @@ public final class Registration implements AutoCloseable {
 
   private void heartbeat() {
     if (closed) {
+      return;
+    }
+    String fingerprint = tlsFingerprint.get();
+    if (fingerprint != null && !fingerprint.equals(registeredFingerprint)) {
+      LOG.info("relay: TLS certificate changed (sha256 {}); registering again", fingerprint);
+      register();
       return;
     }
     control.heartbeat(replicaId).onComplete(ar -> {
