@@ -210,7 +210,7 @@ public final class ClientEndpoint {
       String via = ar.succeeded() ? "forwarded to " + ar.result().relay() : null;
       connector.connect(ctx, client, new Connector.Inbound("client " + tunnelId, host(remote),
           via), connectionId, claims, ok, forwarded.map(f -> new Connector.Upstream(f.stream(),
-          "peer tunnel to " + f.relay())));
+          "peer tunnel to " + f.relay(), "relay " + f.relay() + " (holding the agent)")));
     });
   }
 

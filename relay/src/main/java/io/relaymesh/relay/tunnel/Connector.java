@@ -32,8 +32,15 @@ public final class Connector {
    *
    * @param stream the stream towards the agent (directly or through a peer relay)
    * @param where for logs: {@code agent tunnel at-1}, {@code peer tunnel to eu/eu-1}
+   * @param label names the upstream in the reason of a reset passed to the client:
+   *     {@code agent stream}, {@code relay eu/eu-1 holding the agent}
    */
-  public record Upstream(Stream stream, String where) {}
+  public record Upstream(Stream stream, String where, String label) {
+
+    public Upstream(Stream stream, String where) {
+      this(stream, where, "agent stream");
+    }
+  }
 
   /**
    * Where the inbound stream came from.
@@ -87,7 +94,7 @@ public final class Connector {
             + " stream {}, ticket {}){}", connectionId, claims.username(), claims.agent(),
             claims.workspace(), what, in.tunnelId(), inbound.id(), up.where(), up.stream().id(),
             claims.ticketId(), in.via() == null ? "" : ", " + in.via());
-        Splice.splice(inbound, up.stream()).onSuccess(res -> closed(connectionId, claims, ok,
+        Splice.splice(inbound, up.stream(), up.label()).onSuccess(res -> closed(connectionId, claims, ok,
             in, started, res));
       });
     }));
