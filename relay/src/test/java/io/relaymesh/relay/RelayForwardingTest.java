@@ -464,6 +464,24 @@ class RelayForwardingTest {
     }
   }
 
+  @Test
+  void aPeerSessionGetsGoawayWhenItsPeerTicketExpires() throws Exception {
+    // a genuine peer ticket that expired 28 s ago: still inside the 30 s clock skew, so the
+    // upgrade succeeds, and the session is told to go away about 2 s later
+    String good = peerTicket(usToken, "us-1", "eu", "eu-1");
+    ECKey real = realSigningKey(SignedJWT.parse(good).getHeader().getKeyID());
+    Instant exp = Instant.now().minusSeconds(28).truncatedTo(ChronoUnit.SECONDS);
+    String ending = PeerTickets.sign(real, new PeerTickets.Claims(UUID.randomUUID().toString(),
+        "test", "us", "us-1", "eu", "eu-1", exp.minus(PeerTickets.TTL), exp));
+    DialedTunnel t = await(dialPeer(a, ending));
+    try {
+      await(t.session().closeFuture(), 30);
+      assertThat(t.webSocket().closeStatusCode()).isEqualTo((short) 1000);
+    } finally {
+      t.session().close(ErrorCode.NO_ERROR, "test done");
+    }
+  }
+
   // ---- a relay dies under a forwarded stream --------------------------------------------------
 
   @Test
