@@ -31,6 +31,7 @@ import io.relaymesh.proxy.session.StreamResetException;
 import io.relaymesh.proxy.wire.ErrorCode;
 import io.relaymesh.proxy.wire.WireSpec;
 import io.relaymesh.relay.peer.PeerEndpoint;
+import io.relaymesh.relay.testing.BlockingEcho;
 import io.relaymesh.relay.testing.TestAgent;
 import io.relaymesh.relay.testing.TestClient;
 import io.relaymesh.relay.testing.Waits;
@@ -141,54 +142,6 @@ class RelayForwardingTest {
     }
   }
 
-  /**
-   * A TCP echo server on plain sockets: echoes everything, then half-closes after the client's
-   * EOF. (A Vert.x echo closes the whole socket at EOF and may drop echo bytes still queued in
-   * Netty when it was paused by back-pressure, which a slow two-hop path makes likely.)
-   */
-  static final class BlockingEcho implements AutoCloseable {
-    private final java.net.ServerSocket server;
-    private final java.util.concurrent.ExecutorService threads =
-        java.util.concurrent.Executors.newCachedThreadPool();
-
-    BlockingEcho() throws java.io.IOException {
-      server = new java.net.ServerSocket(0, 200, java.net.InetAddress.getLoopbackAddress());
-      threads.execute(() -> {
-        while (!server.isClosed()) {
-          try {
-            java.net.Socket s = server.accept();
-            threads.execute(() -> echo(s));
-          } catch (java.io.IOException e) {
-            return; // closed
-          }
-        }
-      });
-    }
-
-    private static void echo(java.net.Socket s) {
-      try (s) {
-        s.getInputStream().transferTo(s.getOutputStream());
-        s.shutdownOutput();
-      } catch (java.io.IOException e) {
-        // the client went away
-      }
-    }
-
-    int port() {
-      return server.getLocalPort();
-    }
-
-    @Override
-    public void close() {
-      try {
-        server.close();
-      } catch (java.io.IOException e) {
-        // closing anyway
-      }
-      threads.shutdownNow();
-    }
-  }
-
   static RelayConfig relay(String region, String replica, String token) {
     return RelayConfig.defaults().withControl(control.server.url(), token, region)
         .withReplicaId(replica).withListen("127.0.0.1:0")
@@ -240,7 +193,7 @@ class RelayForwardingTest {
           byte[] data = new byte[i == 0 ? 3 * 1024 * 1024 : 50_000 + i];
           random.nextBytes(data);
           sent.add(data);
-          got.add(echoed(c, data));
+          got.add(c.echoed(echoPort, data));
         }
         for (int i = 0; i < sent.size(); i++) {
           assertThat(await(got.get(i)).getBytes()).as("stream %d", i).isEqualTo(sent.get(i));
@@ -273,43 +226,6 @@ class RelayForwardingTest {
       }
       return onA && onB;
     });
-  }
-
-  /**
-   * Writes {@code data} on a fresh TCP stream to the echo port and collects the echo; ends the
-   * stream only once everything came back, then waits for the end. (Ending right after writing,
-   * like {@code TestClient.exchange}, races the agent's half-close against the echo's last bytes:
-   * with 3 MiB the direct path loses the tail too, see the report of issue 6.)
-   */
-  static Future<Buffer> echoed(TestClient c, byte[] data) {
-    return c.openTcp(echoPort).compose(stream -> {
-      Promise<Buffer> got = Promise.promise();
-      Buffer received = Buffer.buffer(data.length);
-      stream.exceptionHandler(got::tryFail);
-      stream.endHandler(v -> got.tryComplete(received));
-      stream.handler(b -> {
-        received.appendBuffer(b);
-        if (received.length() >= data.length) {
-          stream.end();
-        }
-      });
-      write(stream, data, 0);
-      return got.future();
-    });
-  }
-
-  private static void write(Stream s, byte[] data, int offset) {
-    int off = offset;
-    while (off < data.length) {
-      int n = Math.min(16 * 1024, data.length - off);
-      s.write(Buffer.buffer(java.util.Arrays.copyOfRange(data, off, off + n)));
-      off += n;
-      if (s.writeQueueFull()) {
-        int next = off;
-        s.drainHandler(v -> write(s, data, next));
-        return;
-      }
-    }
   }
 
   @Test
@@ -348,12 +264,12 @@ class RelayForwardingTest {
     TestClient c = clientOnB(ticket(alice, "dev", echoPort, null));
     try {
       byte[] first = "warm up".getBytes();
-      assertThat(await(echoed(c, first)).getBytes()).isEqualTo(first);
+      assertThat(await(c.echoed(echoPort, first)).getBytes()).isEqualTo(first);
       long dials = b.peerSessions().dials();
       assertThat(a.inboundPeerSessions()).isEqualTo(1);
       List<Future<Buffer>> got = new ArrayList<>();
       for (int i = 0; i < 32; i++) {
-        got.add(echoed(c, ("stream " + i).getBytes()));
+        got.add(c.echoed(echoPort, ("stream " + i).getBytes()));
       }
       for (int i = 0; i < got.size(); i++) {
         assertThat(await(got.get(i)).toString()).isEqualTo("stream " + i);
