@@ -14,7 +14,9 @@ import org.slf4j.LoggerFactory;
  * jittered backoff while the control plane is down or refuses), then heartbeats at the interval
  * the control plane returns, and registers again when a heartbeat answers
  * {@code 404 replica_not_registered}. After every (re-)registration {@code onRegistered} runs
- * (the relay re-reports its agents' presence, which a registration resets).
+ * (the relay re-reports its agents' presence, which a registration resets). The registration
+ * carries the TLS certificate's SHA-256 fingerprint (for peer relays that pin it); a changed
+ * fingerprint (reloaded certificate) registers again at the next heartbeat.
  *
  * <p>Threading: timers run on the context {@link #start()} is called on; the status accessors are
  * thread-safe.
