@@ -126,6 +126,10 @@ class AuthorizationMatrixTest {
             .put("replicaId", "eu-2").put("publicUrl", "https://eu2.example.com")),
         new Endpoint("POST", "/api/v1/relay/heartbeat", Role.RELAY,
             new JsonObject().put("replicaId", "eu-1")),
+        new Endpoint("POST", "/api/v1/relay/deregister", Role.RELAY,
+            new JsonObject().put("replicaId", "eu-1")),
+        new Endpoint("POST", "/api/v1/relay/peer-ticket", Role.RELAY, new JsonObject()
+            .put("replicaId", "eu-1").put("targetRegion", "eu").put("targetReplicaId", "eu-1")),
         new Endpoint("POST", "/api/v1/relay/agent-auth", Role.RELAY, null),
         new Endpoint("POST", "/api/v1/relay/presence", Role.RELAY, null),
         new Endpoint("GET", "/api/v1/relay/agents/{agentId}/replicas", Role.RELAY, null),
@@ -222,6 +226,8 @@ class AuthorizationMatrixTest {
         new Endpoint("POST", "/api/v1/relay/heartbeat", Role.RELAY,
             new JsonObject().put("replicaId", "eu-1")),
         new Endpoint("GET", "/api/v1/relay/agents/{agentId}/replicas", Role.RELAY, null),
+        new Endpoint("POST", "/api/v1/relay/peer-ticket", Role.RELAY, new JsonObject()
+            .put("replicaId", "eu-1").put("targetRegion", "eu").put("targetReplicaId", "eu-1")),
         new Endpoint("GET", "/api/v1/agent/relays", Role.AGENT, null),
         new Endpoint("GET", "/api/v1/shares", Role.SELF, null),
         new Endpoint("GET", "/api/v1/settings", Role.SELF, null),

@@ -17,6 +17,9 @@ import io.relaymesh.relay.control.Reporter;
 import io.relaymesh.relay.http.HealthEndpoints;
 import io.relaymesh.relay.http.JsonErrors;
 import io.relaymesh.relay.http.MetricsEndpoint;
+import io.relaymesh.relay.peer.PeerEndpoint;
+import io.relaymesh.relay.peer.PeerForwarder;
+import io.relaymesh.relay.peer.PeerSessions;
 import io.relaymesh.relay.tls.CertificateReloader;
 import io.relaymesh.relay.tls.RelayTls;
 import io.relaymesh.relay.tls.TlsEngine;
@@ -47,7 +50,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A regional relay: TLS listener with the agent tunnel endpoint ({@code /api/v1/tunnel/agent}),
- * the client tunnel endpoint ({@code /api/v1/tunnel/client}) and health endpoints; registration
+ * the client tunnel endpoint ({@code /api/v1/tunnel/client}), the peer endpoint for streams
+ * other relays forward ({@code /api/v1/tunnel/peer}) and health endpoints; a client stream for
+ * an agent held by another relay is forwarded there one hop ({@link PeerForwarder}); registration
  * and heartbeat with the control plane; agent presence and the connection log. With
  * {@code relay.apps-host} set, requests for its subdomains are workspace apps ({@link AppRouter},
  * HTTP/1.1 and HTTP/2 through ALPN) and never reach the endpoints above.
@@ -79,6 +84,8 @@ public final class RelayServer {
   private ControlClient control;
   private Registration registration;
   private Tunnels tunnels;
+  private PeerSessions peers;
+  private PeerEndpoint peerEndpoint;
   private RelayTls tls;
   private CertificateReloader reloader;
   private String deploymentId;
@@ -142,7 +149,11 @@ public final class RelayServer {
     tunnels = new Tunnels(config.tunnel(), metrics);
     AgentEndpoint agents = new AgentEndpoint(vertx, tunnels, registry, auth, reporter,
         config.agentAuthTtl());
-    ClientEndpoint clients = new ClientEndpoint(vertx, tunnels, registry, verifier, reporter);
+    peers = new PeerSessions(vertx, control, tunnels, replicaId, config.tunnel());
+    ClientEndpoint clients = new ClientEndpoint(vertx, tunnels, registry, verifier, reporter,
+        new PeerForwarder(control, peers, config.region(), replicaId));
+    peerEndpoint = new PeerEndpoint(vertx, tunnels, registry, verifier, reporter,
+        config.region(), replicaId);
     HealthEndpoints health = new HealthEndpoints(this::notReadyReason,
         () -> new JsonObject().put("region", config.region()).put("replicaId", replicaId));
     MetricsEndpoint metricsEndpoint = new MetricsEndpoint(metrics, tunnels::sessionCount,
@@ -176,7 +187,7 @@ public final class RelayServer {
         public Future<?> start() {
           HttpServer server = vertx.createHttpServer(options);
           server.requestHandler(req -> route(req, apps, health, metricsEndpoint, agents,
-              clients));
+              clients, peerEndpoint));
           return server.listen().onSuccess(servers::add);
         }
       }, new DeploymentOptions().setInstances(instances));
@@ -192,14 +203,15 @@ public final class RelayServer {
           Transports.name(vertx), servers.size());
       registration = new Registration(vertx, control, replicaId, url,
           registeredAppsHost(config.appsHost(), url),
-          version(), agents::reportAllPresent);
+          version(), this::fingerprint, agents::reportAllPresent);
       registration.start();
       return this;
     });
   }
 
   private void route(HttpServerRequest req, AppRouter apps, HealthEndpoints health,
-      MetricsEndpoint metricsEndpoint, AgentEndpoint agents, ClientEndpoint clients) {
+      MetricsEndpoint metricsEndpoint, AgentEndpoint agents, ClientEndpoint clients,
+      PeerEndpoint peer) {
     if (apps != null && apps.handle(req)) {
       return; // an app host: never the relay's own endpoints
     }
@@ -210,6 +222,7 @@ public final class RelayServer {
       case "/metrics" -> metricsEndpoint.handle(req);
       case AgentEndpoint.PATH -> upgradeOnly(req, () -> agents.handle(req));
       case ClientEndpoint.PATH -> upgradeOnly(req, () -> clients.handle(req));
+      case PeerEndpoint.PATH -> upgradeOnly(req, () -> peer.handle(req));
       default -> JsonErrors.send(req, 404, "not_found", "no such endpoint: " + req.path());
     }
   }
@@ -307,6 +320,16 @@ public final class RelayServer {
     return registry;
   }
 
+  /** This relay's peer sessions to other relays (forwarding). */
+  public PeerSessions peerSessions() {
+    return peers;
+  }
+
+  /** Peer sessions other relays hold to this one. */
+  public int inboundPeerSessions() {
+    return peerEndpoint == null ? 0 : peerEndpoint.sessionCount();
+  }
+
   /** Relay-wide tunnel counters. */
   public CountingSessionMetrics metrics() {
     return metrics;
@@ -339,6 +362,9 @@ public final class RelayServer {
     }
     if (reloader != null) {
       reloader.close();
+    }
+    if (peers != null) {
+      peers.close();
     }
     Future<Void> sessions = tunnels == null ? Future.succeededFuture()
         : tunnels.closeAll("relay is shutting down");

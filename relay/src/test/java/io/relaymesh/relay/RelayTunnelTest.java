@@ -203,7 +203,7 @@ class RelayTunnelTest {
       StreamRefusedException e = refused(c.openTcp(echoPort));
       assertThat(e.code()).isEqualTo(ErrorCode.UNREACHABLE);
       assertThat(e.reason()).isEqualTo(
-          "agent 'main' of workspace 'bob/other' is not connected to this relay");
+          "agent 'main' of workspace 'bob/other' is not connected to any relay");
       // a per-stream ticket of alice's workspace on bob's session is refused
       String aliceTicket = fx.ticket(alice, "dev", echoPort).getString("ticket");
       StreamRefusedException s = refused(c.session.open(WireSpec.KIND_TCP,

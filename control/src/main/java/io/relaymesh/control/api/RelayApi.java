@@ -7,18 +7,24 @@ import io.relaymesh.control.api.Api.Reply;
 import io.relaymesh.control.auth.Principal;
 import io.relaymesh.control.auth.TokenKind;
 import io.relaymesh.control.auth.Tokens;
+import io.relaymesh.control.tickets.PeerTickets;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
+import java.time.Instant;
 import java.time.OffsetDateTime;
+import java.time.temporal.ChronoUnit;
 import java.time.format.DateTimeParseException;
+import java.util.Locale;
+import java.util.UUID;
 
 /**
  * Regions and relays: admins create and delete regions; users list them with health; relays
- * (relay token) register, heartbeat, check agent tokens, report agent presence, ask where an
- * agent is, and post connection-log records, which admins list.
+ * (relay token) register, heartbeat, deregister, check agent tokens, report agent presence, ask
+ * where an agent is, get peer tickets for one-hop forwarding, and post connection-log records,
+ * which admins list.
  */
 final class RelayApi {
 
@@ -69,6 +75,9 @@ final class RelayApi {
         }));
 
     handle(r.post("/api/v1/relay/register"), this::register);
+    handle(r.post("/api/v1/relay/deregister"), ctx -> Api.relay(s, ctx).compose(p ->
+        s.relays().deregister(p.regionId(), replicaId(Api.body(ctx))).map(x -> Reply.noContent())));
+    handle(r.post("/api/v1/relay/peer-ticket"), this::peerTicket);
     handle(r.post("/api/v1/relay/heartbeat"), ctx -> Api.relay(s, ctx).compose(p -> {
       String replica = replicaId(Api.body(ctx));
       return s.relays().heartbeat(p.regionId(), replica).map(ok -> {
@@ -111,14 +120,68 @@ final class RelayApi {
       if (!publicUrl.startsWith("https://") && !publicUrl.startsWith("http://")) {
         throw ControlException.badRequest("field 'publicUrl' must be an http(s) URL");
       }
+      String fingerprint = fingerprint(Api.string(b, "tlsFingerprint", false));
       return s.relays().register(p.regionId(), replica, publicUrl,
               Api.string(b, "appsHost", false), Api.string(b, "peerAddress", false),
-              Api.string(b, "version", false))
+              Api.string(b, "version", false), fingerprint)
           .map(x -> Reply.ok(new JsonObject().put("region", p.region()).put("replicaId", replica)
               .put("heartbeatIntervalSeconds",
                   Math.max(1, s.config().heartbeatTimeout().toSeconds() / 3))
               .put("heartbeatTimeoutSeconds", s.config().heartbeatTimeout().toSeconds())));
     });
+  }
+
+  /**
+   * A peer ticket for the calling replica (registered, of the relay token's region) to open a
+   * peer session to replica {@code targetReplicaId} of {@code targetRegion} (registered).
+   */
+  private Future<Reply> peerTicket(RoutingContext ctx) {
+    return Api.relay(s, ctx).compose(p -> {
+      JsonObject b = Api.body(ctx);
+      String replica = replicaId(b);
+      String targetRegion = Api.name(b, "targetRegion", "target region", true);
+      String targetReplica = replicaId(b, "targetReplicaId");
+      return s.relays().replicaExists(p.regionId(), replica).compose(exists -> {
+        if (!exists) {
+          throw notRegistered(p, replica);
+        }
+        return s.relays().replica(targetRegion, targetReplica);
+      }).compose(target -> {
+        if (target == null) {
+          throw ControlException.notFound("replica_not_registered", "target relay replica '"
+              + targetReplica + "' of region '" + targetRegion + "' is not registered");
+        }
+        return s.keys().current();
+      }).map(key -> {
+        Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
+        PeerTickets.Claims claims = new PeerTickets.Claims(UUID.randomUUID().toString(),
+            s.accessUrl(), p.region(), replica, targetRegion, targetReplica, now,
+            now.plus(PeerTickets.TTL));
+        return Reply.ok(new JsonObject().put("ticket", PeerTickets.sign(key, claims))
+            .put("expiresAt", claims.expiresAt().toString()));
+      });
+    });
+  }
+
+  /** A SHA-256 certificate fingerprint as {@code ab:cd:...} (64 hex digits), or null. */
+  static String fingerprint(String v) {
+    if (v == null) {
+      return null;
+    }
+    String hex = v.trim().toLowerCase(Locale.ROOT);
+    if (hex.startsWith("sha256:")) {
+      hex = hex.substring("sha256:".length());
+    }
+    hex = hex.replace(":", "");
+    if (!hex.matches("[0-9a-f]{64}")) {
+      throw ControlException.badRequest("field 'tlsFingerprint' must be a SHA-256 fingerprint: "
+          + "64 hex digits, colons allowed");
+    }
+    StringBuilder out = new StringBuilder(95);
+    for (int i = 0; i < 64; i += 2) {
+      out.append(i == 0 ? "" : ":").append(hex, i, i + 2);
+    }
+    return out.toString();
   }
 
   private Future<Reply> presence(RoutingContext ctx) {
@@ -162,7 +225,7 @@ final class RelayApi {
               p.region(), replica, Api.string(b, "clientAddress", false),
               Api.string(b, "ticketId", false), time(b, "startedAt", true),
               time(b, "endedAt", false), nonNegative(b, "bytesIn"), nonNegative(b, "bytesOut"),
-              Api.string(b, "closeReason", false))
+              Api.string(b, "closeReason", false), Api.string(b, "via", false))
           .map(id -> Reply.created(new JsonObject().put("id", id)));
     });
   }
@@ -184,9 +247,13 @@ final class RelayApi {
   }
 
   private static String replicaId(JsonObject b) {
-    String r = Api.string(b, "replicaId", true);
+    return replicaId(b, "replicaId");
+  }
+
+  private static String replicaId(JsonObject b, String field) {
+    String r = Api.string(b, field, true);
     if (r.isEmpty() || r.length() > 128 || !r.matches("[A-Za-z0-9._:-]+")) {
-      throw ControlException.badRequest("field 'replicaId' must be 1-128 characters of "
+      throw ControlException.badRequest("field '" + field + "' must be 1-128 characters of "
           + "letters, digits, '.', '_', ':' and '-'");
     }
     return r;

@@ -19,13 +19,13 @@ public final class ConnectionStore {
   public Future<Long> insert(String username, String workspace, String agent, Integer port,
       String app, String region, String replicaId, String clientAddress, String ticketId,
       OffsetDateTime startedAt, OffsetDateTime endedAt, long bytesIn, long bytesOut,
-      String closeReason) {
+      String closeReason, String via) {
     return db.one("INSERT INTO connections (username, workspace, agent, port, app, region, "
             + "replica_id, client_address, ticket_id, started_at, ended_at, bytes_in, bytes_out, "
-            + "close_reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) "
-            + "RETURNING id",
+            + "close_reason, via) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
+            + "$14, $15) RETURNING id",
         Tuple.from(Arrays.asList(username, workspace, agent, port, app, region, replicaId,
-            clientAddress, ticketId, startedAt, endedAt, bytesIn, bytesOut, closeReason)),
+            clientAddress, ticketId, startedAt, endedAt, bytesIn, bytesOut, closeReason, via)),
         r -> r.getLong("id"));
   }
 

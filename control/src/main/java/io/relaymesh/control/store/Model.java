@@ -43,20 +43,25 @@ public final class Model {
     }
   }
 
-  /** A relay replica as currently registered; {@code healthy} uses the database clock. */
+  /**
+   * A relay replica as currently registered; {@code healthy} uses the database clock;
+   * {@code tlsFingerprint} is the SHA-256 of its TLS leaf certificate ({@code ab:cd:...}) or
+   * null, for peers that pin it.
+   */
   public record Replica(String region, String replicaId, String publicUrl, String appsHost,
       String peerAddress, String version, Instant registeredAt, Instant lastHeartbeatAt,
-      boolean healthy) {
+      boolean healthy, String tlsFingerprint) {
     static Replica of(Row r) {
       return new Replica(r.getString("region"), r.getString("replica_id"),
           r.getString("public_url"), r.getString("apps_host"), r.getString("peer_address"),
           r.getString("version"), instant(r, "registered_at"), instant(r, "last_heartbeat_at"),
-          r.getBoolean("healthy"));
+          r.getBoolean("healthy"), r.getString("tls_fingerprint"));
     }
 
     public JsonObject toJson() {
       return new JsonObject().put("region", region).put("replicaId", replicaId)
           .put("publicUrl", publicUrl).put("appsHost", appsHost).put("peerAddress", peerAddress)
+          .put("tlsFingerprint", tlsFingerprint)
           .put("version", version).put("registeredAt", str(registeredAt))
           .put("lastHeartbeatAt", str(lastHeartbeatAt)).put("healthy", healthy);
     }
@@ -156,13 +161,14 @@ public final class Model {
   public record Connection(long id, String username, String workspace, String agent, Integer port,
       String app, String region, String replicaId, String clientAddress, String ticketId,
       Instant startedAt, Instant endedAt, long bytesIn, long bytesOut, String closeReason,
-      Instant recordedAt) {
+      Instant recordedAt, String via) {
     static Connection of(Row r) {
       return new Connection(r.getLong("id"), r.getString("username"), r.getString("workspace"),
           r.getString("agent"), r.getInteger("port"), r.getString("app"), r.getString("region"),
           r.getString("replica_id"), r.getString("client_address"), r.getString("ticket_id"),
           instant(r, "started_at"), instant(r, "ended_at"), r.getLong("bytes_in"),
-          r.getLong("bytes_out"), r.getString("close_reason"), instant(r, "recorded_at"));
+          r.getLong("bytes_out"), r.getString("close_reason"), instant(r, "recorded_at"),
+          r.getString("via"));
     }
 
     public JsonObject toJson() {
@@ -173,7 +179,7 @@ public final class Model {
           .put("replicaId", replicaId).put("clientAddress", clientAddress)
           .put("ticketId", ticketId).put("startedAt", str(startedAt)).put("endedAt", str(endedAt))
           .put("durationMs", durationMs).put("bytesIn", bytesIn).put("bytesOut", bytesOut)
-          .put("closeReason", closeReason).put("recordedAt", str(recordedAt));
+          .put("closeReason", closeReason).put("recordedAt", str(recordedAt)).put("via", via);
     }
   }
 }

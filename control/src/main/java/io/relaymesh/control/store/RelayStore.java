@@ -17,7 +17,8 @@ import java.util.Map;
 public final class RelayStore {
 
   private static final String REPLICA_COLUMNS = "g.name AS region, r.replica_id, r.public_url, "
-      + "r.apps_host, r.peer_address, r.version, r.registered_at, r.last_heartbeat_at, "
+      + "r.apps_host, r.peer_address, r.tls_fingerprint, r.version, r.registered_at, "
+      + "r.last_heartbeat_at, "
       + "(r.last_heartbeat_at > now() - $1::bigint * interval '1 second') AS healthy ";
 
   private final Db db;
@@ -79,17 +80,34 @@ public final class RelayStore {
    * its stale presence records are dropped.
    */
   public Future<Void> register(long regionId, String replicaId, String publicUrl, String appsHost,
-      String peerAddress, String version) {
+      String peerAddress, String version, String tlsFingerprint) {
     return db.pool().withTransaction(c ->
         Db.exec(c, "DELETE FROM agent_presence WHERE region_id = $1 AND replica_id = $2",
                 Tuple.of(regionId, replicaId))
             .compose(x -> Db.exec(c, "INSERT INTO relay_replicas (region_id, replica_id, public_url, "
-                    + "apps_host, peer_address, version) VALUES ($1, $2, $3, $4, $5, $6) "
-                    + "ON CONFLICT (region_id, replica_id) DO UPDATE SET public_url = $3, "
-                    + "apps_host = $4, peer_address = $5, version = $6, registered_at = now(), "
-                    + "last_heartbeat_at = now()",
-                Tuple.of(regionId, replicaId, publicUrl, appsHost, peerAddress, version)))
+                    + "apps_host, peer_address, version, tls_fingerprint) VALUES ($1, $2, $3, $4, "
+                    + "$5, $6, $7) ON CONFLICT (region_id, replica_id) DO UPDATE SET "
+                    + "public_url = $3, apps_host = $4, peer_address = $5, version = $6, "
+                    + "tls_fingerprint = $7, registered_at = now(), last_heartbeat_at = now()",
+                Tuple.of(regionId, replicaId, publicUrl, appsHost, peerAddress, version,
+                    tlsFingerprint)))
             .mapEmpty());
+  }
+
+  /**
+   * Forgets a replica (graceful drain); its presence records go with it (cascade). {@code false}
+   * when it was not registered.
+   */
+  public Future<Boolean> deregister(long regionId, String replicaId) {
+    return db.exec("DELETE FROM relay_replicas WHERE region_id = $1 AND replica_id = $2",
+        Tuple.of(regionId, replicaId)).map(r -> r.rowCount() > 0);
+  }
+
+  /** A registered replica of region {@code region} (healthy or not), or {@code null}. */
+  public Future<Replica> replica(String region, String replicaId) {
+    return db.one("SELECT " + REPLICA_COLUMNS + "FROM relay_replicas r JOIN regions g "
+            + "ON g.id = r.region_id WHERE g.name = $2 AND r.replica_id = $3",
+        Tuple.of(heartbeatTimeoutSeconds, region, replicaId), Replica::of);
   }
 
   /** Records a heartbeat; {@code false} when the replica is not registered. */

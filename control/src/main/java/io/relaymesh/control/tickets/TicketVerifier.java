@@ -83,6 +83,15 @@ public final class TicketVerifier {
   }
 
   public TicketClaims verify(String ticket) throws TicketException {
+    return verify(ticket, null);
+  }
+
+  /**
+   * Like {@link #verify(String)}, also accepting a ticket for the relays of {@code alsoRegion}
+   * (null: none): a stream forwarded by a relay of that region, whose identity a peer ticket
+   * proved, may carry a ticket for that relay's region only.
+   */
+  public TicketClaims verify(String ticket, String alsoRegion) throws TicketException {
     JWTClaimsSet c = verifySignature(ticket, "ticket", TicketIssuer.TYPE);
     Instant now = clock.instant();
     Date exp = c.getExpirationTime();
@@ -99,9 +108,11 @@ public final class TicketVerifier {
     }
     List<String> aud = c.getAudience();
     if (aud == null || !(aud.contains(TicketClaims.ALL_RELAYS)
-        || (region != null && aud.contains(TicketClaims.regionAudience(region))))) {
+        || (region != null && aud.contains(TicketClaims.regionAudience(region)))
+        || (alsoRegion != null && aud.contains(TicketClaims.regionAudience(alsoRegion))))) {
       throw new TicketException(Reason.WRONG_AUDIENCE, "ticket " + c.getJWTID() + " is for " + aud
-          + ", not for region '" + region + "'");
+          + ", not for region '" + region + "'"
+          + (alsoRegion == null ? "" : " or the forwarding region '" + alsoRegion + "'"));
     }
     try {
       Long uid = c.getLongClaim(TicketClaims.CLAIM_USER_ID);

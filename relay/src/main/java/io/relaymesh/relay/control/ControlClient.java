@@ -53,9 +53,18 @@ public final class ControlClient implements AutoCloseable {
   /** {@code POST /relay/register}. */
   public Future<JsonObject> register(String replicaId, String publicUrl, String appsHost,
       String version) {
+    return register(replicaId, publicUrl, appsHost, version, null);
+  }
+
+  /** {@code POST /relay/register} with the TLS certificate's SHA-256 fingerprint (or null). */
+  public Future<JsonObject> register(String replicaId, String publicUrl, String appsHost,
+      String version, String tlsFingerprint) {
     JsonObject body = new JsonObject().put("replicaId", replicaId).put("publicUrl", publicUrl);
     if (appsHost != null) {
       body.put("appsHost", appsHost);
+    }
+    if (tlsFingerprint != null) {
+      body.put("tlsFingerprint", tlsFingerprint);
     }
     if (version != null) {
       body.put("version", version);
@@ -67,6 +76,29 @@ public final class ControlClient implements AutoCloseable {
   public Future<Void> heartbeat(String replicaId) {
     return call(HttpMethod.POST, "/api/v1/relay/heartbeat",
         new JsonObject().put("replicaId", replicaId), 204).mapEmpty();
+  }
+
+  /** {@code POST /relay/deregister}: forgets this replica and its presence (graceful drain). */
+  public Future<Void> deregister(String replicaId) {
+    return call(HttpMethod.POST, "/api/v1/relay/deregister",
+        new JsonObject().put("replicaId", replicaId), 204).mapEmpty();
+  }
+
+  /**
+   * {@code POST /relay/peer-ticket}: {@code {ticket, expiresAt}} for opening a peer session from
+   * this replica to {@code targetReplicaId} of {@code targetRegion}.
+   */
+  public Future<JsonObject> peerTicket(String replicaId, String targetRegion,
+      String targetReplicaId) {
+    return call(HttpMethod.POST, "/api/v1/relay/peer-ticket", new JsonObject()
+        .put("replicaId", replicaId).put("targetRegion", targetRegion)
+        .put("targetReplicaId", targetReplicaId), 200);
+  }
+
+  /** {@code GET /relay/agents/:agentId/replicas}: the healthy replicas holding the agent. */
+  public Future<io.vertx.core.json.JsonArray> replicasHolding(long agentId) {
+    return call(HttpMethod.GET, "/api/v1/relay/agents/" + agentId + "/replicas", null, 200)
+        .map(j -> j.getJsonArray("replicas", new io.vertx.core.json.JsonArray()));
   }
 
   /**

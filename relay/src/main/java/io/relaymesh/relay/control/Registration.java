@@ -5,6 +5,7 @@ import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import java.time.Duration;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -13,7 +14,9 @@ import org.slf4j.LoggerFactory;
  * jittered backoff while the control plane is down or refuses), then heartbeats at the interval
  * the control plane returns, and registers again when a heartbeat answers
  * {@code 404 replica_not_registered}. After every (re-)registration {@code onRegistered} runs
- * (the relay re-reports its agents' presence, which a registration resets).
+ * (the relay re-reports its agents' presence, which a registration resets). The registration
+ * carries the TLS certificate's SHA-256 fingerprint (for peer relays that pin it); a changed
+ * fingerprint (reloaded certificate) registers again at the next heartbeat.
  *
  * <p>Threading: timers run on the context {@link #start()} is called on; the status accessors are
  * thread-safe.
@@ -30,7 +33,9 @@ public final class Registration implements AutoCloseable {
   private final String publicUrl;
   private final String appsHost;
   private final String version;
+  private final Supplier<String> tlsFingerprint;
   private final Runnable onRegistered;
+  private volatile String registeredFingerprint;
   private final Promise<Void> firstRegistration = Promise.promise();
   private volatile boolean registered;
   private volatile String problem = "not registered with the control plane yet";
@@ -41,7 +46,18 @@ public final class Registration implements AutoCloseable {
 
   public Registration(Vertx vertx, ControlClient control, String replicaId, String publicUrl,
       String appsHost, String version, Runnable onRegistered) {
+    this(vertx, control, replicaId, publicUrl, appsHost, version, () -> null, onRegistered);
+  }
+
+  /**
+   * With {@code tlsFingerprint}: the current certificate's SHA-256 fingerprint, registered for
+   * peers that pin it; when it changes (a reloaded certificate) the replica registers again at
+   * its next heartbeat.
+   */
+  public Registration(Vertx vertx, ControlClient control, String replicaId, String publicUrl,
+      String appsHost, String version, Supplier<String> tlsFingerprint, Runnable onRegistered) {
     this.vertx = vertx;
+    this.tlsFingerprint = tlsFingerprint;
     this.control = control;
     this.replicaId = replicaId;
     this.publicUrl = publicUrl;
@@ -74,7 +90,8 @@ public final class Registration implements AutoCloseable {
     if (closed) {
       return;
     }
-    control.register(replicaId, publicUrl, appsHost, version).onComplete(ar -> {
+    String fingerprint = tlsFingerprint.get();
+    control.register(replicaId, publicUrl, appsHost, version, fingerprint).onComplete(ar -> {
       if (closed) {
         return;
       }
@@ -89,6 +106,7 @@ public final class Registration implements AutoCloseable {
         return;
       }
       failures = 0;
+      registeredFingerprint = fingerprint;
       JsonObject r = ar.result();
       heartbeatMs = Math.max(1, r.getLong("heartbeatIntervalSeconds", 10L)) * 1000;
       registered = true;
@@ -107,6 +125,12 @@ public final class Registration implements AutoCloseable {
 
   private void heartbeat() {
     if (closed) {
+      return;
+    }
+    String fingerprint = tlsFingerprint.get();
+    if (fingerprint != null && !fingerprint.equals(registeredFingerprint)) {
+      LOG.info("relay: TLS certificate changed (sha256 {}); registering again", fingerprint);
+      register();
       return;
     }
     control.heartbeat(replicaId).onComplete(ar -> {

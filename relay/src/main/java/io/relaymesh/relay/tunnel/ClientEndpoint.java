@@ -5,9 +5,7 @@ import io.relaymesh.control.tickets.TicketException;
 import io.relaymesh.control.tickets.TicketVerifier;
 import io.relaymesh.proxy.session.Session;
 import io.relaymesh.proxy.session.Stream;
-import io.relaymesh.proxy.session.StreamResetException;
 import io.relaymesh.proxy.wire.ErrorCode;
-import io.relaymesh.proxy.wire.WireSpec;
 import io.relaymesh.relay.control.Reporter;
 import io.relaymesh.relay.http.JsonErrors;
 import io.vertx.core.Context;
@@ -27,8 +25,10 @@ import org.slf4j.LoggerFactory;
  * ({@code 401} naming the reason). Every stream the client opens is authorized against the ticket
  * ({@link OpenRequest}), then opened on the agent's tunnel; the client's OPEN is answered only
  * after the agent answered (its refusal passed through), and the two streams are
- * {@link Splice spliced}. Each spliced connection is logged at open and close and recorded in the
- * control plane's connection log.
+ * {@link Splice spliced} ({@link Connector}). Each spliced connection is logged at open and close
+ * and recorded in the control plane's connection log. An agent that is not connected to this
+ * relay is reached through the relay that holds it ({@link Forwarder}), with the ticket that
+ * authorized the stream in the OPEN metadata for that relay to verify again.
  *
  * <p>The session ticket authorizes opens until it expires (with the verifier's clock skew);
  * per-stream tickets are verified in full at their open.
@@ -46,15 +46,26 @@ public final class ClientEndpoint {
   private final Tunnels tunnels;
   private final AgentRegistry registry;
   private final TicketVerifier verifier;
-  private final Reporter reporter;
+  private final Connector connector;
+  private final Forwarder forwarder;
 
   public ClientEndpoint(Vertx vertx, Tunnels tunnels, AgentRegistry registry,
       TicketVerifier verifier, Reporter reporter) {
+    this(vertx, tunnels, registry, verifier, reporter, null);
+  }
+
+  /**
+   * With {@code forwarder} (null: none), a stream for an agent that is not connected to this
+   * relay is forwarded one hop to the relay that holds it.
+   */
+  public ClientEndpoint(Vertx vertx, Tunnels tunnels, AgentRegistry registry,
+      TicketVerifier verifier, Reporter reporter, Forwarder forwarder) {
     this.vertx = vertx;
     this.tunnels = tunnels;
     this.registry = registry;
     this.verifier = verifier;
-    this.reporter = reporter;
+    this.connector = new Connector(reporter);
+    this.forwarder = forwarder;
   }
 
   public void handle(HttpServerRequest req) {
@@ -86,7 +97,7 @@ public final class ClientEndpoint {
         LOG.info("client tunnel {} open: user {} for agent '{}' of workspace '{}' port {} from {}"
             + " (ticket {})", id, claims.username(), claims.agent(), claims.workspace(),
             claims.port(), remote, claims.ticketId());
-        session.openHandler(s -> onOpen(ctx, claims, remote, id, s));
+        session.openHandler(s -> onOpen(ctx, ticket, claims, remote, id, s));
         session.closeFuture().onComplete(x -> LOG.info(
             "client tunnel {} closed: user {} from {}, {} streams, {} bytes in, {} bytes out, {} ms",
             id, claims.username(), remote, m.streams.sum(), m.bytesIn.sum(), m.bytesOut.sum(),
@@ -116,7 +127,8 @@ public final class ClientEndpoint {
     }
   }
 
-  static String humanReason(TicketException.Reason r) {
+  /** A short human sentence for a ticket rejection reason. */
+  public static String humanReason(TicketException.Reason r) {
     return switch (r) {
       case EXPIRED -> "ticket expired";
       case UNKNOWN_KEY -> "ticket has an unknown signing key";
@@ -129,8 +141,8 @@ public final class ClientEndpoint {
     };
   }
 
-  private void onOpen(Context ctx, TicketClaims session, String remote, String tunnelId,
-      Stream stream) {
+  private void onOpen(Context ctx, String sessionTicket, TicketClaims session, String remote,
+      String tunnelId, Stream stream) {
     String perStream;
     try {
       perStream = OpenRequest.streamTicket(stream.metadata());
@@ -145,7 +157,8 @@ public final class ClientEndpoint {
         refuse(stream, tunnelId, expired.code(), expired.reason());
         return;
       }
-      authorized(ctx, session, OpenRequest.decide(session, null, stream.kind(), stream.target()),
+      authorized(ctx, sessionTicket, OpenRequest.decide(session, null, stream.kind(),
+          stream.target()),
           remote, tunnelId, stream);
       return;
     }
@@ -156,18 +169,16 @@ public final class ClientEndpoint {
         refuse(stream, tunnelId, ErrorCode.UNAUTHORIZED, why);
         return;
       }
-      authorized(ctx, session, OpenRequest.decide(session, ar.result(), stream.kind(),
+      authorized(ctx, perStream, OpenRequest.decide(session, ar.result(), stream.kind(),
           stream.target()), remote, tunnelId, stream);
     }));
   }
 
   private void refuse(Stream stream, String tunnelId, ErrorCode code, String reason) {
-    LOG.info("client tunnel {}: stream {} (kind {}, target '{}') refused: {} {}", tunnelId,
-        stream.id(), stream.kind(), stream.target(), code, reason);
-    stream.reject(code, reason);
+    Connector.refuse(stream, "client tunnel " + tunnelId, code, reason);
   }
 
-  private void authorized(Context ctx, TicketClaims session, OpenRequest.Decision decision,
+  private void authorized(Context ctx, String rawTicket, OpenRequest.Decision decision,
       String remote, String tunnelId, Stream client) {
     if (decision instanceof OpenRequest.Refused r) {
       refuse(client, tunnelId, r.code(), r.reason());
@@ -175,77 +186,36 @@ public final class ClientEndpoint {
     }
     OpenRequest.Allowed ok = (OpenRequest.Allowed) decision;
     TicketClaims claims = ok.claims();
-    AgentTunnel tunnel = registry.pick(claims.agentId());
-    if (tunnel == null) {
-      refuse(client, tunnelId, ErrorCode.UNREACHABLE, "agent '" + claims.agent()
-          + "' of workspace '" + claims.workspace() + "' is not connected to this relay");
-      return;
-    }
+    String agent = "agent '" + claims.agent() + "' of workspace '" + claims.workspace() + "'";
     String connectionId = tunnels.nextId("c");
     JsonObject meta = new JsonObject().put("user", claims.username())
         .put("connectionId", connectionId).put("clientAddress", host(remote));
-    Instant started = Instant.now();
-    tunnel.session().open(ok.kind(), ok.target(), meta.toBuffer())
-        .onComplete(ar -> ctx.runOnContext(v -> {
-          if (ar.failed()) {
-            ErrorCode code = ar.cause() instanceof StreamResetException e ? e.code()
-                : ErrorCode.INTERNAL;
-            String reason = ar.cause() instanceof StreamResetException e ? e.reason()
-                : String.valueOf(ar.cause().getMessage());
-            refuse(client, tunnelId, code, reason);
-            return;
-          }
-          Stream agent = ar.result();
-          client.accept().onComplete(acc -> {
-            if (acc.failed()) {
-              agent.reset(ErrorCode.CANCEL, "client stream went away before it was accepted");
-              LOG.info("client tunnel {}: stream {} gone before accept: {}", tunnelId,
-                  client.id(), acc.cause().getMessage());
-              return;
-            }
-            String what = kindName(ok.kind()) + " port " + ok.port();
-            LOG.info("connection {} open: user {} -> agent '{}' of workspace '{}' {} (client {}"
-                + " stream {}, agent tunnel {} stream {}, ticket {})", connectionId,
-                claims.username(), claims.agent(), claims.workspace(), what, tunnelId,
-                client.id(), tunnel.id(), agent.id(), claims.ticketId());
-            Splice.splice(client, agent).onSuccess(res -> closed(connectionId, claims, ok,
-                remote, started, res));
-          });
-        }));
-  }
-
-  private void closed(String connectionId, TicketClaims claims, OpenRequest.Allowed ok,
-      String remote, Instant started, Splice.Result res) {
-    Instant ended = Instant.now();
-    LOG.info("connection {} closed: user {} -> agent '{}' of workspace '{}' port {}, {} bytes"
-        + " from client, {} bytes to client, {} ms, {}", connectionId, claims.username(),
-        claims.agent(), claims.workspace(), ok.port(), res.bytesFromClient(),
-        res.bytesToClient(), Duration.between(started, ended).toMillis(), res.closeReason());
-    String workspaceName = claims.workspace();
-    reporter.connection(new JsonObject()
-        .put("username", claims.username())
-        .put("workspace", workspaceName)
-        .put("agent", claims.agent())
-        .put("port", ok.port())
-        .put("clientAddress", host(remote))
-        .put("ticketId", claims.ticketId())
-        .put("startedAt", started.toString())
-        .put("endedAt", ended.toString())
-        .put("bytesIn", res.bytesFromClient())
-        .put("bytesOut", res.bytesToClient())
-        .put("closeReason", truncate(res.closeReason(), 200)));
-  }
-
-  private static String kindName(int kind) {
-    return kind == WireSpec.KIND_SSH ? "SSH" : kind == WireSpec.KIND_TCP ? "TCP" : "kind " + kind;
+    AgentTunnel tunnel = registry.pick(claims.agentId());
+    if (tunnel != null) {
+      connector.connect(ctx, client, new Connector.Inbound("client " + tunnelId, host(remote),
+          null), connectionId, claims, ok, tunnel.session().open(ok.kind(), ok.target(),
+          meta.toBuffer()).map(s -> new Connector.Upstream(s, "agent tunnel " + tunnel.id())));
+      return;
+    }
+    if (forwarder == null) {
+      refuse(client, tunnelId, ErrorCode.UNREACHABLE, agent + " is not connected to this relay");
+      return;
+    }
+    // one hop to the relay that holds the agent; it verifies the ticket that authorized this
+    // stream again and authorizes the open itself
+    meta.put("ticket", rawTicket);
+    Future<Forwarder.Forwarded> forwarded = forwarder.open(claims.agentId(), agent, ok.kind(),
+        ok.target(), meta);
+    forwarded.onComplete(ar -> {
+      String via = ar.succeeded() ? "forwarded to " + ar.result().relay() : null;
+      connector.connect(ctx, client, new Connector.Inbound("client " + tunnelId, host(remote),
+          via), connectionId, claims, ok, forwarded.map(f -> new Connector.Upstream(f.stream(),
+          "peer tunnel to " + f.relay(), "relay " + f.relay() + " (holding the agent)")));
+    });
   }
 
   private static String host(String address) {
     int colon = address.lastIndexOf(':');
     return colon > 0 ? address.substring(0, colon) : address;
-  }
-
-  private static String truncate(String s, int max) {
-    return s.length() <= max ? s : s.substring(0, max);
   }
 }

@@ -30,6 +30,15 @@ public final class Splice {
 
   /** Starts the splice; completes (never fails) when both streams are finished. */
   public static Future<Result> splice(Stream client, Stream agent) {
+    return splice(client, agent, "agent stream");
+  }
+
+  /**
+   * Like {@link #splice(Stream, Stream)}; a reset of the upstream side reaches the client as
+   * {@code <upstreamLabel>: <reason>} (e.g. {@code relay eu/eu-1: tunnel closed} for a forwarded
+   * stream).
+   */
+  public static Future<Result> splice(Stream client, Stream agent, String upstreamLabel) {
     AtomicReference<String> reason = new AtomicReference<>();
     client.exceptionHandler(e -> {
       reason.compareAndSet(null, "client " + describe(e));
@@ -37,7 +46,7 @@ public final class Splice {
     });
     agent.exceptionHandler(e -> {
       reason.compareAndSet(null, "agent " + describe(e));
-      client.reset(codeOf(e), "agent stream: " + reasonOf(e));
+      client.reset(codeOf(e), upstreamLabel + ": " + reasonOf(e));
     });
     pump(client, agent);
     pump(agent, client);

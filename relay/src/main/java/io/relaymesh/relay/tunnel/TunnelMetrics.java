@@ -8,7 +8,7 @@ import java.util.concurrent.atomic.LongAdder;
  * The {@link SessionMetrics} of one tunnel: counts its own bytes and streams (for its close log
  * line) and forwards everything to the relay-wide metrics.
  */
-final class TunnelMetrics implements SessionMetrics {
+public final class TunnelMetrics implements SessionMetrics {
   private final SessionMetrics global;
   final LongAdder bytesIn = new LongAdder();
   final LongAdder bytesOut = new LongAdder();
@@ -16,6 +16,21 @@ final class TunnelMetrics implements SessionMetrics {
 
   TunnelMetrics(SessionMetrics global) {
     this.global = global;
+  }
+
+  /** Streams opened on this tunnel so far. */
+  public long streams() {
+    return streams.sum();
+  }
+
+  /** Bytes received on this tunnel so far. */
+  public long bytesReceived() {
+    return bytesIn.sum();
+  }
+
+  /** Bytes sent on this tunnel so far. */
+  public long bytesSent() {
+    return bytesOut.sum();
   }
 
   @Override

@@ -42,7 +42,7 @@ public final class Tunnels {
   }
 
   /** A relay-local id for logs: {@code prefix-<n>}. */
-  String nextId(String prefix) {
+  public String nextId(String prefix) {
     return prefix + "-" + ids.incrementAndGet();
   }
 
@@ -61,7 +61,8 @@ public final class Tunnels {
    * context {@code ctx}, as the WebSocket server side. Fails when the upgrade or the subprotocol
    * negotiation fails (the WebSocket is closed then).
    */
-  Future<Session> upgrade(Context ctx, HttpServerRequest req, TunnelMetrics tunnelMetrics) {
+  public Future<Session> upgrade(Context ctx, HttpServerRequest req,
+      TunnelMetrics tunnelMetrics) {
     if (refusing != null) {
       JsonErrors.send(req, 503, "draining", refusing);
       return Future.failedFuture(refusing);
@@ -78,11 +79,21 @@ public final class Tunnels {
     });
   }
 
-  TunnelMetrics newTunnelMetrics() {
+  /** Metrics of one new tunnel (its own counters, forwarded to the relay-wide ones). */
+  public TunnelMetrics newTunnelMetrics() {
     return new TunnelMetrics(metrics);
   }
 
-  /** Live sessions (agent and client). */
+  /**
+   * Adds a session this relay dialed (a peer session to another relay) to the live set, so that
+   * drain and close reach it too.
+   */
+  public void track(Session s) {
+    live.add(s);
+    s.closeFuture().onComplete(x -> live.remove(s));
+  }
+
+  /** Live sessions (agent, client and peer). */
   public int sessionCount() {
     return live.size();
   }

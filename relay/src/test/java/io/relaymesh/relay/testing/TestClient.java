@@ -67,6 +67,43 @@ public final class TestClient {
     });
   }
 
+  /**
+   * Writes {@code data} on a fresh TCP stream to {@code port} (an echo) and collects the echo;
+   * ends the stream only once everything came back, then waits for the end. ({@link #exchange}
+   * ends right after writing, which races the agent's half-close against the echo's last bytes:
+   * with a few MiB the tail can be lost, also on the direct path.)
+   */
+  public Future<Buffer> echoed(int port, byte[] data) {
+    return openTcp(port).compose(stream -> {
+      Promise<Buffer> got = Promise.promise();
+      Buffer received = Buffer.buffer(data.length);
+      stream.exceptionHandler(got::tryFail);
+      stream.endHandler(v -> got.tryComplete(received));
+      stream.handler(b -> {
+        received.appendBuffer(b);
+        if (received.length() >= data.length) {
+          stream.end();
+        }
+      });
+      writeAll(stream, data, 0);
+      return got.future();
+    });
+  }
+
+  private static void writeAll(Stream s, byte[] data, int offset) {
+    int off = offset;
+    while (off < data.length) {
+      int n = Math.min(16 * 1024, data.length - off);
+      s.write(Buffer.buffer(java.util.Arrays.copyOfRange(data, off, off + n)));
+      off += n;
+      if (s.writeQueueFull()) {
+        int next = off;
+        s.drainHandler(v -> writeAll(s, data, next));
+        return;
+      }
+    }
+  }
+
   private static void writeFrom(Stream s, byte[] data, int offset, int chunk, Promise<Void> done) {
     int off = offset;
     while (off < data.length) {

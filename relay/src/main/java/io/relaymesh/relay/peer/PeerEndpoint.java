@@ -1,0 +1,210 @@
+package io.relaymesh.relay.peer;
+
+import io.relaymesh.control.tickets.PeerTickets;
+import io.relaymesh.control.tickets.TicketClaims;
+import io.relaymesh.control.tickets.TicketException;
+import io.relaymesh.control.tickets.TicketVerifier;
+import io.relaymesh.proxy.session.Session;
+import io.relaymesh.proxy.session.Stream;
+import io.relaymesh.proxy.wire.ErrorCode;
+import io.relaymesh.relay.control.Reporter;
+import io.relaymesh.relay.http.JsonErrors;
+import io.relaymesh.relay.tunnel.AgentRegistry;
+import io.relaymesh.relay.tunnel.AgentTunnel;
+import io.relaymesh.relay.tunnel.ClientEndpoint;
+import io.relaymesh.relay.tunnel.Connector;
+import io.relaymesh.relay.tunnel.OpenRequest;
+import io.relaymesh.relay.tunnel.TunnelMetrics;
+import io.relaymesh.relay.tunnel.Tunnels;
+import io.vertx.core.Context;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.json.DecodeException;
+import io.vertx.core.json.JsonObject;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Locale;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@code GET /api/v1/tunnel/peer}: a peer session from another relay that forwards client
+ * streams to agents connected here (one hop). Authenticated with a peer ticket
+ * ({@code Authorization: Bearer <jws>}, {@link PeerTickets}) verified offline before the
+ * upgrade: signed by the control plane, {@code typ} peer, not expired, audience exactly this
+ * replica; anything else (a client ticket, an agent, relay or session token, a peer ticket for
+ * another replica) is {@code 401 peer_ticket_<reason>}. The session gets GOAWAY when its peer
+ * ticket expires (its streams finish; the other relay dials a new session with a fresh ticket).
+ *
+ * <p>Every stream on it carries the client's connection ticket in its OPEN metadata
+ * ({@code {"ticket", "user", "connectionId", "clientAddress"}}); the ticket is verified in full
+ * again here (audience: all relays, this relay's region, or the forwarding relay's region, which
+ * the peer ticket proved) and the open is authorized exactly like a client's
+ * ({@link OpenRequest#decide}), then opened on the local agent tunnel and spliced
+ * ({@link Connector}). A forwarded stream is never forwarded again: an agent that is not
+ * connected here is {@code UNREACHABLE}. The relay never opens streams towards the peer.
+ *
+ * <p>Threading: the session and its streams on the connection's event loop; ticket checks on a
+ * worker (they may fetch keys).
+ */
+public final class PeerEndpoint {
+
+  public static final String PATH = "/api/v1/tunnel/peer";
+  private static final Logger LOG = LoggerFactory.getLogger(PeerEndpoint.class);
+
+  private final Vertx vertx;
+  private final Tunnels tunnels;
+  private final AgentRegistry registry;
+  private final TicketVerifier verifier;
+  private final Connector connector;
+  private final String region;
+  private final String replicaId;
+  private final AtomicInteger live = new AtomicInteger();
+
+  public PeerEndpoint(Vertx vertx, Tunnels tunnels, AgentRegistry registry,
+      TicketVerifier verifier, Reporter reporter, String region, String replicaId) {
+    this.vertx = vertx;
+    this.tunnels = tunnels;
+    this.registry = registry;
+    this.verifier = verifier;
+    this.connector = new Connector(reporter);
+    this.region = region;
+    this.replicaId = replicaId;
+  }
+
+  /** Peer sessions currently open to this relay. */
+  public int sessionCount() {
+    return live.get();
+  }
+
+  public void handle(HttpServerRequest req) {
+    String token = JsonErrors.bearer(req);
+    if (token == null) {
+      JsonErrors.send(req, 401, "unauthenticated", "peer tunnel needs 'Authorization: Bearer"
+          + " <peer ticket>' (relays only, from POST /api/v1/relay/peer-ticket)");
+      return;
+    }
+    Context ctx = vertx.getOrCreateContext();
+    String remote = String.valueOf(req.remoteAddress());
+    req.pause();
+    vertx.executeBlocking(() -> PeerTickets.verify(verifier, token, region, replicaId), false)
+        .onComplete(ar -> ctx.runOnContext(v -> {
+          if (ar.failed()) {
+            refuse(req, remote, ar.cause());
+            return;
+          }
+          PeerTickets.Claims peer = ar.result();
+          TunnelMetrics m = tunnels.newTunnelMetrics();
+          tunnels.upgrade(ctx, req, m).onComplete(up -> {
+            if (up.failed()) {
+              LOG.info("peer tunnel from {} ({}) not opened: {}", remote, peer.caller(),
+                  up.cause().getMessage());
+              return;
+            }
+            opened(ctx, up.result(), peer, remote, m);
+          });
+        }));
+  }
+
+  private void refuse(HttpServerRequest req, String remote, Throwable e) {
+    if (e instanceof TicketException te) {
+      LOG.info("peer tunnel from {} refused: {}", remote, te.getMessage());
+      if (te.reason() == TicketException.Reason.KEYS_UNAVAILABLE) {
+        JsonErrors.send(req, 503, "control_plane_unavailable",
+            "the relay cannot fetch the ticket keys right now: " + te.getMessage());
+      } else {
+        JsonErrors.send(req, 401, "peer_ticket_" + te.reason().name().toLowerCase(Locale.ROOT),
+            "not a valid peer ticket for relay " + region + "/" + replicaId
+                + " (peer tunnels are for relays only): " + te.getMessage());
+      }
+    } else {
+      LOG.warn("peer tunnel from {} refused: peer ticket check failed: {}", remote, e.toString());
+      JsonErrors.send(req, 500, "internal", "peer ticket check failed");
+    }
+  }
+
+  private void opened(Context ctx, Session session, PeerTickets.Claims peer, String remote,
+      TunnelMetrics m) {
+    String id = tunnels.nextId("pt");
+    Instant started = Instant.now();
+    live.incrementAndGet();
+    LOG.info("peer tunnel {} open: relay {} from {} (peer ticket {}, valid until {})", id,
+        peer.caller(), remote, peer.ticketId(), peer.expiresAt());
+    session.openHandler(s -> onOpen(ctx, peer, id, s));
+    long until = Duration.between(Instant.now(), peer.expiresAt().plus(verifier.skew()))
+        .toMillis();
+    long timer = vertx.setTimer(Math.max(1, until), t -> {
+      if (!session.isClosed()) {
+        LOG.info("peer tunnel {}: peer ticket of {} expired; GOAWAY", id, peer.caller());
+        session.goAway(ErrorCode.NO_ERROR, "peer ticket expired; dial again with a fresh one");
+      }
+    });
+    session.closeFuture().onComplete(x -> {
+      vertx.cancelTimer(timer);
+      live.decrementAndGet();
+      LOG.info("peer tunnel {} closed: relay {} from {}, {} streams, {} bytes in, {} bytes out,"
+          + " {} ms", id, peer.caller(), remote, m.streams(), m.bytesReceived(), m.bytesSent(),
+          Duration.between(started, Instant.now()).toMillis());
+    });
+  }
+
+  private void onOpen(Context ctx, PeerTickets.Claims peer, String tunnelId, Stream stream) {
+    String label = "peer tunnel " + tunnelId + " from " + peer.caller();
+    JsonObject meta;
+    try {
+      meta = stream.metadata() == null || stream.metadata().length() == 0 ? new JsonObject()
+          : new JsonObject(stream.metadata());
+    } catch (DecodeException | ClassCastException e) {
+      Connector.refuse(stream, label, ErrorCode.PROTOCOL_ERROR,
+          "OPEN metadata is not a JSON object");
+      return;
+    }
+    Object ticket = meta.getValue("ticket");
+    if (!(ticket instanceof String clientTicket)) {
+      Connector.refuse(stream, label, ErrorCode.UNAUTHORIZED, "a forwarded stream needs the"
+          + " client's ticket in its OPEN metadata ({\"ticket\": ...})");
+      return;
+    }
+    Object address = meta.getValue("clientAddress");
+    String clientAddress = address instanceof String a ? a : null;
+    vertx.executeBlocking(() -> verifier.verify(clientTicket, peer.region()), false)
+        .onComplete(ar -> ctx.runOnContext(v -> {
+          if (ar.failed()) {
+            String why = ar.cause() instanceof TicketException te
+                ? ClientEndpoint.humanReason(te.reason()) + ": " + te.getMessage()
+                : "ticket check failed";
+            Connector.refuse(stream, label, ErrorCode.UNAUTHORIZED, why);
+            return;
+          }
+          authorized(ctx, peer, label, clientAddress,
+              OpenRequest.decide(ar.result(), null, stream.kind(), stream.target()), stream);
+        }));
+  }
+
+  private void authorized(Context ctx, PeerTickets.Claims peer, String label,
+      String clientAddress, OpenRequest.Decision decision, Stream stream) {
+    if (decision instanceof OpenRequest.Refused r) {
+      Connector.refuse(stream, label, r.code(), r.reason());
+      return;
+    }
+    OpenRequest.Allowed ok = (OpenRequest.Allowed) decision;
+    TicketClaims claims = ok.claims();
+    AgentTunnel tunnel = registry.pick(claims.agentId());
+    if (tunnel == null) {
+      // one hop only: a forwarded stream is never forwarded again
+      Connector.refuse(stream, label, ErrorCode.UNREACHABLE, "agent '" + claims.agent()
+          + "' of workspace '" + claims.workspace() + "' is not connected to relay " + region
+          + "/" + replicaId);
+      return;
+    }
+    String connectionId = tunnels.nextId("c");
+    JsonObject agentMeta = new JsonObject().put("user", claims.username())
+        .put("connectionId", connectionId).put("clientAddress", clientAddress)
+        .put("via", peer.caller());
+    connector.connect(ctx, stream, new Connector.Inbound(label, clientAddress,
+        "peer " + peer.caller()), connectionId, claims, ok,
+        tunnel.session().open(ok.kind(), ok.target(), agentMeta.toBuffer())
+            .map(s -> new Connector.Upstream(s, "agent tunnel " + tunnel.id())));
+  }
+}
