@@ -81,7 +81,19 @@ public final class RelayServer {
   private final CountingSessionMetrics metrics = new CountingSessionMetrics();
   private final AgentRegistry registry = new AgentRegistry();
   private final List<HttpServer> servers = new CopyOnWriteArrayList<>();
+  /**
+   * New tunnel handshakes (agent, client, peer) accepted per second, in bursts of up to one
+   * second's worth; more are refused with 503 and {@code Retry-After: 1} before any token check,
+   * so that the reconnect storm after a restart is spread out (agents retry with jittered
+   * backoff) instead of hammering the relay and the control plane.
+   */
+  public static final int TUNNEL_HANDSHAKES_PER_SECOND = 500;
+  private final io.relaymesh.proxy.limits.RateLimiter handshakes =
+      new io.relaymesh.proxy.limits.RateLimiter(TUNNEL_HANDSHAKES_PER_SECOND, System::nanoTime);
+  private final java.util.concurrent.atomic.LongAdder handshakesRefused =
+      new java.util.concurrent.atomic.LongAdder();
   private ControlClient control;
+  private Reporter reporter;
   private Registration registration;
   private Tunnels tunnels;
   private PeerSessions peers;
@@ -92,6 +104,7 @@ public final class RelayServer {
   private int port;
   private String url;
   private volatile boolean closed;
+  private volatile boolean deregistered;
 
   private RelayServer(Vertx vertx, boolean ownsVertx, RelayConfig config) {
     this.vertx = vertx;
@@ -141,7 +154,7 @@ public final class RelayServer {
   private Future<RelayServer> doStart() {
     control = new ControlClient(vertx, config.controlUrl(), config.token(),
         ControlClient.DEFAULT_TIMEOUT);
-    Reporter reporter = new Reporter(control, replicaId);
+    reporter = new Reporter(control, replicaId);
     AgentAuthCache auth = new AgentAuthCache(control, config.agentAuthTtl(),
         config.agentAuthNegativeTtl());
     TicketVerifier verifier = new TicketVerifier(
@@ -227,13 +240,30 @@ public final class RelayServer {
     }
   }
 
-  private static void upgradeOnly(HttpServerRequest req, Runnable handler) {
+  private void upgradeOnly(HttpServerRequest req, Runnable handler) {
     if (!req.canUpgradeToWebSocket()) {
       JsonErrors.send(req, 400, "bad_request", req.path()
           + " is a WebSocket endpoint (subprotocol " + WireSpec.SUBPROTOCOL + ")");
       return;
     }
+    boolean admitted;
+    synchronized (handshakes) {
+      admitted = handshakes.tryAcquire();
+    }
+    if (!admitted) {
+      handshakesRefused.increment();
+      req.response().putHeader("Retry-After", "1");
+      JsonErrors.send(req, 503, "busy", "relay " + config.region() + "/" + replicaId
+          + " accepts at most " + TUNNEL_HANDSHAKES_PER_SECOND + " new tunnels per second;"
+          + " retry shortly");
+      return;
+    }
     handler.run();
+  }
+
+  /** New tunnels (agent, client, peer) refused by the handshake rate limit so far. */
+  public long handshakesRefused() {
+    return handshakesRefused.sum();
   }
 
   static TlsSettings tlsSettings(RelayConfig config) {
@@ -347,7 +377,31 @@ public final class RelayServer {
   public Future<Void> drain(Duration timeout) {
     LOG.info("relay {}: draining ({} sessions, up to {} s)", replicaId, tunnels.sessionCount(),
         timeout.toSeconds());
-    return tunnels.drain(vertx, timeout, "relay is draining").compose(x -> close());
+    Future<Void> drained = tunnels.drain(vertx, timeout, "relay is draining");
+    // the control plane stops offering this replica at once (tickets, agents' relay lists)
+    Future<Void> gone = deregister();
+    return Future.join(drained, gone).transform(x -> close());
+  }
+
+  /** Stops heartbeats and deregisters this replica, once; never fails (logged). */
+  private Future<Void> deregister() {
+    if (deregistered || control == null) {
+      return Future.succeededFuture();
+    }
+    deregistered = true;
+    if (registration != null) {
+      registration.close();
+    }
+    if (reporter != null) {
+      reporter.deregistered();
+    }
+    return control.deregister(replicaId)
+        .onSuccess(x -> LOG.info("relay {}: deregistered from the control plane", replicaId))
+        .recover(e -> {
+          LOG.warn("relay {}: could not deregister (the control plane forgets it after the"
+              + " heartbeat timeout): {}", replicaId, e.getMessage());
+          return Future.succeededFuture();
+        });
   }
 
   /** Closes the tunnels, stops registration and the listener (and the own Vert.x of {@link #run}). */

@@ -150,11 +150,19 @@ class RelayHttpTest {
       TestAgent a = await(TestAgent.connect(fx.vertx, b.port(), b.caCertPem(), token));
       assertThat(get(b, HttpMethod.GET, "/metrics").body())
           .contains("\nrelaymesh_relay_agent_tunnels 1\n");
+      await(b.firstRegistration());
+      assertThat(fx.control.http.get("/api/v1/relays", fx.adminToken).text())
+          .contains(b.replicaId());
       io.vertx.core.Future<Void> drained = b.drain(java.time.Duration.ofSeconds(20));
       await(a.session.closeFuture());
       assertThat(a.session.isGoingAway()).isTrue();
       await(drained);
       assertThat(b.ready()).isFalse();
+      // deregistered: the control plane no longer offers the drained replica
+      assertThat(fx.control.http.get("/api/v1/relays", fx.adminToken).text())
+          .doesNotContain(b.replicaId());
+      assertThat(fx.control.query("SELECT count(*) FROM relay_replicas WHERE replica_id = '"
+          + b.replicaId() + "'").get(0).get(0)).isEqualTo(0L);
       a.close();
     } finally {
       b.stop();

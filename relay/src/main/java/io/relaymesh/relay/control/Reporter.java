@@ -44,12 +44,16 @@ public final class Reporter {
   }
 
   private final Map<Long, PresenceChain> presence = new HashMap<>(); // guarded by itself
+  private volatile boolean deregistered;
 
   /**
    * Posts presence of {@code agentId} on this replica, after the agent's earlier reports; fails
    * when the report was given up or superseded by a newer one (code {@code superseded}).
    */
   public Future<Void> presence(long agentId, String agentDescription, boolean connected) {
+    if (deregistered) {
+      return Future.succeededFuture(); // the deregistration removed every presence row
+    }
     Promise<Void> done = Promise.promise();
     PresenceChain chain;
     long number;
@@ -83,6 +87,14 @@ public final class Reporter {
       done.handle(ar);
     }));
     return done.future();
+  }
+
+  /**
+   * The replica was deregistered (drain): presence is not reported any more (the control plane
+   * dropped this replica's rows with it); connection records still are.
+   */
+  public void deregistered() {
+    deregistered = true;
   }
 
   /** Posts a connection-log record ({@code replicaId} is added). */
