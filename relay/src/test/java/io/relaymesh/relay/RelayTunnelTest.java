@@ -59,18 +59,22 @@ class RelayTunnelTest {
   static String bob;
   static String aliceAgentToken;
   static TestAgent agent;
-  static NetServer echo;
+  /**
+   * A plain-socket echo that half-closes after the client's EOF, like real servers; a Vert.x
+   * {@code pipeTo} echo closes the whole socket at EOF and can drop the tail of a large echo.
+   */
+  static io.relaymesh.relay.testing.BlockingEcho echo;
   static int echoPort;
 
   @BeforeAll
-  static void start() {
+  static void start() throws java.io.IOException {
     fx = new RelayFixture(dir);
     alice = fx.user("alice");
     bob = fx.user("bob");
     aliceAgentToken = fx.workspace(alice, "dev");
     fx.workspace(bob, "other");
-    echo = fx.vertx.createNetServer().connectHandler(s -> s.pipeTo(s));
-    echoPort = await(echo.listen(0, "127.0.0.1")).actualPort();
+    echo = new io.relaymesh.relay.testing.BlockingEcho();
+    echoPort = echo.port();
     agent = await(TestAgent.connect(fx.vertx, fx.relay.port(), fx.relay.caCertPem(),
         aliceAgentToken));
     Waits.until("alice's agent registered on the relay", Duration.ofSeconds(20),
@@ -79,6 +83,9 @@ class RelayTunnelTest {
 
   @AfterAll
   static void stop() {
+    if (echo != null) {
+      echo.close();
+    }
     if (agent != null) {
       agent.close();
     }
