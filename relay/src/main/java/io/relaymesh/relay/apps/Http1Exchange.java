@@ -454,8 +454,15 @@ final class Http1Exchange implements UpstreamConnection.Listener {
     vertx.cancelTimer(timer);
     conn.close(why);
     LOG.info("app connection {}: {} {} of {} cancelled: {}", conn.id, plan.method(),
-        plan.uri().length() > 100 ? plan.uri().substring(0, 100) : plan.uri(), target.app(), why);
+        pathForLog(plan.uri()), target.app(), why);
     browser.runOnContext(v -> done.tryComplete());
+  }
+
+  /** The path without the query (which may carry an app's own tokens), at most 100 chars. */
+  static String pathForLog(String uri) {
+    int q = uri.indexOf('?');
+    String path = q >= 0 ? uri.substring(0, q) : uri;
+    return path.length() > 100 ? path.substring(0, 100) + "..." : path;
   }
 
   /** The exchange is over: the connection goes back to the pool unless {@code notReusable}. */
