@@ -193,7 +193,8 @@ final class Http1Exchange implements UpstreamConnection.Listener {
     try {
       resp.end();
     } catch (RuntimeException e) {
-      LOG.debug("app connection {}: ending the browser response: {}", conn.id, e.toString());
+      LOG.info("app connection {}: ending the browser response failed: {}", conn.id,
+          e.toString());
     }
   }
 

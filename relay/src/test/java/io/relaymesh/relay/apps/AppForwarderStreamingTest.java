@@ -97,7 +97,8 @@ class AppForwarderStreamingTest {
       w.write(chunk(next[0]++));
     }
     if (next[0] >= total) {
-      done.complete();
+      w.drainHandler(null);
+      done.tryComplete();
     } else {
       w.drainHandler(v -> pump(w, next, done));
     }

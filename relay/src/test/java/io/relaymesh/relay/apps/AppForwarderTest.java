@@ -571,6 +571,8 @@ class AppForwarderTest {
   static HttpServer miniFront(AppForwarder forwarder, AppTarget target) {
     return await(fx.vertx.createHttpServer().requestHandler(req -> {
       req.pause();
+      org.slf4j.LoggerFactory.getLogger(AppForwarderTest.class).info("mini front: {} {}",
+          req.method(), req.uri());
       forwarder.forward(req, req.uri(), req.headers(), target).onFailure(e -> {
         AppProxyException ape = (AppProxyException) e;
         req.resume();
