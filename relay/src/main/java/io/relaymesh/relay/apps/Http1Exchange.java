@@ -131,9 +131,7 @@ final class Http1Exchange implements UpstreamConnection.Listener {
       req.exceptionHandler(e -> upstream.runOnContext(x -> browserGone("browser request: "
           + e.getMessage())));
       if (plan.body() == UpstreamRequest.Body.NONE) {
-        req.handler(b -> { }); // a body nobody announced is dropped
-        req.resume();
-        return;
+        return; // resumed by AppForwarder.forward already
       }
       req.handler(b -> {
         up.sent(b.length());

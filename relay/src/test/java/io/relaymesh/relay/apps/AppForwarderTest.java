@@ -573,7 +573,9 @@ class AppForwarderTest {
       req.pause();
       org.slf4j.LoggerFactory.getLogger(AppForwarderTest.class).info("mini front: {} {}",
           req.method(), req.uri());
-      forwarder.forward(req, req.uri(), req.headers(), target).onFailure(e -> {
+      forwarder.forward(req, req.uri(), req.headers(), target).onComplete(ar ->
+          org.slf4j.LoggerFactory.getLogger(AppForwarderTest.class).info("mini front: {} {}",
+              req.uri(), ar.succeeded() ? "done" : ar.cause().toString())).onFailure(e -> {
         AppProxyException ape = (AppProxyException) e;
         req.resume();
         req.response().setStatusCode(ape.status()).end(ape.code() + ": " + ape.getMessage());
