@@ -92,6 +92,19 @@ public final class AppForwarder {
       return Future.failedFuture(new AppProxyException(400, "bad_request",
           "the request cannot be forwarded to app " + target.app() + ": " + e.getMessage()));
     }
+    if (plan.body() == UpstreamRequest.Body.NONE && !plan.webSocket()) {
+      // nothing to stream: let the request end now, before any answer (a paused, unended
+      // request would hold back the browser connection's next request)
+      try {
+        if (!req.isEnded()) {
+          req.handler(b -> { }); // a body nobody announced is dropped
+        }
+        req.resume();
+      } catch (RuntimeException e) {
+        return Future.failedFuture(new AppProxyException(400, "bad_request",
+            "the browser request to app " + target.app() + " is gone: " + e.getMessage()));
+      }
+    }
     Promise<Void> done = Promise.promise();
     attempt(req, plan, target, browser, done, true);
     return done.future().onFailure(e -> resumeQuietly(req));

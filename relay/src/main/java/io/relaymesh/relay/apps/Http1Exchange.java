@@ -131,9 +131,7 @@ final class Http1Exchange implements UpstreamConnection.Listener {
       req.exceptionHandler(e -> upstream.runOnContext(x -> browserGone("browser request: "
           + e.getMessage())));
       if (plan.body() == UpstreamRequest.Body.NONE) {
-        req.handler(b -> { }); // a body nobody announced is dropped
-        req.resume();
-        return;
+        return; // resumed by AppForwarder.forward already
       }
       req.handler(b -> {
         up.sent(b.length());
@@ -193,7 +191,8 @@ final class Http1Exchange implements UpstreamConnection.Listener {
     try {
       resp.end();
     } catch (RuntimeException e) {
-      LOG.debug("app connection {}: ending the browser response: {}", conn.id, e.toString());
+      LOG.info("app connection {}: ending the browser response failed: {}", conn.id,
+          e.toString());
     }
   }
 
@@ -454,8 +453,15 @@ final class Http1Exchange implements UpstreamConnection.Listener {
     vertx.cancelTimer(timer);
     conn.close(why);
     LOG.info("app connection {}: {} {} of {} cancelled: {}", conn.id, plan.method(),
-        plan.uri().length() > 100 ? plan.uri().substring(0, 100) : plan.uri(), target.app(), why);
+        pathForLog(plan.uri()), target.app(), why);
     browser.runOnContext(v -> done.tryComplete());
+  }
+
+  /** The path without the query (which may carry an app's own tokens), at most 100 chars. */
+  static String pathForLog(String uri) {
+    int q = uri.indexOf('?');
+    String path = q >= 0 ? uri.substring(0, q) : uri;
+    return path.length() > 100 ? path.substring(0, 100) + "..." : path;
   }
 
   /** The exchange is over: the connection goes back to the pool unless {@code notReusable}. */

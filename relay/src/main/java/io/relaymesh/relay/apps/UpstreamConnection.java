@@ -98,7 +98,8 @@ final class UpstreamConnection {
     stream.handler(this::fromApp);
     stream.endHandler(v -> onStreamEnd());
     stream.exceptionHandler(this::onStreamError);
-    stream.closeFuture().onComplete(x -> logClosed("closed"));
+    stream.closeFuture().onComplete(ar -> logClosed(ar.succeeded() ? "closed"
+        : "stream " + ar.cause().getMessage()));
     drainOutbound();
   }
 

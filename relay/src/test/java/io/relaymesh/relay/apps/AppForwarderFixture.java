@@ -88,6 +88,8 @@ final class AppForwarderFixture implements AutoCloseable {
   /** The front: {@code x-app-port} and {@code x-app-https} say which app to forward to. */
   private void front(HttpServerRequest req) {
     req.pause();
+    org.slf4j.LoggerFactory.getLogger(AppForwarderFixture.class).info("front: {} {} from {}",
+        req.method(), req.uri(), req.connection().remoteAddress());
     int port = Integer.parseInt(req.getHeader("x-app-port"));
     boolean https = "true".equals(req.getHeader("x-app-https"));
     MultiMap headers = MultiMap.caseInsensitiveMultiMap().addAll(req.headers());

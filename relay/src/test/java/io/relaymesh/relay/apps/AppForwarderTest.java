@@ -571,7 +571,11 @@ class AppForwarderTest {
   static HttpServer miniFront(AppForwarder forwarder, AppTarget target) {
     return await(fx.vertx.createHttpServer().requestHandler(req -> {
       req.pause();
-      forwarder.forward(req, req.uri(), req.headers(), target).onFailure(e -> {
+      org.slf4j.LoggerFactory.getLogger(AppForwarderTest.class).info("mini front: {} {}",
+          req.method(), req.uri());
+      forwarder.forward(req, req.uri(), req.headers(), target).onComplete(ar ->
+          org.slf4j.LoggerFactory.getLogger(AppForwarderTest.class).info("mini front: {} {}",
+              req.uri(), ar.succeeded() ? "done" : ar.cause().toString())).onFailure(e -> {
         AppProxyException ape = (AppProxyException) e;
         req.resume();
         req.response().setStatusCode(ape.status()).end(ape.code() + ": " + ape.getMessage());
