@@ -96,9 +96,8 @@ final class AppForwarderFixture implements AutoCloseable {
     forwarder.forward(req, req.uri(), headers, target(port, https)).onFailure(e -> {
       if (e instanceof AppProxyException ape) {
         failures.add(ape.status() + " " + ape.code() + " " + ape.getMessage());
-        req.resume();
-        req.response().setStatusCode(ape.status()).putHeader("x-error-code", ape.code())
-            .end(ape.getMessage());
+        AppPages.whenAnswerable(req, () -> req.response().setStatusCode(ape.status())
+            .putHeader("x-error-code", ape.code()).end(ape.getMessage()));
       } else {
         failures.add("500 internal " + e);
         req.response().setStatusCode(500).end(String.valueOf(e));
