@@ -112,11 +112,17 @@ final class ClientTunnel implements AutoCloseable {
   }
 
   /**
-   * The public URL of the relay replica to use, from a ticket answer: among the healthy replicas
-   * holding the agent (of the pinned region), the nearest ({@link RelaySelection}).
+   * The public URL of the relay replica to use, from a ticket answer: the nearest
+   * ({@link RelaySelection}) of every healthy replica ({@code allRelays}, of the pinned region),
+   * since a replica that does not hold the agent forwards to one that does; the agent must be
+   * connected to some relay ({@code relays}).
    */
   String relayUrl(JsonObject ticket) {
-    List<RelayCandidate> candidates = RelayCandidate.healthyReplicas(ticket.getJsonArray("relays", new JsonArray()), null)
+    List<RelayCandidate> holding = RelayCandidate.healthyReplicas(
+        ticket.getJsonArray("relays", new JsonArray()), null);
+    JsonArray everyone = ticket.getJsonArray("allRelays");
+    List<RelayCandidate> candidates = (holding.isEmpty() || everyone == null ? holding
+        : RelayCandidate.healthyReplicas(everyone, null))
         .stream().filter(c -> region == null || region.equals(c.region())).toList();
     if (!candidates.isEmpty()) {
       String key = RelaySelection.key(control.base(), ticket.getString("workspace", ref.workspace()),
@@ -125,10 +131,11 @@ final class ClientTunnel implements AutoCloseable {
       this.candidates = candidates;
       return selection.choose(key, candidates).publicUrl();
     }
-    throw new CliException("agent '" + ticket.getString("agent", ref.agentOrDefault())
-        + "' of workspace '" + ticket.getString("workspace", ref.workspace())
-        + "' is not connected to any relay" + (region == null ? "" : " in region '" + region + "'")
-        + " (is its agent running?)");
+    String who = "agent '" + ticket.getString("agent", ref.agentOrDefault()) + "' of workspace '"
+        + ticket.getString("workspace", ref.workspace()) + "'";
+    throw new CliException(holding.isEmpty()
+        ? who + " is not connected to any relay (is its agent running?)"
+        : "no healthy relay in region '" + region + "' to reach " + who);
   }
 
   /**

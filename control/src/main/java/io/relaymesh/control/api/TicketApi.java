@@ -63,7 +63,8 @@ final class TicketApi {
           throw ControlException.notFound("agent_not_found",
               "agent '" + agentName + "' of workspace '" + w.fullName() + "' not found");
         }
-        return regionCheck.compose(g -> s.keys().current()).map(key -> {
+        return regionCheck.compose(g -> s.relays().list()).compose(regions -> s.keys().current()
+            .map(key -> {
           Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
           String audience = region == null ? TicketClaims.ALL_RELAYS
               : TicketClaims.regionAudience(region);
@@ -73,12 +74,17 @@ final class TicketApi {
           String ticket = TicketIssuer.sign(key, claims);
           JsonArray relays = new JsonArray();
           agent.connectedTo().forEach(x -> relays.add(x.toJson()));
-          return Reply.created(new JsonObject().put("ticket", ticket)
+          // every healthy replica: the client may pick its nearest, which forwards to one of
+          // `relays` (docs/relay.md "Forwarding")
+          JsonArray all = new JsonArray();
+          regions.forEach(rg -> rg.replicas().stream().filter(x -> x.healthy())
+              .forEach(x -> all.add(x.toJson())));
+          return Reply.created(new JsonObject().put("ticket", ticket).put("allRelays", all)
               .put("ticketId", claims.ticketId()).put("kid", key.getKeyID())
               .put("audience", audience).put("expiresAt", claims.expiresAt().toString())
               .put("workspace", w.fullName()).put("agent", agent.name()).put("port", port)
               .put("relays", relays));
-        });
+        }));
       });
     });
   }
