@@ -74,11 +74,8 @@ final class NetnsTopology implements AutoCloseable {
     this.id = id;
   }
 
-  /**
-   * Why namespaces cannot be tried here at all (not Linux, not root, no {@code ip}/{@code tc}),
-   * or null.
-   */
-  static String unavailableReason() {
+  /** Why namespaces are out of reach for this process (not Linux, not root), or null. */
+  static String notPermittedReason() {
     if (!System.getProperty("os.name", "").toLowerCase(java.util.Locale.ROOT).contains("linux")) {
       return "network namespaces need Linux, this is " + System.getProperty("os.name");
     }
@@ -86,6 +83,11 @@ final class NetnsTopology implements AutoCloseable {
     if (!"0".equals(uid)) {
       return "network namespaces need root (ip netns add), running as uid " + uid;
     }
+    return null;
+  }
+
+  /** Which of iproute2's {@code ip} and {@code tc} is missing, or null. */
+  static String missingToolReason() {
     for (String tool : List.of("ip", "tc")) {
       if (which(tool).equals(tool)) {
         return "'" + tool + "' (iproute2) is not installed";
