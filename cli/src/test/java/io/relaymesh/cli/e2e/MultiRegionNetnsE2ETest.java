@@ -103,6 +103,7 @@ class MultiRegionNetnsE2ETest {
   @BeforeAll
   @Timeout(value = 150, unit = TimeUnit.SECONDS)
   static void topologyAndProcesses() throws Exception {
+    resetState(); // surefire re-runs a failed test with its @BeforeAll in this same JVM
     boolean ci = "true".equals(System.getenv("CI"));
     String notPermitted = NetnsTopology.notPermittedReason();
     if (notPermitted != null) {
@@ -139,6 +140,21 @@ class MultiRegionNetnsE2ETest {
       tearDown();
       throw t;
     }
+  }
+
+  private static void resetState() {
+    topology = null;
+    tmp = null;
+    allChildren.clear();
+    cli = null;
+    server = null;
+    agent = null;
+    relays.clear();
+    relayPorts.clear();
+    controlUrl = null;
+    networkRtt.clear();
+    agentRegions = null;
+    measuredNearest = null;
   }
 
   private static void skip(String reason) {
@@ -376,9 +392,12 @@ class MultiRegionNetnsE2ETest {
     JsonObject conn = connectionAfter(before);
     assertThat(conn.getString("region")).as("the session's region in %s", conn).isEqualTo(nearest);
     if (!WITHOUT_NETEM) {
+      // the floor proves the bytes crossed the link; above it, 1.5x plus the software path's own
+      // cost (ssh, the ProxyCommand JVM, relay, agent, pty and shell: 7-12 ms here without any
+      // delay on a busy 2-core machine); and clearly below any path through the next region
       assertThat(median).as("median round trip vs the network minimum %s ms", minimum)
           .isGreaterThanOrEqualTo(minimum * 0.9)
-          .isLessThanOrEqualTo(minimum * 1.5 + 5)
+          .isLessThanOrEqualTo(minimum * 1.5 + 20)
           .isLessThan(nextMinimum);
     }
   }
