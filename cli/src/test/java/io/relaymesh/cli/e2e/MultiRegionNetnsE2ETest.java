@@ -456,9 +456,10 @@ class MultiRegionNetnsE2ETest {
    * sends {@link #WARM_UP} untimed lines, then times {@link #SAMPLES} lines one after another
    * (write, then read the echo back), then ends the loop with "quit".
    *
-   * <p>A terminal because the agent's SSH server does not flush a pipe-only (no pty) command's
-   * stdin until 8 KiB or EOF (see the report of issue 6, part 3), so line-by-line exchanges only
-   * work on a pty.
+   * <p>A terminal because, without one, the agent's SSH server holds a command's stdin back
+   * until 8 KiB or EOF ({@code PipedProcessCommand} copies the channel into the process with
+   * {@code InputStream.transferTo}, which never flushes the JDK's buffered process stdin): a
+   * line-by-line exchange such as this one, {@code ssh host cat} or git over SSH stalls there.
    */
   static double[] echoRoundTrips(Map<String, String> env) throws Exception {
     Path err = tmp.resolve("logs").resolve("echo-session-" + System.nanoTime() + ".err");
