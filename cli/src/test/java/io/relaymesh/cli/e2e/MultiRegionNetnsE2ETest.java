@@ -39,6 +39,7 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
@@ -99,6 +100,8 @@ class MultiRegionNetnsE2ETest {
   static Set<String> agentRegions;
   /** Without netem: the region the CLI's latency choice happened to pick (learnt once). */
   static String measuredNearest;
+  /** Why this environment cannot run the test (set by {@link #topologyAndProcesses}), or null. */
+  static String skipReason;
 
   @BeforeAll
   @Timeout(value = 150, unit = TimeUnit.SECONDS)
@@ -108,6 +111,7 @@ class MultiRegionNetnsE2ETest {
     String notPermitted = NetnsTopology.notPermittedReason();
     if (notPermitted != null) {
       skip(notPermitted);
+      return;
     }
     String missing = NetnsTopology.missingToolReason();
     if (missing != null) {
@@ -115,6 +119,7 @@ class MultiRegionNetnsE2ETest {
         fail("CI=true and root, but the multi-region netns test cannot run: " + missing);
       }
       skip(missing);
+      return;
     }
     List<String> leftovers = NetnsTopology.cleanLeftovers();
     if (!leftovers.isEmpty()) {
@@ -133,6 +138,7 @@ class MultiRegionNetnsE2ETest {
         }
         default -> fail("building the netns topology: " + e.getMessage());
       }
+      return;
     }
     try {
       startEverything();
@@ -155,11 +161,18 @@ class MultiRegionNetnsE2ETest {
     networkRtt.clear();
     agentRegions = null;
     measuredNearest = null;
+    skipReason = null;
   }
 
+  /** Every test is then skipped with {@code reason} (counted and shown as skipped). */
   private static void skip(String reason) {
     System.out.println("netns-e2e: SKIPPED: " + reason);
-    Assumptions.assumeTrue(false, reason);
+    skipReason = reason;
+  }
+
+  @BeforeEach
+  void skipWhereNamespacesCannotBeMade() {
+    Assumptions.assumeTrue(skipReason == null, skipReason);
   }
 
   private static void startEverything() throws Exception {
