@@ -40,6 +40,35 @@ class ExecTest {
         assertThat(r.exit()).isEqualTo(7);
     }
 
+    /** Interactive stdin without a terminal (git, rsync): each line arrives at once, not at EOF. */
+    @Test
+    void stdinWithoutATerminalReachesTheCommandLineByLine() throws Exception {
+        Process p = new ProcessBuilder(bridge.ssh("dev@127.0.0.1",
+                "read a; echo got:$a; read b; echo got:$b")).redirectErrorStream(true).start();
+        try {
+            java.io.BufferedReader out = new java.io.BufferedReader(new java.io.InputStreamReader(
+                    p.getInputStream(), java.nio.charset.StandardCharsets.UTF_8));
+            java.util.concurrent.ExecutorService reader =
+                    java.util.concurrent.Executors.newSingleThreadExecutor();
+            try {
+                p.getOutputStream().write("hi\n".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                p.getOutputStream().flush(); // stdin stays open
+                assertThat(reader.submit(out::readLine).get(20, java.util.concurrent.TimeUnit.SECONDS))
+                        .isEqualTo("got:hi");
+                p.getOutputStream().write("bye\n".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                p.getOutputStream().close();
+                assertThat(reader.submit(out::readLine).get(20, java.util.concurrent.TimeUnit.SECONDS))
+                        .isEqualTo("got:bye");
+                assertThat(p.waitFor(20, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+                assertThat(p.exitValue()).isZero();
+            } finally {
+                reader.shutdownNow();
+            }
+        } finally {
+            p.destroyForcibly();
+        }
+    }
+
     @Test
     void serveCompletesWhenTheSshConnectionEnds() throws Exception {
         int before = bridge.served.size();

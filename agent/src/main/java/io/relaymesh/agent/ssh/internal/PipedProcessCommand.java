@@ -48,7 +48,10 @@ final class PipedProcessCommand extends ProcessCommand {
         String name = "ssh-exec-" + p.pid();
         Thread stdin = thread(name + "-stdin", () -> {
             try (OutputStream toProcess = p.getOutputStream()) {
-                in.transferTo(toProcess); // closing on EOF lets `cat`-like commands finish
+                // flushed at every read: the process's stdin is buffered, and an interactive
+                // command (`read`, git, rsync) must get each line as it comes, not at 8 KiB or
+                // EOF; closing on EOF lets `cat`-like commands finish
+                copy(in, toProcess);
             } catch (IOException e) {
                 // the process closed its stdin or the channel went away
             }
@@ -72,15 +75,20 @@ final class PipedProcessCommand extends ProcessCommand {
     }
 
     private static void pump(InputStream from, OutputStream to) {
-        byte[] buf = new byte[32 * 1024];
         try (from) {
-            int n;
-            while ((n = from.read(buf)) >= 0) {
-                to.write(buf, 0, n);
-                to.flush();
-            }
+            copy(from, to);
         } catch (IOException e) {
             // channel closed: the process gets SIGPIPE/EOF on its own
+        }
+    }
+
+    /** Copies until EOF, flushing after every read. */
+    private static void copy(InputStream from, OutputStream to) throws IOException {
+        byte[] buf = new byte[32 * 1024];
+        int n;
+        while ((n = from.read(buf)) >= 0) {
+            to.write(buf, 0, n);
+            to.flush();
         }
     }
 
