@@ -189,10 +189,9 @@ class RollingRestartTest {
     assertThat(failures).as("failed new connections during the rolling restart (%d ok)", ok.get())
         .isEmpty();
     assertThat(ok.get()).isGreaterThan(6);
-    // connected again; a second tunnel to a replica that drained comes back only after the
-    // agent's avoid window (TunnelKeeper.AVOID_DRAINING, 2 min) when its replica id is reused,
-    // which this test does not wait for
-    assertThat(agent.relayUrls()).isNotEmpty();
+    // two tunnels again: a drained replica is avoided only until it registers anew (restart)
+    waitFor(() -> agent.relayUrls().size() == 2, () -> "two agent tunnels again, have "
+        + agent.relayUrls());
     System.out.println("rolling restart: " + ok.get() + " connections, none failed");
   }
 

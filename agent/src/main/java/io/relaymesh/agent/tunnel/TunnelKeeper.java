@@ -45,7 +45,10 @@ import org.slf4j.LoggerFactory;
  *       wrong recovers by itself, and a revoked token costs one attempt per ~30 s;
  *   <li>GOAWAY from a relay (drain): a replacement tunnel is dialed at once (jitter within
  *       {@code reconnect-min}) on another replica, while the old one finishes its streams; the
- *       draining replica is avoided for {@link #AVOID_DRAINING} unless it is the only one;
+ *       draining replica is avoided for {@link #AVOID_DRAINING} unless it is the only one, or
+ *       until the control plane stops listing it (it deregisters; listed again means it
+ *       registered anew); while short of tunnels for that reason it looks again every
+ *       {@link #SHORT_RECHECK} (jittered);
  *   <li>the backoff resets once a tunnel has stayed up for {@link #STABLE_AFTER}.
  * </ul>
  *
@@ -62,6 +65,8 @@ public final class TunnelKeeper {
   public static final Duration REMEASURE_EVERY = Duration.ofMinutes(5);
   /** How long a replica that sent GOAWAY is not dialed again (unless it is the only one). */
   public static final Duration AVOID_DRAINING = Duration.ofMinutes(2);
+  /** How soon a keeper short of tunnels because of a draining replica looks again (jittered). */
+  public static final Duration SHORT_RECHECK = Duration.ofSeconds(10);
 
   /** A live tunnel that counts towards the wanted number (not draining). */
   private record Held(RelayCandidate relay, DialedTunnel tunnel, String name) {
@@ -177,6 +182,11 @@ public final class TunnelKeeper {
             return;
           }
           retireUnchosen(ar.result().targets());
+          if (held.size() < picker.count() && !draining.isEmpty()) {
+            // short of tunnels only because a draining replica is avoided: look again soon,
+            // it may come back (restarted) or another replica may register
+            schedule(SHORT_RECHECK.toMillis() / 2 + random.nextInt((int) SHORT_RECHECK.toMillis() / 2));
+          }
           if (again) {
             again = false;
             reconcile();
@@ -184,10 +194,16 @@ public final class TunnelKeeper {
         });
   }
 
-  /** The candidates without replicas that recently sent GOAWAY, unless only those are left. */
+  /**
+   * The candidates without replicas that recently sent GOAWAY, unless only those are left. A
+   * replica stops being avoided when the control plane no longer lists it (a draining relay
+   * deregisters): when it is listed again it has registered anew, e.g. after a restart.
+   */
   private List<RelayCandidate> usable(List<RelayCandidate> candidates) {
     long now = System.nanoTime();
     draining.values().removeIf(until -> until - now < 0);
+    Set<String> listed = candidates.stream().map(RelayCandidate::key).collect(Collectors.toSet());
+    draining.keySet().removeIf(k -> !listed.contains(k));
     List<RelayCandidate> out = candidates.stream().filter(c -> !draining.containsKey(c.key())).toList();
     return out.isEmpty() ? candidates : out;
   }
