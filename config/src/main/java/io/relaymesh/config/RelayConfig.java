@@ -38,13 +38,25 @@ public record RelayConfig(
     @Doc("how long an accepted agent token is cached; a revoked token stops working within it")
     Duration agentAuthTtl,
     @Doc("how long a refused agent token is remembered")
-    Duration agentAuthNegativeTtl)
+    Duration agentAuthNegativeTtl,
+    @Doc("new tunnel handshakes (agent, client, peer) accepted per second, bursts of one second's"
+        + " worth; more are refused with 503 and Retry-After before any token check")
+    int handshakeRate)
     implements ConfigSection {
 
   public static final String DEFAULT_LISTEN = "0.0.0.0:8443";
   public static final Duration DEFAULT_DRAIN_TIMEOUT = Duration.ofSeconds(30);
   public static final Duration DEFAULT_AGENT_AUTH_TTL = Duration.ofSeconds(30);
   public static final Duration DEFAULT_AGENT_AUTH_NEGATIVE_TTL = Duration.ofSeconds(5);
+  public static final int DEFAULT_HANDSHAKE_RATE = 500;
+
+  /** The settings with the default handshake rate. */
+  public RelayConfig(String controlUrl, String token, String region, String replicaId,
+      String listen, String publicUrl, String appsHost, TlsConfig tls, Duration drainTimeout,
+      TunnelConfig tunnel, Duration agentAuthTtl, Duration agentAuthNegativeTtl) {
+    this(controlUrl, token, region, replicaId, listen, publicUrl, appsHost, tls, drainTimeout,
+        tunnel, agentAuthTtl, agentAuthNegativeTtl, DEFAULT_HANDSHAKE_RATE);
+  }
 
   /** The settings without the agent-auth cache TTLs (defaults for those). */
   public RelayConfig(String controlUrl, String token, String region, String replicaId,
@@ -61,42 +73,47 @@ public record RelayConfig(
 
   public RelayConfig withControl(String url, String relayToken, String regionName) {
     return new RelayConfig(url, relayToken, regionName, replicaId, listen, publicUrl, appsHost,
-        tls, drainTimeout, tunnel, agentAuthTtl, agentAuthNegativeTtl);
+        tls, drainTimeout, tunnel, agentAuthTtl, agentAuthNegativeTtl, handshakeRate);
   }
 
   public RelayConfig withReplicaId(String value) {
     return new RelayConfig(controlUrl, token, region, value, listen, publicUrl, appsHost, tls,
-        drainTimeout, tunnel, agentAuthTtl, agentAuthNegativeTtl);
+        drainTimeout, tunnel, agentAuthTtl, agentAuthNegativeTtl, handshakeRate);
   }
 
   public RelayConfig withListen(String value) {
     return new RelayConfig(controlUrl, token, region, replicaId, value, publicUrl, appsHost, tls,
-        drainTimeout, tunnel, agentAuthTtl, agentAuthNegativeTtl);
+        drainTimeout, tunnel, agentAuthTtl, agentAuthNegativeTtl, handshakeRate);
   }
 
   public RelayConfig withPublicUrl(String value) {
     return new RelayConfig(controlUrl, token, region, replicaId, listen, value, appsHost, tls,
-        drainTimeout, tunnel, agentAuthTtl, agentAuthNegativeTtl);
+        drainTimeout, tunnel, agentAuthTtl, agentAuthNegativeTtl, handshakeRate);
   }
 
   public RelayConfig withAppsHost(String value) {
     return new RelayConfig(controlUrl, token, region, replicaId, listen, publicUrl, value, tls,
-        drainTimeout, tunnel, agentAuthTtl, agentAuthNegativeTtl);
+        drainTimeout, tunnel, agentAuthTtl, agentAuthNegativeTtl, handshakeRate);
   }
 
   public RelayConfig withTls(TlsConfig value) {
     return new RelayConfig(controlUrl, token, region, replicaId, listen, publicUrl, appsHost,
-        value, drainTimeout, tunnel, agentAuthTtl, agentAuthNegativeTtl);
+        value, drainTimeout, tunnel, agentAuthTtl, agentAuthNegativeTtl, handshakeRate);
   }
 
   public RelayConfig withTunnel(TunnelConfig value) {
     return new RelayConfig(controlUrl, token, region, replicaId, listen, publicUrl, appsHost, tls,
-        drainTimeout, value, agentAuthTtl, agentAuthNegativeTtl);
+        drainTimeout, value, agentAuthTtl, agentAuthNegativeTtl, handshakeRate);
   }
 
   public RelayConfig withAgentAuthTtl(Duration positive, Duration negative) {
     return new RelayConfig(controlUrl, token, region, replicaId, listen, publicUrl, appsHost, tls,
-        drainTimeout, tunnel, positive, negative);
+        drainTimeout, tunnel, positive, negative, handshakeRate);
+  }
+
+  public RelayConfig withHandshakeRate(int value) {
+    return new RelayConfig(controlUrl, token, region, replicaId, listen, publicUrl, appsHost, tls,
+        drainTimeout, tunnel, agentAuthTtl, agentAuthNegativeTtl, value);
   }
 
   @Override
@@ -126,6 +143,7 @@ public record RelayConfig(
     if (Checks.required(problems, path, "agent-auth-negative-ttl", agentAuthNegativeTtl)) {
       Checks.positive(problems, path, "agent-auth-negative-ttl", agentAuthNegativeTtl);
     }
+    Checks.range(problems, path, "handshake-rate", handshakeRate, 1, 1_000_000);
     Checks.required(problems, path, "tls", tls);
     Checks.required(problems, path, "tunnel", tunnel);
     // tls and tunnel validate themselves: ConfigLoader visits nested sections

@@ -82,14 +82,12 @@ public final class RelayServer {
   private final AgentRegistry registry = new AgentRegistry();
   private final List<HttpServer> servers = new CopyOnWriteArrayList<>();
   /**
-   * New tunnel handshakes (agent, client, peer) accepted per second, in bursts of up to one
-   * second's worth; more are refused with 503 and {@code Retry-After: 1} before any token check,
-   * so that the reconnect storm after a restart is spread out (agents retry with jittered
-   * backoff) instead of hammering the relay and the control plane.
+   * New tunnel handshakes (agent, client, peer) accepted per second ({@code relay.handshake-rate}),
+   * in bursts of up to one second's worth; more are refused with 503 and {@code Retry-After: 1}
+   * before any token check, so that the reconnect storm after a restart is spread out (agents
+   * retry with jittered backoff) instead of hammering the relay and the control plane.
    */
-  public static final int TUNNEL_HANDSHAKES_PER_SECOND = 500;
-  private final io.relaymesh.proxy.limits.RateLimiter handshakes =
-      new io.relaymesh.proxy.limits.RateLimiter(TUNNEL_HANDSHAKES_PER_SECOND, System::nanoTime);
+  private final io.relaymesh.proxy.limits.RateLimiter handshakes;
   private final java.util.concurrent.atomic.LongAdder handshakesRefused =
       new java.util.concurrent.atomic.LongAdder();
   private ControlClient control;
@@ -110,6 +108,8 @@ public final class RelayServer {
     this.vertx = vertx;
     this.ownsVertx = ownsVertx;
     this.config = config;
+    this.handshakes = new io.relaymesh.proxy.limits.RateLimiter(Math.max(1, config.handshakeRate()),
+        System::nanoTime);
     this.replicaId = config.replicaId() != null ? config.replicaId()
         : config.region() + "-" + UUID.randomUUID().toString().substring(0, 8);
   }
@@ -254,7 +254,7 @@ public final class RelayServer {
       handshakesRefused.increment();
       req.response().putHeader("Retry-After", "1");
       JsonErrors.send(req, 503, "busy", "relay " + config.region() + "/" + replicaId
-          + " accepts at most " + TUNNEL_HANDSHAKES_PER_SECOND + " new tunnels per second;"
+          + " accepts at most " + config.handshakeRate() + " new tunnels per second;"
           + " retry shortly");
       return;
     }

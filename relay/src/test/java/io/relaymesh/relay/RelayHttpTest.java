@@ -168,4 +168,70 @@ class RelayHttpTest {
       b.stop();
     }
   }
+
+  @Test
+  void tunnelHandshakesAboveTheRateAreRefusedWithRetryAfterBeforeAnyTokenCheck() throws Exception {
+    RelayServer b = await(RelayServer.start(fx.vertx, RelayFixture.relayConfig(
+        fx.control.server.url(), fx.relayToken, dir.resolve("tls-rate")).withHandshakeRate(1)));
+    try {
+      java.util.List<String> heads = new java.util.ArrayList<>();
+      for (int i = 0; i < 12; i++) {
+        heads.add(rawUpgrade(b.port(), i % 2 == 0 ? "/api/v1/tunnel/agent" : "/api/v1/tunnel/client"));
+      }
+      long refused = heads.stream().filter(h -> h.startsWith("HTTP/1.1 503")).count();
+      long checked = heads.stream().filter(h -> h.startsWith("HTTP/1.1 401")).count();
+      assertThat(refused + checked).as("%s", heads).isEqualTo(12);
+      assertThat(refused).as("%s", heads).isGreaterThanOrEqualTo(1);
+      assertThat(checked).as("%s", heads).isGreaterThanOrEqualTo(1); // the burst is admitted
+      assertThat(heads.stream().filter(h -> h.startsWith("HTTP/1.1 503")))
+          .allSatisfy(h -> assertThat(h).containsIgnoringCase("retry-after: 1")
+              .contains("new tunnels per second"));
+      assertThat(b.handshakesRefused()).isEqualTo(refused);
+    } finally {
+      b.stop();
+    }
+  }
+
+  /** A WebSocket upgrade without credentials over raw TLS; returns the status line, headers, body. */
+  private static String rawUpgrade(int port, String path) throws Exception {
+    javax.net.ssl.SSLContext ctx = javax.net.ssl.SSLContext.getInstance("TLS");
+    ctx.init(null, new javax.net.ssl.TrustManager[] {new javax.net.ssl.X509TrustManager() {
+      @Override
+      public void checkClientTrusted(java.security.cert.X509Certificate[] c, String a) {}
+
+      @Override
+      public void checkServerTrusted(java.security.cert.X509Certificate[] c, String a) {}
+
+      @Override
+      public java.security.cert.X509Certificate[] getAcceptedIssuers() {
+        return new java.security.cert.X509Certificate[0];
+      }
+    }}, null);
+    try (javax.net.ssl.SSLSocket s = (javax.net.ssl.SSLSocket) ctx.getSocketFactory()
+        .createSocket("127.0.0.1", port)) {
+      s.setSoTimeout(10_000);
+      s.getOutputStream().write(("GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+          + "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+          + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+          + "Sec-WebSocket-Protocol: relaymesh.v1\r\n\r\n")
+          .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      s.getOutputStream().flush();
+      java.io.ByteArrayOutputStream got = new java.io.ByteArrayOutputStream();
+      byte[] buf = new byte[4096];
+      int n;
+      try {
+        while ((n = s.getInputStream().read(buf)) > 0) {
+          got.write(buf, 0, n);
+          String text = got.toString(java.nio.charset.StandardCharsets.UTF_8);
+          int end = text.indexOf("\r\n\r\n");
+          if (end >= 0 && text.indexOf('}', end) >= 0) {
+            break; // head and the JSON error body
+          }
+        }
+      } catch (java.net.SocketTimeoutException e) {
+        // answer complete as far as it goes
+      }
+      return got.toString(java.nio.charset.StandardCharsets.UTF_8);
+    }
+  }
 }
