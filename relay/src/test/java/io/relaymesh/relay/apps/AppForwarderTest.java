@@ -577,8 +577,10 @@ class AppForwarderTest {
           org.slf4j.LoggerFactory.getLogger(AppForwarderTest.class).info("mini front: {} {}",
               req.uri(), ar.succeeded() ? "done" : ar.cause().toString())).onFailure(e -> {
         AppProxyException ape = (AppProxyException) e;
-        req.resume();
-        req.response().setStatusCode(ape.status()).end(ape.code() + ": " + ape.getMessage());
+        // as the relay's error pages do: answered once the request may be (Vert.x keep-alive
+        // wedge, see AppPages.whenAnswerable)
+        AppPages.whenAnswerable(req, () -> req.response().setStatusCode(ape.status())
+            .end(ape.code() + ": " + ape.getMessage()));
       });
     }).listen(0, "127.0.0.1"));
   }
