@@ -34,6 +34,8 @@ import java.util.concurrent.locks.LockSupport;
  */
 final class DelayForwarder implements AutoCloseable {
 
+  /** Every thread of a forwarder is named so. */
+  static final String THREAD_PREFIX = "delay-forwarder-";
   private static final Object EOF = new Object();
 
   private final ServerSocket server;
@@ -166,7 +168,7 @@ final class DelayForwarder implements AutoCloseable {
       return;
     }
     threads.removeIf(t -> !t.isAlive() && t.getState() == Thread.State.TERMINATED);
-    Thread t = new Thread(body, "delay-forwarder-" + name + "-" + what);
+    Thread t = new Thread(body, THREAD_PREFIX + name + "-" + what);
     t.setDaemon(true);
     threads.add(t);
     t.start();

@@ -329,8 +329,11 @@ class MultiRegionNetnsE2ETest {
             () -> Children.processesMentioning(tmp.toString()).isEmpty());
       }
     } finally {
-      forwarders.values().forEach(DelayForwarder::close);
+      forwarders.values().forEach(DelayForwarder::close); // joins its threads
       forwarders.clear();
+      assertThat(Thread.getAllStackTraces().keySet().stream().filter(Thread::isAlive)
+          .map(Thread::getName).filter(n -> n.startsWith(DelayForwarder.THREAD_PREFIX)).toList())
+          .as("forwarder threads left").isEmpty();
       if (topology != null) {
         topology.close();
         for (Region r : topology.regions()) {
