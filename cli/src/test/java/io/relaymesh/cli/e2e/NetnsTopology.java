@@ -18,7 +18,10 @@ import java.util.regex.Pattern;
  * "Regions" as Linux network namespaces: one namespace per region, joined to the root namespace
  * by a veth pair in its own {@code 10.231.X.0/24} (root side {@code .1}, namespace side
  * {@code .2}), with a {@code tc netem} delay on both ends so that the round trip between the
- * root namespace and region N is twice its one-way delay. Processes of a region run under
+ * root namespace and region N is twice its one-way delay. On a kernel without {@code sch_netem}
+ * ("Specified qdisc kind is unknown") the namespaces are built without qdiscs and
+ * {@link #delaysEmulated} is true: the regions keep their one-way delays, which the test then
+ * imposes in user space ({@link DelayForwarder}). Processes of a region run under
  * {@code ip netns exec} ({@link #exec}).
  *
  * <p>Names carry the creating JVM's pid and a random suffix ({@code rmnetns-<pid>-<hex>-rN},
@@ -37,8 +40,11 @@ final class NetnsTopology implements AutoCloseable {
   record Region(String name, String netns, String rootIf, String nsIf, String rootAddr,
       String nsAddr, int oneWayDelayMs) {
 
-    /** The round trip the netem delays impose between the root namespace and this region. */
-    int netemRttMs() {
+    /**
+     * The round trip the delays impose between the root namespace and this region (netem, or
+     * the user-space forwarders when {@link #delaysEmulated}).
+     */
+    int delayRttMs() {
       return 2 * oneWayDelayMs;
     }
   }
@@ -47,8 +53,6 @@ final class NetnsTopology implements AutoCloseable {
   enum Failure {
     /** {@code ip netns add} (or the veth) failed: no namespaces in this environment. */
     NAMESPACES,
-    /** The kernel has no {@code sch_netem} ("Specified qdisc kind is unknown"). */
-    NETEM_UNKNOWN,
     /** Anything else: a real error. */
     OTHER
   }
@@ -69,6 +73,7 @@ final class NetnsTopology implements AutoCloseable {
   private final String id;
   private final List<Region> regions = new ArrayList<>();
   private final List<String> created = new ArrayList<>();
+  private boolean delaysEmulated;
 
   private NetnsTopology(String id) {
     this.id = id;
@@ -98,8 +103,10 @@ final class NetnsTopology implements AutoCloseable {
 
   /**
    * Builds one region per entry of {@code oneWayDelaysMs} (named r1, r2, ...); with
-   * {@code netem} false, no delay is configured (for a machine without {@code sch_netem}).
-   * On failure everything created so far is removed again.
+   * {@code netem} false, no delay at all (the regions' delays are 0). With {@code netem} true
+   * on a kernel without {@code sch_netem}, no qdisc is added but the regions keep their delays
+   * and {@link #delaysEmulated} is true (the caller must impose them). On failure everything
+   * created so far is removed again.
    */
   static NetnsTopology create(int[] oneWayDelaysMs, boolean netem) throws SetupException {
     byte[] r = new byte[3];
@@ -139,11 +146,36 @@ final class NetnsTopology implements AutoCloseable {
       must("ip", "-n", ns, "addr", "add", region.nsAddr() + "/24", "dev", region.nsIf());
       must("ip", "-n", ns, "link", "set", region.nsIf(), "up");
       must("ip", "-n", ns, "link", "set", "lo", "up");
-      if (netem) {
+      if (netem && i == 0 && !netemKnown(region)) {
+        delaysEmulated = true;
+      }
+      if (netem && !delaysEmulated) {
         netem(List.of("tc"), region.rootIf(), region.oneWayDelayMs());
         netem(List.of("ip", "netns", "exec", ns, which("tc")), region.nsIf(), region.oneWayDelayMs());
       }
     }
+  }
+
+  /**
+   * Whether this kernel has the netem qdisc: adds one (no delay) to the root end of
+   * {@code region}'s veth and removes it again; false on "Specified qdisc kind is unknown".
+   */
+  private static boolean netemKnown(Region region) throws SetupException {
+    Cmd c = run("tc", "qdisc", "add", "dev", region.rootIf(), "root", "netem", "delay", "0ms");
+    if (c.exit() == 0) {
+      must("tc", "qdisc", "del", "dev", region.rootIf(), "root");
+      return true;
+    }
+    if (c.output().contains("Specified qdisc kind is unknown")) {
+      return false;
+    }
+    throw new SetupException(Failure.OTHER, "'tc qdisc add dev " + region.rootIf()
+        + " root netem delay 0ms' failed (exit " + c.exit() + "): " + c.output().strip());
+  }
+
+  /** True when the kernel has no netem: the regions' delays are for the caller to impose. */
+  boolean delaysEmulated() {
+    return delaysEmulated;
   }
 
   private static void netem(List<String> prefix, String dev, int delayMs) throws SetupException {
@@ -153,11 +185,6 @@ final class NetnsTopology implements AutoCloseable {
     Cmd c = run(cmd.toArray(String[]::new));
     if (c.exit() == 0) {
       return;
-    }
-    if (c.output().contains("Specified qdisc kind is unknown")) {
-      throw new SetupException(Failure.NETEM_UNKNOWN, "the kernel has no netem qdisc (sch_netem;"
-          + " a kernel feature, not installable here): '" + String.join(" ", cmd) + "' said: "
-          + c.output().strip());
     }
     throw new SetupException(Failure.OTHER, "'" + String.join(" ", cmd) + "' failed (exit "
         + c.exit() + "): " + c.output().strip());
