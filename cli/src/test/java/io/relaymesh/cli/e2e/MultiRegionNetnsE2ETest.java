@@ -14,10 +14,6 @@ import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -628,46 +624,15 @@ class MultiRegionNetnsE2ETest {
 
   /** GET on the control plane with the CLI's session token (from its credentials.json). */
   static JsonObject api(String path) {
-    try {
-      String token = new JsonObject(Files.readString(cli.configDir.resolve("credentials.json")))
-          .getString("token");
-      HttpRequest req = HttpRequest.newBuilder(URI.create(controlUrl + path))
-          .header("Authorization", "Bearer " + token).timeout(Duration.ofSeconds(10)).GET().build();
-      HttpResponse<String> resp = HttpClient.newHttpClient().send(req,
-          HttpResponse.BodyHandlers.ofString());
-      assertThat(resp.statusCode()).as("GET %s: %s", path, resp.body()).isEqualTo(200);
-      return new JsonObject(resp.body());
-    } catch (IOException e) {
-      throw new AssertionError("GET " + path + ": " + e, e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new AssertionError(e);
-    }
+    return new ControlApi(controlUrl, cli.configDir).get(path);
   }
 
   static Set<String> healthyRegions() {
-    Set<String> out = new TreeSet<>();
-    api("/api/v1/relays").getJsonArray("regions").forEach(o -> {
-      JsonObject g = (JsonObject) o;
-      g.getJsonArray("replicas", new JsonArray()).forEach(rep -> {
-        if (((JsonObject) rep).getBoolean("healthy", false)) {
-          out.add(g.getString("region"));
-        }
-      });
-    });
-    return out;
+    return new ControlApi(controlUrl, cli.configDir).healthyRegions();
   }
 
   static Set<String> agentRelayRegions() {
-    Set<String> out = new TreeSet<>();
-    JsonArray ws = api("/api/v1/workspaces").getJsonArray("workspaces");
-    if (ws.isEmpty()) {
-      return out;
-    }
-    JsonObject main = ws.getJsonObject(0).getJsonArray("agents").getJsonObject(0);
-    main.getJsonArray("relays", new JsonArray())
-        .forEach(o -> out.add(((JsonObject) o).getString("region")));
-    return out;
+    return new ControlApi(controlUrl, cli.configDir).agentRegions();
   }
 
   static long lastConnectionId() {

@@ -5,13 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.relaymesh.cli.e2e.Children.Child;
 import io.relaymesh.cli.e2e.Children.Result;
-import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import java.io.IOException;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -21,7 +15,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
@@ -173,45 +166,15 @@ class RelayKillE2ETest {
   }
 
   static JsonObject api(String path) {
-    try {
-      String token = new JsonObject(Files.readString(cli.configDir.resolve("credentials.json")))
-          .getString("token");
-      HttpResponse<String> resp = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-              URI.create(controlUrl + path)).header("Authorization", "Bearer " + token)
-          .timeout(Duration.ofSeconds(10)).GET().build(), HttpResponse.BodyHandlers.ofString());
-      assertThat(resp.statusCode()).as("GET %s: %s", path, resp.body()).isEqualTo(200);
-      return new JsonObject(resp.body());
-    } catch (IOException e) {
-      throw new AssertionError("GET " + path + ": " + e, e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new AssertionError(e);
-    }
+    return new ControlApi(controlUrl, cli.configDir).get(path);
   }
 
   static Set<String> healthyRegions() {
-    Set<String> out = new TreeSet<>();
-    api("/api/v1/relays").getJsonArray("regions").forEach(o -> {
-      JsonObject g = (JsonObject) o;
-      g.getJsonArray("replicas", new JsonArray()).forEach(rep -> {
-        if (((JsonObject) rep).getBoolean("healthy", false)) {
-          out.add(g.getString("region"));
-        }
-      });
-    });
-    return out;
+    return new ControlApi(controlUrl, cli.configDir).healthyRegions();
   }
 
   /** Regions of the relays the control plane says hold the agent's tunnels (healthy ones). */
   static Set<String> agentRegions() {
-    Set<String> out = new TreeSet<>();
-    JsonArray ws = api("/api/v1/workspaces").getJsonArray("workspaces");
-    if (ws.isEmpty()) {
-      return out;
-    }
-    ws.getJsonObject(0).getJsonArray("agents").getJsonObject(0)
-        .getJsonArray("relays", new JsonArray())
-        .forEach(o -> out.add(((JsonObject) o).getString("region")));
-    return out;
+    return new ControlApi(controlUrl, cli.configDir).agentRegions();
   }
 }
