@@ -67,7 +67,7 @@ final class RelaysCommand implements Runnable {
 
   @Command(name = "list", mixinStandardHelpOptions = true,
       description = {"List regions and relay replicas with health and the round trip measured from"
-          + " this machine (median of a few GET /latency-check over a warm connection).",
+          + " this machine (smallest of a few GET /latency-check over a warm connection).",
           "CHOSEN marks the replica ssh and port-forward would use (the nearest; of --region if"
           + " given) when it holds the workspace's agent."})
   static final class ListCmd implements Callable<Integer> {

@@ -8,10 +8,6 @@ import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.PoolOptions;
 import io.vertx.core.http.RequestOptions;
-import io.vertx.core.net.PemTrustOptions;
-import io.vertx.core.net.ProxyOptions;
-import io.vertx.core.net.ProxyType;
-import io.vertx.core.net.TrustOptions;
 import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -101,14 +97,9 @@ public final class LatencyProbe {
     HttpClientOptions o = new HttpClientOptions().setKeepAlive(true).setTcpNoDelay(true)
         .setConnectTimeout(connectMillis).setSslHandshakeTimeout(timeout.toMillis())
         .setSslHandshakeTimeoutUnit(java.util.concurrent.TimeUnit.MILLISECONDS);
-    switch (options.trust().mode()) {
-      case PEM_FILE -> o.setTrustOptions(new PemTrustOptions().addCertPath(options.trust().pemPath().toString()))
-          .setVerifyHost(true);
-      case PINNED_SHA256 -> o.setTrustOptions(TrustOptions.wrap(new PinnedTrustManager(options.trust().pin())))
-          .setVerifyHost(false); // the pin identifies the server, as for tunnels
-      default -> o.setVerifyHost(true);
-    }
-    return o;
+    // exactly as the tunnel dialer trusts
+    return o.setTrustOptions(options.trust().trustOptions())
+        .setVerifyHost(options.trust().verifyHost());
   }
 
   private Future<RelayRtt> measureOne(HttpClient http, RelayCandidate c) {
@@ -125,11 +116,7 @@ public final class LatencyProbe {
         .putHeader("Cache-Control", "no-store");
     ProxySettings proxy = options.proxy();
     if (tls && proxy != null && proxy.useProxyFor(req.getHost(), port)) {
-      ProxyOptions po = new ProxyOptions().setType(ProxyType.HTTP).setHost(proxy.host()).setPort(proxy.port());
-      if (proxy.username() != null) {
-        po.setUsername(proxy.username()).setPassword(proxy.password());
-      }
-      req.setProxyOptions(po);
+      req.setProxyOptions(proxy.toProxyOptions());
     }
     Promise<RelayRtt> result = Promise.promise();
     long deadline = vertx.setTimer(timeout.toMillis(), t -> result.tryComplete(RelayRtt.unreachable(c,

@@ -247,4 +247,14 @@ public final class ProxySettings {
     return "http proxy " + host + ":" + port + (username != null ? " (with credentials)" : "")
         + (noProxy.isEmpty() ? "" : ", no_proxy " + String.join(",", noProxy));
   }
+
+  /** The Vert.x options for an HTTP CONNECT through this proxy (with its credentials, if any). */
+  public io.vertx.core.net.ProxyOptions toProxyOptions() {
+    io.vertx.core.net.ProxyOptions po = new io.vertx.core.net.ProxyOptions()
+        .setType(io.vertx.core.net.ProxyType.HTTP).setHost(host()).setPort(port());
+    if (username() != null) {
+      po.setUsername(username()).setPassword(password());
+    }
+    return po;
+  }
 }

@@ -3,12 +3,12 @@ package io.relaymesh.proxy.dial;
 import java.util.Objects;
 
 /**
- * The round-trip time measured to one relay replica: the median of a few
+ * The round-trip time measured to one relay replica: the smallest of a few
  * {@code GET /latency-check} exchanges over a warm connection ({@link LatencyProbe}), or why the
  * relay could not be measured (then it is unreachable and never chosen).
  *
  * @param relay the replica
- * @param millis median round trip in milliseconds; null when unreachable
+ * @param millis smallest round trip in milliseconds; null when unreachable
  * @param error why it is unreachable (who/where/why); null when reachable
  */
 public record RelayRtt(RelayCandidate relay, Double millis, String error) {

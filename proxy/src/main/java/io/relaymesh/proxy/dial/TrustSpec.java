@@ -117,4 +117,23 @@ public final class TrustSpec {
         return "system trust";
     }
   }
+
+  /**
+   * The Vert.x trust options for this spec (a tunnel's WebSocket client and the latency probe's
+   * HTTP client use the same): a PEM file, a pinned certificate, or {@code null} for the system's
+   * CAs. With a pin the host name is not verified ({@link #verifyHost()}): the pin identifies the
+   * server.
+   */
+  public io.vertx.core.net.TrustOptions trustOptions() {
+    return switch (mode()) {
+      case PEM_FILE -> new io.vertx.core.net.PemTrustOptions().addCertPath(pemPath().toString());
+      case PINNED_SHA256 -> io.vertx.core.net.TrustOptions.wrap(new PinnedTrustManager(pin()));
+      default -> null;
+    };
+  }
+
+  /** Whether the server's host name is checked against its certificate (all but a pin). */
+  public boolean verifyHost() {
+    return mode() != Mode.PINNED_SHA256;
+  }
 }

@@ -19,10 +19,6 @@ import io.vertx.core.http.WebSocketClientOptions;
 import io.vertx.core.http.WebSocketConnectOptions;
 import io.vertx.core.internal.VertxInternal;
 import io.vertx.core.json.JsonObject;
-import io.vertx.core.net.PemTrustOptions;
-import io.vertx.core.net.ProxyOptions;
-import io.vertx.core.net.ProxyType;
-import io.vertx.core.net.TrustOptions;
 import java.net.ConnectException;
 import java.net.URI;
 import java.net.URISyntaxException;
@@ -117,24 +113,10 @@ public final class TunnelDialer {
         .setSslHandshakeTimeout(options.handshakeTimeout().toMillis())
         .setSslHandshakeTimeoutUnit(TimeUnit.MILLISECONDS)
         .setMaxMessageSize(WireSpec.MAX_MESSAGE_SIZE);
-    switch (options.trust().mode()) {
-      case PEM_FILE:
-        clientOptions.setTrustOptions(new PemTrustOptions().addCertPath(options.trust().pemPath().toString()));
-        clientOptions.setVerifyHost(true);
-        break;
-      case PINNED_SHA256:
-        clientOptions.setTrustOptions(TrustOptions.wrap(new PinnedTrustManager(options.trust().pin())));
-        clientOptions.setVerifyHost(false); // the pin identifies the server; see TrustSpec
-        break;
-      default:
-        clientOptions.setVerifyHost(true);
-    }
+    clientOptions.setTrustOptions(options.trust().trustOptions());
+    clientOptions.setVerifyHost(options.trust().verifyHost());
     if (proxied) {
-      ProxyOptions po = new ProxyOptions().setType(ProxyType.HTTP).setHost(proxy.host()).setPort(proxy.port());
-      if (proxy.username() != null) {
-        po.setUsername(proxy.username()).setPassword(proxy.password());
-      }
-      clientOptions.setProxyOptions(po);
+      clientOptions.setProxyOptions(proxy.toProxyOptions());
     }
     String via = proxied ? " via proxy " + proxy.host() + ":" + proxy.port() : "";
     WebSocketClient client;

@@ -65,6 +65,11 @@ public final class AppAuth {
   private final Vertx vertx;
   private final TicketVerifier verifier;
   private final AppsControl control;
+  /**
+   * App tokens already verified, until they expire: a browser sends the same cookie with every
+   * request, and an ES256 check plus a worker hop per request is work done again for nothing.
+   */
+  private final AppsControlCache<AppTokens.Claims> verified = new AppsControlCache<>(10_000);
 
   public AppAuth(Vertx vertx, TicketVerifier verifier, AppsControl control) {
     this.vertx = vertx;
@@ -128,7 +133,10 @@ public final class AppAuth {
 
   /** Null when the cookie is not usable (then it is cleared and the next credential tried). */
   private Future<Decision> fromCookie(String label, String token, String cookieName) {
-    return vertx.executeBlocking(() -> AppTokens.verify(verifier, token, label), false)
+    return verified.get(label + ' ' + token,
+            () -> vertx.executeBlocking(() -> AppTokens.verify(verifier, token, label), false),
+            ar -> ar.succeeded() ? Duration.between(verifier.clock().instant(),
+                ar.result().expiresAt()) : Duration.ZERO)
         .transform(ar -> {
           if (ar.failed()) {
             if (ar.cause() instanceof TicketException te
