@@ -91,7 +91,7 @@ final class AccountApi {
     JsonObject b = Api.body(ctx);
     String username = Api.string(b, "username", true);
     String password = Api.string(b, "password", true);
-    return new PasswordLogin(s).login(username, password, Api.clientAddress(ctx))
+    return new PasswordLogin(s).login(username, password, PasswordLogin.clientAddress(ctx))
         .map(session -> Reply.ok(new JsonObject().put("token", session.token())
             .put("expiresAt", session.expiresAt().toString())
             .put("user", session.user().toJson())));

@@ -225,9 +225,4 @@ final class Api {
         : Future.failedFuture(ControlException.unauthenticated(
             "agent token is revoked or unknown (was its workspace deleted?)")));
   }
-
-  static String clientAddress(RoutingContext ctx) {
-    var a = ctx.request().remoteAddress();
-    return a == null ? "unknown" : a.hostAddress() != null ? a.hostAddress() : a.host();
-  }
 }

@@ -71,4 +71,10 @@ public final class PasswordLogin {
                   .map(x -> new Session(token, exp, u)));
         });
   }
+
+  /** The client's address as the login rate limits count it (JSON API and login page alike). */
+  public static String clientAddress(io.vertx.ext.web.RoutingContext ctx) {
+    var a = ctx.request().remoteAddress();
+    return a == null ? "unknown" : a.hostAddress() != null ? a.hostAddress() : a.host();
+  }
 }

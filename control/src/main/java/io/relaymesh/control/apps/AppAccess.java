@@ -94,11 +94,6 @@ public final class AppAccess {
     return new Decision(app, false, reason);
   }
 
-  /** Whether {@code port} may be opened as an app (below 1024 only when configured). */
-  public boolean portAllowed(int port) {
-    return config.appPortAllowed(port);
-  }
-
   /**
    * Shares (or re-shares) a port of {@code owner/workspace}'s agent as {@code user}. Fails with
    * 404 {@code workspace_not_found} / {@code agent_not_found} unless {@code user} owns it, 400

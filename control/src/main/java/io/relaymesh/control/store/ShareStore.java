@@ -81,8 +81,4 @@ public final class ShareStore {
     return db.list(SELECT + "WHERE u.id = $1" + ORDER, Tuple.of(ownerId), Share::of);
   }
 
-  /** Every share of one workspace. */
-  public Future<List<Share>> listByWorkspace(long workspaceId) {
-    return db.list(SELECT + "WHERE w.id = $1" + ORDER, Tuple.of(workspaceId), Share::of);
-  }
 }

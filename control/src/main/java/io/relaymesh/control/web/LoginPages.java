@@ -56,11 +56,11 @@ final class LoginPages {
           "Enter your user name and password.")));
     }
     String name = username.strip();
-    return logins.login(name, password, WebUi.address(ctx))
+    return logins.login(name, password, io.relaymesh.control.api.PasswordLogin.clientAddress(ctx))
         .map(sess -> {
           session.start(ctx, sess);
           log.info("user '{}' signed in to the dashboard from {}", sess.user().username(),
-              WebUi.address(ctx));
+              io.relaymesh.control.api.PasswordLogin.clientAddress(ctx));
           return Page.seeOther(next);
         })
         .recover(e -> {

@@ -61,7 +61,7 @@ public final class WebUi {
     route.handler(ctx -> {
       if (!session.sameOrigin(ctx)) {
         log.info("refused cross-origin {} {} (Origin {}, from {})", ctx.request().method(),
-            ctx.request().path(), ctx.request().getHeader("Origin"), address(ctx));
+            ctx.request().path(), ctx.request().getHeader("Origin"), io.relaymesh.control.api.PasswordLogin.clientAddress(ctx));
         send(ctx, Page.status(403, Html.page("Request refused", null, Html.error(
             "This form was not sent from the Relaymesh control plane's own pages (cross-origin"
                 + " request refused). Go back to the dashboard and try again.")
@@ -123,11 +123,6 @@ public final class WebUi {
         .putHeader("X-Content-Type-Options", "nosniff")
         .putHeader("Referrer-Policy", "same-origin")
         .putHeader("Cache-Control", "no-store");
-  }
-
-  static String address(RoutingContext ctx) {
-    var a = ctx.request().remoteAddress();
-    return a == null ? "unknown" : a.hostAddress() != null ? a.hostAddress() : a.host();
   }
 
   private static void asset(Router r, String path, String resource, String type) {

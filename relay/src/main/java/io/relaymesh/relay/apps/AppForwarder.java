@@ -80,7 +80,7 @@ public final class AppForwarder {
     Session session = target.tunnel() == null ? null : target.tunnel().session();
     if (session == null || session.isClosed() || session.isGoingAway()
         || tunnels.refusing() != null) {
-      resumeQuietly(req);
+      AppPages.resume(req);
       return Future.failedFuture(notConnected(target, session == null ? "no tunnel"
           : tunnels.refusing() != null ? tunnels.refusing() : "its tunnel is closing"));
     }
@@ -88,7 +88,7 @@ public final class AppForwarder {
     try {
       plan = UpstreamRequest.of(req, uri, headers);
     } catch (IllegalArgumentException e) {
-      resumeQuietly(req);
+      AppPages.resume(req);
       return Future.failedFuture(new AppProxyException(400, "bad_request",
           "the request cannot be forwarded to app " + target.app() + ": " + e.getMessage()));
     }
@@ -107,18 +107,7 @@ public final class AppForwarder {
     }
     Promise<Void> done = Promise.promise();
     attempt(req, plan, target, browser, done, true);
-    return done.future().onFailure(e -> resumeQuietly(req));
-  }
-
-  /** A failed request is resumed so that the caller's error page ends the exchange cleanly. */
-  private static void resumeQuietly(HttpServerRequest req) {
-    try {
-      if (!req.isEnded()) {
-        req.resume();
-      }
-    } catch (RuntimeException e) {
-      // the connection is gone; nothing to resume
-    }
+    return done.future().onFailure(e -> AppPages.resume(req));
   }
 
   private void attempt(HttpServerRequest req, UpstreamRequest plan, AppTarget target,

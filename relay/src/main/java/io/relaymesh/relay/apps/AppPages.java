@@ -153,10 +153,13 @@ public final class AppPages {
     resume(req);
   }
 
-  private static void resume(HttpServerRequest req) {
+  /** Resumes a paused request unless it ended or its connection is gone. */
+  static void resume(HttpServerRequest req) {
     try {
-      req.resume();
-    } catch (IllegalStateException e) {
+      if (!req.isEnded()) {
+        req.resume();
+      }
+    } catch (RuntimeException e) {
       // already ended or the connection is gone
     }
   }

@@ -118,8 +118,8 @@ public final class AgentEndpoint {
         reporter.presence(agent.agentId(), agent.describe(), false);
       }
       LOG.info("agent tunnel {} closed: {} from {}, {} streams, {} bytes in, {} bytes out, {} ms{}",
-          tunnel.id(), agent.describe(), remote, m.streams.sum(), m.bytesIn.sum(),
-          m.bytesOut.sum(), Duration.between(tunnel.openedAt(), Instant.now()).toMillis(),
+          tunnel.id(), agent.describe(), remote, m.streams(), m.bytesReceived(),
+          m.bytesSent(), Duration.between(tunnel.openedAt(), Instant.now()).toMillis(),
           x.failed() ? ", " + x.cause().getMessage() : "");
     });
   }

@@ -100,7 +100,7 @@ public final class ClientEndpoint {
         session.openHandler(s -> onOpen(ctx, ticket, claims, remote, id, s));
         session.closeFuture().onComplete(x -> LOG.info(
             "client tunnel {} closed: user {} from {}, {} streams, {} bytes in, {} bytes out, {} ms",
-            id, claims.username(), remote, m.streams.sum(), m.bytesIn.sum(), m.bytesOut.sum(),
+            id, claims.username(), remote, m.streams(), m.bytesReceived(), m.bytesSent(),
             Duration.between(started, Instant.now()).toMillis()));
       });
     }));
@@ -152,7 +152,7 @@ public final class ClientEndpoint {
     }
     if (perStream == null) {
       OpenRequest.Refused expired = OpenRequest.expiredSessionTicket(session, Instant.now(),
-          TicketVerifier.DEFAULT_SKEW);
+          verifier.skew());
       if (expired != null) {
         refuse(stream, tunnelId, expired.code(), expired.reason());
         return;
