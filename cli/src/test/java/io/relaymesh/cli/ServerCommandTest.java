@@ -37,7 +37,7 @@ class ServerCommandTest {
         "server", "--data-dir", dataDir.toString(), "--listen", "127.0.0.1:0"));
     cmd.addAll(List.of(extra));
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-    return new Server(p, null, new ArrayList<>());
+    return new Server(p, null, new java.util.concurrent.CopyOnWriteArrayList<>());
   }
 
   static Server awaitListening(Server s, String stdin) throws Exception {
