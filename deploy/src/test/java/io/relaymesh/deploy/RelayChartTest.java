@@ -1,0 +1,211 @@
+package io.relaymesh.deploy;
+
+import static io.relaymesh.deploy.Manifests.list;
+import static io.relaymesh.deploy.Manifests.map;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.marcnuri.helm.Helm;
+import com.marcnuri.helm.LintResult;
+import com.marcnuri.helm.TemplateCommand;
+import java.util.List;
+import java.util.Map;
+import java.util.function.UnaryOperator;
+import org.junit.jupiter.api.Test;
+
+/** {@code helm/relaymesh-relay}, linted and rendered by the real Helm engine. */
+class RelayChartTest {
+
+  /** The values the chart requires, nothing else: the chart's defaults otherwise. */
+  static TemplateCommand required(TemplateCommand c) {
+    return c.set("region", "eu").set("controlUrl", "https://relaymesh.example.com")
+        .set("publicUrl", "https://relay.eu.example.com")
+        .set("token.existingSecret", "relay-eu-token").set("tls.secretName", "relay-eu-tls");
+  }
+
+  static Manifests render(UnaryOperator<TemplateCommand> options) {
+    return new Manifests(Charts.render(Charts.RELAY, "relay-eu", options));
+  }
+
+  static Manifests example(String file) {
+    return render(c -> c.withValuesFile(Charts.EXAMPLES.resolve(file)));
+  }
+
+  @Test
+  void lintPassesWithoutWarnings() {
+    LintResult lint = new Helm(Charts.RELAY).lint().strict().call();
+    assertThat(lint.isFailed()).as("lint: %s", lint.getMessages()).isFalse();
+    assertThat(lint.getMessages()).noneMatch(m -> m.contains("[WARNING]") || m.contains("[ERROR]"));
+  }
+
+  @Test
+  void defaultsRenderARegionWithTwoSpreadReplicasBehindALoadBalancer() {
+    Manifests m = render(RelayChartTest::required);
+    Map<String, Object> deployment = m.one("Deployment");
+    assertThat(map(deployment, "spec").get("replicas")).isEqualTo(2);
+    Map<String, Object> rolling = map(deployment, "spec", "strategy", "rollingUpdate");
+    assertThat(rolling.get("maxUnavailable")).as("a new replica is ready before an old drains")
+        .isEqualTo(0);
+
+    Map<String, Object> service = m.one("Service");
+    assertThat(map(service, "spec").get("type")).isEqualTo("LoadBalancer");
+    Map<String, Object> port = list(map(service, "spec"), "ports").get(0);
+    assertThat(port).containsEntry("port", 443).containsEntry("targetPort", "https");
+
+    Map<String, Object> anti = map(m.podSpec(), "affinity", "podAntiAffinity");
+    assertThat(anti).containsOnlyKeys("preferredDuringSchedulingIgnoredDuringExecution");
+    Map<String, Object> term = map(list(anti, "preferredDuringSchedulingIgnoredDuringExecution").get(0),
+        "podAffinityTerm");
+    assertThat(term.get("topologyKey")).isEqualTo("kubernetes.io/hostname");
+    assertThat(map(term, "labelSelector", "matchLabels"))
+        .isEqualTo(map(deployment, "spec", "selector", "matchLabels"));
+
+    assertThat(map(m.one("PodDisruptionBudget"), "spec", "selector", "matchLabels"))
+        .isEqualTo(map(deployment, "spec", "selector", "matchLabels"));
+    assertThat(m.has("ServiceMonitor")).isFalse();
+    assertThat(m.has("PrometheusRule")).isFalse();
+    assertThat(m.has("HorizontalPodAutoscaler")).isFalse();
+    assertThat(m.has("Secret")).as("the chart never creates a Secret").isFalse();
+
+    assertThat(m.envValue("RELAYMESH_RELAY_REGION")).isEqualTo("eu");
+    assertThat(m.envValue("RELAYMESH_RELAY_CONTROL_URL")).isEqualTo("https://relaymesh.example.com");
+    assertThat(m.envValue("RELAYMESH_RELAY_PUBLIC_URL")).isEqualTo("https://relay.eu.example.com");
+    assertThat(m.envValue("RELAYMESH_RELAY_LISTEN")).isEqualTo("0.0.0.0:8443");
+    assertThat(m.envValue("RELAYMESH_RELAY_REPLICA_ID")).isEqualTo("$(POD_NAME)");
+    assertThat(map(m.env("POD_NAME"), "valueFrom", "fieldRef").get("fieldPath"))
+        .isEqualTo("metadata.name");
+    assertThat(list(m.container(), "env")).extracting(e -> e.get("name"))
+        .doesNotContain("RELAYMESH_RELAY_APPS_HOST");
+    assertThat(m.container().get("image")).isEqualTo("ghcr.io/relaymesh/relaymesh:0.1.0");
+    assertThat(m.container().get("command")).asList()
+        .containsSubsequence("java", "-jar", "/opt/relaymesh/relaymesh.jar")
+        .anyMatch(o -> String.valueOf(o).startsWith("-XX:MaxRAMPercentage="));
+    assertThat(m.container().get("args")).isEqualTo(List.of("relay"));
+    assertThat(map(m.container(), "resources", "requests")).containsKeys("cpu", "memory");
+  }
+
+  @Test
+  void probesAreHttpsOnTheRelayPort() {
+    Manifests m = render(RelayChartTest::required);
+    Map<String, Object> c = m.container();
+    Map<String, Object> port = list(c, "ports").get(0);
+    assertThat(port).containsEntry("name", "https").containsEntry("containerPort", 8443);
+    Map<String, Object> ready = map(c, "readinessProbe", "httpGet");
+    assertThat(ready).containsEntry("path", "/readyz").containsEntry("scheme", "HTTPS")
+        .containsEntry("port", "https");
+    Map<String, Object> live = map(c, "livenessProbe", "httpGet");
+    assertThat(live).containsEntry("path", "/healthz").containsEntry("scheme", "HTTPS")
+        .containsEntry("port", "https");
+  }
+
+  @Test
+  void terminationGraceOutlastsPreStopAndDrain() {
+    for (Manifests m : List.of(render(RelayChartTest::required), example("relay-us.yaml"))) {
+      String drain = m.envValue("RELAYMESH_RELAY_DRAIN_TIMEOUT");
+      assertThat(drain).matches("[0-9]+s");
+      int drainSeconds = Integer.parseInt(drain.substring(0, drain.length() - 1));
+      List<?> preStop = (List<?>) map(m.container(), "lifecycle", "preStop", "exec").get("command");
+      assertThat(preStop.get(0)).isEqualTo("sleep");
+      int sleep = Integer.parseInt(String.valueOf(preStop.get(1)));
+      int grace = (Integer) m.podSpec().get("terminationGracePeriodSeconds");
+      assertThat(grace).as("grace period vs preStop %ss + drain %ss", sleep, drainSeconds)
+          .isGreaterThan(sleep + drainSeconds);
+    }
+    assertThat(example("relay-us.yaml").envValue("RELAYMESH_RELAY_DRAIN_TIMEOUT")).isEqualTo("60s");
+  }
+
+  @Test
+  void runsAsNonRootOnAReadOnlyRootFilesystem() {
+    Manifests m = render(RelayChartTest::required);
+    Security.assertHardened(m);
+  }
+
+  @Test
+  void tokenAndCertificateComeFromSecretsNeverFromTheManifest() {
+    Manifests m = render(c -> required(c).set("appsHost", "apps.eu.example.com"));
+    Map<String, Object> token = m.env("RELAYMESH_RELAY_TOKEN");
+    assertThat(token).doesNotContainKey("value");
+    assertThat(map(token, "valueFrom", "secretKeyRef"))
+        .containsEntry("name", "relay-eu-token").containsEntry("key", "token");
+
+    Map<String, Object> tlsVolume = list(m.podSpec(), "volumes").stream()
+        .filter(v -> "tls".equals(v.get("name"))).findFirst().orElseThrow();
+    assertThat(map(tlsVolume, "secret").get("secretName")).isEqualTo("relay-eu-tls");
+    Map<String, Object> mount = list(m.container(), "volumeMounts").stream()
+        .filter(v -> "tls".equals(v.get("name"))).findFirst().orElseThrow();
+    assertThat(mount).containsEntry("readOnly", true).containsEntry("mountPath", "/etc/relaymesh/tls")
+        .as("subPath mounts never see a renewed certificate").doesNotContainKey("subPath");
+    assertThat(m.envValue("RELAYMESH_RELAY_TLS_CERT")).isEqualTo("/etc/relaymesh/tls/tls.crt");
+    assertThat(m.envValue("RELAYMESH_RELAY_TLS_KEY")).isEqualTo("/etc/relaymesh/tls/tls.key");
+    assertThat(m.envValue("RELAYMESH_RELAY_APPS_HOST")).isEqualTo("apps.eu.example.com");
+    Security.assertNoInlineSecrets(m);
+  }
+
+  @Test
+  void multiRegionExamplesRenderOneReleasePerRegion() {
+    Manifests eu = example("relay-eu.yaml");
+    Manifests us = example("relay-us.yaml");
+    assertThat(eu.envValue("RELAYMESH_RELAY_REGION")).isEqualTo("eu");
+    assertThat(us.envValue("RELAYMESH_RELAY_REGION")).isEqualTo("us-east");
+    assertThat(map(eu.one("Deployment"), "spec").get("replicas")).isEqualTo(3);
+    assertThat(map(eu.podSpec(), "affinity", "podAntiAffinity"))
+        .containsOnlyKeys("requiredDuringSchedulingIgnoredDuringExecution");
+    assertThat(eu.envValue("RELAYMESH_RELAY_APPS_HOST")).isEqualTo("apps.eu.example.com");
+    for (Manifests m : List.of(eu, us)) {
+      Security.assertHardened(m);
+      Security.assertNoInlineSecrets(m);
+      Map<String, Object> endpoint = list(map(m.one("ServiceMonitor"), "spec"), "endpoints").get(0);
+      assertThat(endpoint).containsEntry("scheme", "https").containsEntry("path", "/metrics")
+          .containsEntry("port", "https");
+      assertThat(list(endpoint, "relabelings")).anyMatch(r -> "region".equals(r.get("targetLabel"))
+          && r.get("replacement").equals(m.envValue("RELAYMESH_RELAY_REGION")));
+      assertThat(m.has("PrometheusRule")).isTrue();
+    }
+    // with autoscaling the HPA owns the replica count
+    assertThat(map(us.one("Deployment"), "spec")).doesNotContainKey("replicas");
+    Map<String, Object> hpa = map(us.one("HorizontalPodAutoscaler"), "spec");
+    assertThat(hpa).containsEntry("minReplicas", 2).containsEntry("maxReplicas", 5);
+    assertThat(map(hpa, "scaleTargetRef").get("name"))
+        .isEqualTo(map(us.one("Deployment"), "metadata").get("name"));
+  }
+
+  @Test
+  void missingRequiredValuesFailNamingTheValue() {
+    assertThatThrownBy(() -> render(c -> c.set("controlUrl", "https://c.example.com")))
+        .hasMessageContaining("value 'region' is required");
+    assertThatThrownBy(() -> render(c -> required(c).set("token.existingSecret", "")))
+        .hasMessageContaining("value 'token.existingSecret' is required");
+    assertThatThrownBy(() -> render(c -> required(c).set("tls.secretName", "")))
+        .hasMessageContaining("value 'tls.secretName' is required");
+    assertThatThrownBy(() -> render(c -> required(c).set("publicUrl", "")))
+        .hasMessageContaining("value 'publicUrl' is required");
+  }
+
+  @Test
+  void wrongValuesFailTheSchema() {
+    assertThatThrownBy(() -> render(c -> required(c).set("replicaCount", 0)))
+        .hasMessageContaining("replicaCount").hasMessageContaining("minimum");
+    assertThatThrownBy(() -> render(c -> required(c).set("antiAffinity.type", "sometimes")))
+        .hasMessageContaining("antiAffinity").hasMessageContaining("preferred");
+    assertThatThrownBy(() -> render(c -> required(c).set("service.type", "External")))
+        .hasMessageContaining("service").hasMessageContaining("LoadBalancer");
+    assertThatThrownBy(() -> render(c -> required(c).set("region", "EU_West")))
+        .hasMessageContaining("region");
+    assertThatThrownBy(() -> render(c -> required(c).set("controlUrl", "relaymesh.example.com")))
+        .hasMessageContaining("controlUrl");
+    assertThatThrownBy(() -> render(c -> required(c).set("drainTimeoutSeconds", 0)))
+        .hasMessageContaining("drainTimeoutSeconds");
+    assertThatThrownBy(() -> render(c -> required(c).set("extraEnv[0].name", "RELAYMESH_RELAY_TOKEN")
+        .set("extraEnv[0].value", "x")))
+        .hasMessageContaining("RELAYMESH_RELAY_TOKEN cannot be set in extraEnv: use token.existingSecret");
+  }
+
+  @Test
+  void aGracePeriodShorterThanTheDrainFails() {
+    assertThatThrownBy(() -> render(c -> required(c).set("terminationGracePeriodSeconds", 30)))
+        .hasMessageContaining("terminationGracePeriodSeconds (30) must exceed")
+        .hasMessageContaining("(35)");
+    Manifests ok = render(c -> required(c).set("terminationGracePeriodSeconds", 120));
+    assertThat(ok.podSpec().get("terminationGracePeriodSeconds")).isEqualTo(120);
+  }
+}

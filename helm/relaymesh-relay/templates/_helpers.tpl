@@ -1,0 +1,66 @@
+{{/* Names and labels of the relaymesh-relay chart. */}}
+
+{{- define "relay.name" -}}
+{{- .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "relay.fullname" -}}
+{{- if contains .Chart.Name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "relay.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "relay.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "relay.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+{{ include "relay.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/component: relay
+app.kubernetes.io/part-of: relaymesh
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+relaymesh.io/region: {{ .Values.region | quote }}
+{{- end -}}
+
+{{- define "relay.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "relay.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "relay.image" -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- end -}}
+
+{{/* Seconds Kubernetes waits after the preStop hook started before it kills the pod. */}}
+{{- define "relay.terminationGracePeriodSeconds" -}}
+{{- $floor := add .Values.preStopSleepSeconds .Values.drainTimeoutSeconds -}}
+{{- if kindIs "invalid" .Values.terminationGracePeriodSeconds -}}
+{{- add $floor 15 -}}
+{{- else if le (int .Values.terminationGracePeriodSeconds) (int $floor) -}}
+{{- fail (printf "relaymesh-relay: terminationGracePeriodSeconds (%v) must exceed preStopSleepSeconds + drainTimeoutSeconds (%v), or the pod is killed before its drain ends" .Values.terminationGracePeriodSeconds $floor) -}}
+{{- else -}}
+{{- .Values.terminationGracePeriodSeconds -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Required values, checked in one place with messages that name the value. */}}
+{{- define "relay.required" -}}
+{{- $_ := required "relaymesh-relay: value 'region' is required (the region created with 'relaymesh relays create REGION')" .Values.region -}}
+{{- $_ := required "relaymesh-relay: value 'controlUrl' is required (URL of the control plane, http or https)" .Values.controlUrl -}}
+{{- $_ := required "relaymesh-relay: value 'publicUrl' is required (https URL agents and clients use to reach this region)" .Values.publicUrl -}}
+{{- $_ := required "relaymesh-relay: value 'token.existingSecret' is required (Secret holding the region's relay token)" .Values.token.existingSecret -}}
+{{- $_ := required "relaymesh-relay: value 'tls.secretName' is required (Secret of type kubernetes.io/tls with the relay's certificate)" .Values.tls.secretName -}}
+{{- range .Values.extraEnv }}
+{{- if eq .name "RELAYMESH_RELAY_TOKEN" }}
+{{- fail "relaymesh-relay: RELAYMESH_RELAY_TOKEN cannot be set in extraEnv: use token.existingSecret (a Secret), never a literal" }}
+{{- end }}
+{{- end }}
+{{- end -}}
