@@ -17,6 +17,12 @@ app.kubernetes.io/name: {{ include "relay.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 
+{{/* Every relay pod of the region, whatever its release: the anti-affinity spreads them all. */}}
+{{- define "relay.regionLabels" -}}
+app.kubernetes.io/name: {{ include "relay.name" . }}
+relaymesh.io/region: {{ .Values.region | quote }}
+{{- end -}}
+
 {{- define "relay.labels" -}}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{ include "relay.selectorLabels" . }}

@@ -27,8 +27,10 @@ class RelayChartTest {
     return new Manifests(Charts.render(Charts.RELAY, "relay-eu", options));
   }
 
+  /** An example values file, as the release named after it (relay-eu-1.yaml: relay-eu-1). */
   static Manifests example(String file) {
-    return render(c -> c.withValuesFile(Charts.EXAMPLES.resolve(file)));
+    return new Manifests(Charts.render(Charts.RELAY, file.replace(".yaml", ""),
+        c -> c.withValuesFile(Charts.EXAMPLES.resolve(file))));
   }
 
   @Test
@@ -39,10 +41,10 @@ class RelayChartTest {
   }
 
   @Test
-  void defaultsRenderARegionWithTwoSpreadReplicasBehindALoadBalancer() {
+  void defaultsRenderOneReplicaBehindALoadBalancerSpreadFromTheRegionsOtherRelays() {
     Manifests m = render(RelayChartTest::required);
     Map<String, Object> deployment = m.one("Deployment");
-    assertThat(map(deployment, "spec").get("replicas")).isEqualTo(2);
+    assertThat(map(deployment, "spec").get("replicas")).isEqualTo(1);
     Map<String, Object> rolling = map(deployment, "spec", "strategy", "rollingUpdate");
     assertThat(rolling.get("maxUnavailable")).as("a new replica is ready before an old drains")
         .isEqualTo(0);
@@ -51,14 +53,18 @@ class RelayChartTest {
     assertThat(map(service, "spec").get("type")).isEqualTo("LoadBalancer");
     Map<String, Object> port = list(map(service, "spec"), "ports").get(0);
     assertThat(port).containsEntry("port", 443).containsEntry("targetPort", "https");
+    assertThat(map(service, "spec", "selector"))
+        .isEqualTo(map(deployment, "spec", "selector", "matchLabels"));
 
     Map<String, Object> anti = map(m.podSpec(), "affinity", "podAntiAffinity");
     assertThat(anti).containsOnlyKeys("preferredDuringSchedulingIgnoredDuringExecution");
     Map<String, Object> term = map(list(anti, "preferredDuringSchedulingIgnoredDuringExecution").get(0),
         "podAffinityTerm");
     assertThat(term.get("topologyKey")).isEqualTo("kubernetes.io/hostname");
-    assertThat(map(term, "labelSelector", "matchLabels"))
-        .isEqualTo(map(deployment, "spec", "selector", "matchLabels"));
+    Map<String, Object> spread = map(term, "labelSelector", "matchLabels");
+    assertThat(spread).as("all relays of the region, whatever their release").isEqualTo(Map.of(
+        "app.kubernetes.io/name", "relaymesh-relay", "relaymesh.io/region", "eu"));
+    assertThat(map(deployment, "spec", "template", "metadata", "labels")).containsAllEntriesOf(spread);
 
     assertThat(map(m.one("PodDisruptionBudget"), "spec", "selector", "matchLabels"))
         .isEqualTo(map(deployment, "spec", "selector", "matchLabels"));
@@ -100,7 +106,7 @@ class RelayChartTest {
 
   @Test
   void terminationGraceOutlastsPreStopAndDrain() {
-    for (Manifests m : List.of(render(RelayChartTest::required), example("relay-us.yaml"))) {
+    for (Manifests m : List.of(render(RelayChartTest::required), example("relay-us-east.yaml"))) {
       String drain = m.envValue("RELAYMESH_RELAY_DRAIN_TIMEOUT");
       assertThat(drain).matches("[0-9]+s");
       int drainSeconds = Integer.parseInt(drain.substring(0, drain.length() - 1));
@@ -111,7 +117,7 @@ class RelayChartTest {
       assertThat(grace).as("grace period vs preStop %ss + drain %ss", sleep, drainSeconds)
           .isGreaterThan(sleep + drainSeconds);
     }
-    assertThat(example("relay-us.yaml").envValue("RELAYMESH_RELAY_DRAIN_TIMEOUT")).isEqualTo("60s");
+    assertThat(example("relay-us-east.yaml").envValue("RELAYMESH_RELAY_DRAIN_TIMEOUT")).isEqualTo("60s");
   }
 
   @Test
@@ -142,16 +148,51 @@ class RelayChartTest {
   }
 
   @Test
-  void multiRegionExamplesRenderOneReleasePerRegion() {
-    Manifests eu = example("relay-eu.yaml");
-    Manifests us = example("relay-us.yaml");
-    assertThat(eu.envValue("RELAYMESH_RELAY_REGION")).isEqualTo("eu");
+  void replicasAntiAffinityAndAutoscalingFollowTheValues() {
+    Manifests three = render(c -> required(c).set("replicaCount", 3)
+        .set("antiAffinity.type", "required"));
+    assertThat(map(three.one("Deployment"), "spec").get("replicas")).isEqualTo(3);
+    Map<String, Object> anti = map(three.podSpec(), "affinity", "podAntiAffinity");
+    assertThat(anti).containsOnlyKeys("requiredDuringSchedulingIgnoredDuringExecution");
+    assertThat(map(list(anti, "requiredDuringSchedulingIgnoredDuringExecution").get(0),
+        "labelSelector", "matchLabels")).containsEntry("relaymesh.io/region", "eu");
+
+    Manifests none = render(c -> required(c).set("antiAffinity.type", "none"));
+    assertThat(none.podSpec()).doesNotContainKey("affinity");
+
+    Manifests hpa = render(c -> required(c).set("autoscaling.enabled", true)
+        .set("autoscaling.minReplicas", 2).set("autoscaling.maxReplicas", 5));
+    assertThat(map(hpa.one("Deployment"), "spec")).as("the HPA owns the replica count")
+        .doesNotContainKey("replicas");
+    Map<String, Object> spec = map(hpa.one("HorizontalPodAutoscaler"), "spec");
+    assertThat(spec).containsEntry("minReplicas", 2).containsEntry("maxReplicas", 5);
+    assertThat(map(spec, "scaleTargetRef").get("name"))
+        .isEqualTo(map(hpa.one("Deployment"), "metadata").get("name"));
+  }
+
+  @Test
+  void multiRegionExamplesRenderEachReplicaWithItsOwnUrl() {
+    Manifests eu1 = example("relay-eu-1.yaml");
+    Manifests eu2 = example("relay-eu-2.yaml");
+    Manifests us = example("relay-us-east.yaml");
+    assertThat(eu1.envValue("RELAYMESH_RELAY_REGION")).isEqualTo("eu");
+    assertThat(eu2.envValue("RELAYMESH_RELAY_REGION")).isEqualTo("eu");
     assertThat(us.envValue("RELAYMESH_RELAY_REGION")).isEqualTo("us-east");
-    assertThat(map(eu.one("Deployment"), "spec").get("replicas")).isEqualTo(3);
-    assertThat(map(eu.podSpec(), "affinity", "podAntiAffinity"))
-        .containsOnlyKeys("requiredDuringSchedulingIgnoredDuringExecution");
-    assertThat(eu.envValue("RELAYMESH_RELAY_APPS_HOST")).isEqualTo("apps.eu.example.com");
-    for (Manifests m : List.of(eu, us)) {
+    assertThat(List.of(eu1, eu2, us)).extracting(m -> m.envValue("RELAYMESH_RELAY_PUBLIC_URL"))
+        .doesNotHaveDuplicates();
+    assertThat(map(eu1.env("RELAYMESH_RELAY_TOKEN"), "valueFrom", "secretKeyRef"))
+        .isEqualTo(map(eu2.env("RELAYMESH_RELAY_TOKEN"), "valueFrom", "secretKeyRef"));
+    // the two eu releases repel each other: each one's anti-affinity selects the other's pods
+    for (Manifests[] pair : List.of(new Manifests[] {eu1, eu2}, new Manifests[] {eu2, eu1})) {
+      Map<String, Object> anti = map(pair[0].podSpec(), "affinity", "podAntiAffinity");
+      Map<String, Object> selector = map(list(anti, "requiredDuringSchedulingIgnoredDuringExecution")
+          .get(0), "labelSelector", "matchLabels");
+      assertThat(map(pair[1].one("Deployment"), "spec", "template", "metadata", "labels"))
+          .containsAllEntriesOf(selector);
+    }
+    assertThat(eu1.envValue("RELAYMESH_RELAY_APPS_HOST")).isEqualTo("apps.eu.example.com");
+    for (Manifests m : List.of(eu1, eu2, us)) {
+      assertThat(map(m.one("Deployment"), "spec").get("replicas")).isEqualTo(1);
       Security.assertHardened(m);
       Security.assertNoInlineSecrets(m);
       Map<String, Object> endpoint = list(map(m.one("ServiceMonitor"), "spec"), "endpoints").get(0);
@@ -159,14 +200,9 @@ class RelayChartTest {
           .containsEntry("port", "https");
       assertThat(list(endpoint, "relabelings")).anyMatch(r -> "region".equals(r.get("targetLabel"))
           && r.get("replacement").equals(m.envValue("RELAYMESH_RELAY_REGION")));
-      assertThat(m.has("PrometheusRule")).isTrue();
     }
-    // with autoscaling the HPA owns the replica count
-    assertThat(map(us.one("Deployment"), "spec")).doesNotContainKey("replicas");
-    Map<String, Object> hpa = map(us.one("HorizontalPodAutoscaler"), "spec");
-    assertThat(hpa).containsEntry("minReplicas", 2).containsEntry("maxReplicas", 5);
-    assertThat(map(hpa, "scaleTargetRef").get("name"))
-        .isEqualTo(map(us.one("Deployment"), "metadata").get("name"));
+    assertThat(List.of(eu1, eu2, us)).extracting(m -> m.has("PrometheusRule"))
+        .as("rules once per region").containsExactly(true, false, true);
   }
 
   @Test
