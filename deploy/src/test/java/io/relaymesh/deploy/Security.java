@@ -30,6 +30,9 @@ final class Security {
     // a read-only root needs a writable /tmp for the JVM and Netty's native libraries
     assertThat(list(m.container(), "volumeMounts")).anyMatch(v -> "/tmp".equals(v.get("mountPath")));
     assertThat(m.podSpec()).containsEntry("automountServiceAccountToken", false);
+    // service links would inject RELAYMESH_RELAY_SERVICE_HOST & co. for a Service named
+    // relaymesh-relay, and unknown RELAYMESH_<SECTION>_* variables stop the process at start
+    assertThat(m.podSpec()).containsEntry("enableServiceLinks", false);
   }
 
   /** Secret-looking variables come from a secretKeyRef; no token or password in any non-Secret. */
