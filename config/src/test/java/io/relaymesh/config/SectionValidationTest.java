@@ -148,6 +148,7 @@ class SectionValidationTest {
         .containsExactly("agent.metrics-address: port out of range 0..65535: 70000");
     flags.put("metrics-address", "");
     assertThat(agentProblems(flags)).isEmpty();
+    flags.remove("metrics-address");
     AgentConfig on = ConfigLoader.of("agent", AgentConfig.class).flags(flags)
         .env(Map.of("RELAYMESH_AGENT_METRICS_ADDRESS", "0.0.0.0:9464")).load().config();
     assertThat(on.metricsEnabled()).as(on.toString()).isTrue();
