@@ -1,6 +1,5 @@
 package io.relaymesh.control.api;
 
-import io.relaymesh.control.ControlMetrics;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
@@ -9,6 +8,7 @@ import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.Tuple;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.flywaydb.core.api.MigrationVersion;
 
 /**
@@ -37,12 +37,11 @@ final class HealthApi {
   }
 
   private void ready(RoutingContext ctx) {
-    ControlMetrics.route(ctx, ctx.currentRoute());
     s.db().ping(PROBE_TIMEOUT)
         .recover(e -> Future.failedFuture(new NotReady("database_unavailable",
-            "the database is not reachable (" + (e instanceof java.util.concurrent.TimeoutException
-                || e.getClass().getSimpleName().contains("Timeout") ? "no answer within "
-                + PROBE_TIMEOUT.toSeconds() + "s" : "connection failed") + ")")))
+            "the database is not reachable (" + (e instanceof TimeoutException
+                ? "no answer within " + PROBE_TIMEOUT.toSeconds() + "s" : "connection failed")
+                + ")")))
         .compose(x -> schemaCheck())
         .onSuccess(v -> Api.write(ctx, Api.Reply.ok(new JsonObject().put("status", "ready")
             .put("schemaVersion", s.schemaVersion()))))
