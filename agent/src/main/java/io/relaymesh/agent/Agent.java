@@ -13,11 +13,16 @@ import io.relaymesh.proxy.dial.RelayCandidate;
 import io.relaymesh.proxy.dial.ProxySettings;
 import io.relaymesh.proxy.dial.TrustSpec;
 import io.relaymesh.proxy.dial.TunnelDialer;
+import io.relaymesh.telemetry.Metrics;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.json.JsonObject;
 import io.vertx.core.internal.VertxInternal;
 import io.vertx.core.net.NetClient;
 import io.vertx.core.net.NetClientOptions;
@@ -27,6 +32,7 @@ import io.vertx.core.net.ProxyType;
 import java.net.URI;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -61,15 +67,19 @@ public final class Agent {
   private final AgentSshServer ssh;
   private final NetClient netClient;
   private final HttpClient http;
+  private final AgentMetrics metrics;
+  private final HttpServer metricsServer; // null: metrics-address not set
 
   private Agent(AgentConfig config, TunnelKeeper keeper, StreamAcceptor acceptor, AgentSshServer ssh,
-      NetClient netClient, HttpClient http) {
+      NetClient netClient, HttpClient http, AgentMetrics metrics, HttpServer metricsServer) {
     this.config = config;
     this.keeper = keeper;
     this.acceptor = acceptor;
     this.ssh = ssh;
     this.netClient = netClient;
     this.http = http;
+    this.metrics = metrics;
+    this.metricsServer = metricsServer;
   }
 
   /** Starts an agent with the process environment and default SSH server settings. */
@@ -98,7 +108,8 @@ public final class Agent {
     Future<AgentSshServer> sshFuture = config.builtinSsh()
         ? vertx.executeBlocking(() -> AgentSshServer.create(config.stateDir(), options.ssh()), false)
         : Future.succeededFuture(null);
-    return sshFuture.map(ssh -> {
+    AgentMetrics metrics = new AgentMetrics(Metrics.create());
+    Future<Agent> started = sshFuture.compose(ssh -> {
       TrustSpec trust = config.relayFingerprint() != null ? TrustSpec.pinnedSha256(config.relayFingerprint())
           : config.caCert() != null ? TrustSpec.pemFile(config.caCert()) : TrustSpec.system();
       Duration dialTimeout = config.dialTimeout();
@@ -107,7 +118,7 @@ public final class Agent {
           .setConnectTimeout((int) config.targetConnectTimeout().toMillis()));
       HttpClient http = vertx.createHttpClient(controlPlaneOptions(config, proxy));
       StreamAcceptor acceptor = new StreamAcceptor(netClient, config.targetConnectTimeout(), ssh,
-          config.builtinSsh() ? null : config.sshTarget());
+          config.builtinSsh() ? null : config.sshTarget(), metrics);
       Supplier<Future<List<RelayCandidate>>> relays;
       RelayPicker picker;
       if (config.relayUrl() != null) {
@@ -125,15 +136,73 @@ public final class Agent {
       Context ctx = ((VertxInternal) vertx).createEventLoopContext();
       TunnelKeeper keeper = new TunnelKeeper(vertx, ctx, TunnelDialer.create(vertx, dialOptions), relays, picker,
           config.token(), acceptor, new Backoff(config.reconnectMin(), config.reconnectMax(), options.random()),
-          options.random(), options.remeasureEvery());
+          options.random(), options.remeasureEvery(), metrics);
       LOG.info("agent starting: control plane {}, relay {}, ssh {}, {}, {}", config.url(),
           config.relayUrl() != null ? config.relayUrl()
               : config.relayCount() + " from the control plane" + (config.region() != null
                   ? " (region " + config.region() + ")" : ", nearest first"), config.sshTarget(), trust,
           proxy != null ? proxy : "no proxy");
-      keeper.start();
-      return new Agent(config, keeper, acceptor, ssh, netClient, http);
+      return serveMetrics(vertx, config, metrics, keeper)
+          .onFailure(e -> {
+            if (ssh != null) {
+              ssh.close();
+            }
+            netClient.close();
+            http.close();
+          })
+          .map(server -> {
+            keeper.start();
+            return new Agent(config, keeper, acceptor, ssh, netClient, http, metrics, server);
+          });
     });
+    return started.onFailure(e -> metrics.metrics().close());
+  }
+
+  /**
+   * The plain-HTTP listener on {@code metrics-address}: {@code GET /metrics}, {@code /healthz}
+   * (the process answers) and {@code /readyz} (200 while at least one tunnel is connected, else
+   * 503). Completes with null when the address is not set; fails when it cannot listen.
+   */
+  private static Future<HttpServer> serveMetrics(Vertx vertx, AgentConfig config, AgentMetrics metrics,
+      TunnelKeeper keeper) {
+    if (!config.metricsEnabled()) {
+      return Future.succeededFuture(null);
+    }
+    String address = config.metricsAddress().strip();
+    int colon = address.lastIndexOf(':');
+    String host = address.substring(0, colon);
+    if (host.startsWith("[") && host.endsWith("]")) {
+      host = host.substring(1, host.length() - 1);
+    }
+    int port = Integer.parseInt(address.substring(colon + 1));
+    HttpServer server = vertx.createHttpServer(new HttpServerOptions().setHost(host).setPort(port)
+        .setIdleTimeout(60).setIdleTimeoutUnit(TimeUnit.SECONDS));
+    server.requestHandler(req -> {
+      switch (req.path()) {
+        case "/metrics" -> metrics.metrics().handle(req);
+        case "/healthz" -> json(req, 200, new JsonObject().put("status", "ok"));
+        case "/readyz" -> {
+          List<String> relays = keeper.connectedUrls();
+          if (relays.isEmpty()) {
+            String why = keeper.lastError();
+            json(req, 503, new JsonObject().put("code", "not_ready").put("message",
+                "no tunnel to a relay is connected" + (why != null ? " (last error: " + why + ")" : "")));
+          } else {
+            json(req, 200, new JsonObject().put("status", "ready").put("tunnels", relays.size()));
+          }
+        }
+        default -> json(req, 404, new JsonObject().put("code", "not_found")
+            .put("message", "no such endpoint: " + req.path() + " (try /metrics, /healthz, /readyz)"));
+      }
+    });
+    String shown = address;
+    return server.listen().recover(e -> Future.failedFuture(new IllegalArgumentException(
+        "agent.metrics-address: cannot listen on " + shown + ": " + e.getMessage(), e)));
+  }
+
+  private static void json(HttpServerRequest req, int status, JsonObject body) {
+    req.response().setStatusCode(status).putHeader("Content-Type", "application/json")
+        .putHeader("Cache-Control", "no-store").end(body.encode());
   }
 
   private static HttpClientOptions controlPlaneOptions(AgentConfig config, ProxySettings proxy) {
@@ -192,6 +261,24 @@ public final class Agent {
     return config;
   }
 
+  /** This agent's meters (served on {@code metrics-address} when set). */
+  public AgentMetrics metrics() {
+    return metrics;
+  }
+
+  /**
+   * {@code http://host:port} of the metrics listener (the bound port when {@code metrics-address}
+   * asked for port 0), or null when {@code metrics-address} is not set.
+   */
+  public String metricsUrl() {
+    if (metricsServer == null) {
+      return null;
+    }
+    String address = config.metricsAddress().strip();
+    String host = address.substring(0, address.lastIndexOf(':'));
+    return "http://" + host + ":" + metricsServer.actualPort();
+  }
+
   /**
    * Stops reconnecting and closes the tunnel(s) (GOAWAY; streams still open after
    * {@link TunnelKeeper#STOP_GRACE} are reset), then the SSH server and clients. Completes when
@@ -202,7 +289,11 @@ public final class Agent {
       if (ssh != null) {
         ssh.close();
       }
-      return Future.join(netClient.close(), http.close());
+      return Future.join(netClient.close(), http.close(),
+          metricsServer == null ? Future.succeededFuture() : metricsServer.close());
+    }).eventually(() -> {
+      metrics.metrics().close();
+      return Future.succeededFuture();
     }).mapEmpty();
   }
 }

@@ -55,6 +55,10 @@ final class AgentCommand implements Callable<Integer> {
   @Option(names = "--state-dir", paramLabel = "DIR", description = "Agent state (SSH host key).")
   Path stateDir;
 
+  @Option(names = "--metrics-address", paramLabel = "HOST:PORT",
+      description = "Serve /metrics, /healthz and /readyz over plain HTTP here (e.g. 127.0.0.1:9464).")
+  String metricsAddress;
+
   @Option(names = "--print-config", description = "Print the effective configuration and exit.")
   boolean printConfig;
 
@@ -66,7 +70,7 @@ final class AgentCommand implements Callable<Integer> {
         .flag("relay-count", relayCount)
         .flag("relay-url", relayUrl).flag("ca-cert", caCert)
         .flag("relay-fingerprint", relayFingerprint).flag("ssh-target", sshTarget)
-        .flag("state-dir", stateDir)
+        .flag("state-dir", stateDir).flag("metrics-address", metricsAddress)
         .load();
     if (printConfig) {
       main.env.out().print(loaded.describe());
@@ -77,7 +81,8 @@ final class AgentCommand implements Callable<Integer> {
     main.env.err().println("relaymesh agent started; connecting"
         + (relayUrl != null ? " to " + relayUrl : " to " + loaded.config().relayCount()
             + " relay(s) named by " + loaded.config().url()
-            + (loaded.config().region() != null ? " in region " + loaded.config().region() : "")));
+            + (loaded.config().region() != null ? " in region " + loaded.config().region() : ""))
+        + (agent.metricsUrl() != null ? "; metrics on " + agent.metricsUrl() + "/metrics" : ""));
     ShutdownHook.install(() -> {
       try {
         ClientTunnel.await(agent.close(), Duration.ofSeconds(10));

@@ -25,6 +25,8 @@ import java.util.Locale;
  * @param reconnectMax cap of the jittered exponential reconnect backoff
  * @param dialTimeout time to connect a tunnel (TCP, TLS, WebSocket upgrade, SETTINGS)
  * @param targetConnectTimeout time to connect a local target of a stream
+ * @param metricsAddress {@code host:port} of the agent's plain-HTTP {@code /metrics},
+ *     {@code /healthz} and {@code /readyz}; {@code null} or empty: not served
  */
 public record AgentConfig(
     @Doc("URL of the control plane (http or https)") String url,
@@ -44,7 +46,9 @@ public record AgentConfig(
     @Doc("first reconnect delay; doubles per failed attempt, with full jitter") Duration reconnectMin,
     @Doc("cap of the reconnect delay") Duration reconnectMax,
     @Doc("time to establish a tunnel (TCP, proxy, TLS, WebSocket upgrade, SETTINGS)") Duration dialTimeout,
-    @Doc("time to connect a stream's local target (127.0.0.1:port)") Duration targetConnectTimeout)
+    @Doc("time to connect a stream's local target (127.0.0.1:port)") Duration targetConnectTimeout,
+    @Doc("host:port to serve plain-HTTP /metrics, /healthz and /readyz on (e.g. 127.0.0.1:9464); "
+        + "empty: not served") String metricsAddress)
     implements ConfigSection {
 
   public static final String DEFAULT_SSH_TARGET = "builtin";
@@ -60,7 +64,17 @@ public record AgentConfig(
   public static AgentConfig defaults() {
     return new AgentConfig(null, null, null, DEFAULT_SSH_TARGET, DEFAULT_RELAY_COUNT, TunnelConfig.defaults(),
         null, null, null, DEFAULT_STATE_DIR, DEFAULT_RECONNECT_MIN, DEFAULT_RECONNECT_MAX, DEFAULT_DIAL_TIMEOUT,
-        DEFAULT_TARGET_CONNECT_TIMEOUT);
+        DEFAULT_TARGET_CONNECT_TIMEOUT, null);
+  }
+
+  /** Whether {@code metrics-address} is set (the agent then serves /metrics, /healthz, /readyz). */
+  public boolean metricsEnabled() {
+    return metricsAddress != null && !metricsAddress.isBlank();
+  }
+
+  public AgentConfig withMetricsAddress(String v) {
+    return new AgentConfig(url, token, region, sshTarget, relayCount, tunnel, relayUrl, caCert, relayFingerprint,
+        stateDir, reconnectMin, reconnectMax, dialTimeout, targetConnectTimeout, v);
   }
 
   /** Whether SSH streams go to the built-in server. */
@@ -70,32 +84,32 @@ public record AgentConfig(
 
   public AgentConfig withRelayUrl(String v) {
     return new AgentConfig(url, token, region, sshTarget, relayCount, tunnel, v, caCert, relayFingerprint, stateDir,
-        reconnectMin, reconnectMax, dialTimeout, targetConnectTimeout);
+        reconnectMin, reconnectMax, dialTimeout, targetConnectTimeout, metricsAddress);
   }
 
   public AgentConfig withTrust(Path caCertFile, String fingerprint) {
     return new AgentConfig(url, token, region, sshTarget, relayCount, tunnel, relayUrl, caCertFile, fingerprint, stateDir,
-        reconnectMin, reconnectMax, dialTimeout, targetConnectTimeout);
+        reconnectMin, reconnectMax, dialTimeout, targetConnectTimeout, metricsAddress);
   }
 
   public AgentConfig withReconnect(Duration min, Duration max) {
     return new AgentConfig(url, token, region, sshTarget, relayCount, tunnel, relayUrl, caCert, relayFingerprint, stateDir,
-        min, max, dialTimeout, targetConnectTimeout);
+        min, max, dialTimeout, targetConnectTimeout, metricsAddress);
   }
 
   public AgentConfig withSshTarget(String v) {
     return new AgentConfig(url, token, region, v, relayCount, tunnel, relayUrl, caCert, relayFingerprint, stateDir,
-        reconnectMin, reconnectMax, dialTimeout, targetConnectTimeout);
+        reconnectMin, reconnectMax, dialTimeout, targetConnectTimeout, metricsAddress);
   }
 
   public AgentConfig withStateDir(Path v) {
     return new AgentConfig(url, token, region, sshTarget, relayCount, tunnel, relayUrl, caCert, relayFingerprint, v,
-        reconnectMin, reconnectMax, dialTimeout, targetConnectTimeout);
+        reconnectMin, reconnectMax, dialTimeout, targetConnectTimeout, metricsAddress);
   }
 
   public AgentConfig withCredentials(String controlUrl, String agentToken) {
     return new AgentConfig(controlUrl, agentToken, region, sshTarget, relayCount, tunnel, relayUrl, caCert, relayFingerprint,
-        stateDir, reconnectMin, reconnectMax, dialTimeout, targetConnectTimeout);
+        stateDir, reconnectMin, reconnectMax, dialTimeout, targetConnectTimeout, metricsAddress);
   }
 
   @Override
@@ -134,6 +148,9 @@ public record AgentConfig(
       Checks.positive(problems, path, "target-connect-timeout", targetConnectTimeout);
     }
     Checks.required(problems, path, "tunnel", tunnel);
+    if (metricsEnabled()) {
+      Checks.listenAddress(problems, path, "metrics-address", metricsAddress.strip());
+    }
   }
 
   @Override

@@ -134,6 +134,25 @@ class SectionValidationTest {
         .flag("ssh-target", "127.0.0.1:22").load().config();
     assertThat(ok.relayCount()).isEqualTo(AgentConfig.DEFAULT_RELAY_COUNT);
     assertThat(ok.sshTarget()).isEqualTo("127.0.0.1:22");
+    assertThat(ok.metricsEnabled()).isFalse();
+  }
+
+  @Test
+  void agentMetricsAddressIsHostPortOrEmpty() {
+    Map<String, Object> flags = new java.util.HashMap<>(Map.of("url", "http://cp:3000", "token", "t"));
+    flags.put("metrics-address", "9464");
+    assertThat(agentProblems(flags))
+        .containsExactly("agent.metrics-address: expected host:port, got \"9464\"");
+    flags.put("metrics-address", "127.0.0.1:70000");
+    assertThat(agentProblems(flags))
+        .containsExactly("agent.metrics-address: port out of range 0..65535: 70000");
+    flags.put("metrics-address", "");
+    assertThat(agentProblems(flags)).isEmpty();
+    flags.remove("metrics-address");
+    AgentConfig on = ConfigLoader.of("agent", AgentConfig.class).flags(flags)
+        .env(Map.of("RELAYMESH_AGENT_METRICS_ADDRESS", "0.0.0.0:9464")).load().config();
+    assertThat(on.metricsEnabled()).as(on.toString()).isTrue();
+    assertThat(on.metricsAddress()).isEqualTo("0.0.0.0:9464");
   }
 
   private static List<String> agentProblems(Map<String, ?> flags) {

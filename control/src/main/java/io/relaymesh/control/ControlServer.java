@@ -19,6 +19,7 @@ import io.relaymesh.control.store.ShareStore;
 import io.relaymesh.control.store.UserStore;
 import io.relaymesh.control.store.WorkspaceStore;
 import io.relaymesh.control.tickets.SigningKeys;
+import io.relaymesh.telemetry.Metrics;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
@@ -27,6 +28,7 @@ import io.vertx.ext.web.Router;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import org.flywaydb.core.api.output.MigrateResult;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -54,6 +56,9 @@ public final class ControlServer {
   private String url;
   private long keyTimer = -1;
   private volatile Router router;
+  private Metrics metrics;
+  private ControlMetrics controlMetrics;
+  private String schemaVersion;
 
   private ControlServer(Vertx vertx, boolean ownsVertx, ControlConfig config) {
     this.vertx = vertx;
@@ -105,10 +110,14 @@ public final class ControlServer {
       } else {
         target = PostgresTarget.parse(config.postgresUrl());
       }
-      Migrations.migrate(target);
+      MigrateResult m = Migrations.migrate(target);
+      schemaVersion = m.targetSchemaVersion != null ? m.targetSchemaVersion
+          : m.initialSchemaVersion;
       return target;
     }, false).compose(t -> {
-      db = Db.create(vertx, t, 8);
+      metrics = Metrics.create();
+      controlMetrics = new ControlMetrics(metrics);
+      db = Db.create(vertx, t, 8, metrics.registry());
       long hb = config.heartbeatTimeout().toSeconds();
       String host = host(config.listen());
       int port = port(config.listen());
@@ -137,7 +146,8 @@ public final class ControlServer {
         SettingsStore settings = new SettingsStore(db);
         services = new Services(vertx, config, url, db, new UserStore(db), new SessionStore(db),
             workspaces, relays, new ConnectionStore(db), keys, shares, settings,
-            new HandoffStore(db), new AppAccess(config, shares, settings, workspaces, relays));
+            new HandoffStore(db), new AppAccess(config, shares, settings, workspaces, relays),
+            controlMetrics, schemaVersion);
         router = ApiRouter.create(services);
         SessionStore sessions = services.sessions();
         HandoffStore handoffs = services.handoffs();
@@ -179,6 +189,11 @@ public final class ControlServer {
   /** The handoff codes of the browser app flow; {@code null} before start. */
   public HandoffStore handoffs() {
     return services == null ? null : services.handoffs();
+  }
+
+  /** This control plane's meters (also served at {@code GET /metrics}); {@code null} before start. */
+  public ControlMetrics metrics() {
+    return controlMetrics;
   }
 
   /** Whether PostgreSQL runs embedded in this process's data dir. */
@@ -239,6 +254,13 @@ public final class ControlServer {
     router = null;
     Future<Void> f = http == null ? Future.succeededFuture() : http.close();
     return f.eventually(() -> db == null ? Future.succeededFuture() : db.pool().close())
+        .eventually(() -> {
+          if (metrics != null) {
+            metrics.close();
+            metrics = null;
+          }
+          return Future.succeededFuture();
+        })
         .eventually(() -> {
           if (embedded == null) {
             return Future.succeededFuture();

@@ -130,10 +130,11 @@ public final class AgentSshServer implements AutoCloseable {
             transport.close();
             return Future.failedFuture(e);
         }
-        LOG.info("ssh connection {} opened", name);
+        // the tunnel stream's open/close lines (StreamAcceptor) carry ids, bytes and duration
+        LOG.debug("ssh connection {} opened", name);
         return closed.future().transform(ar -> {
             Throwable failure = session.failure();
-            LOG.info("ssh connection {} closed after {} ms: {} B in, {} B out{}", name,
+            LOG.debug("ssh connection {} closed after {} ms: {} B in, {} B out{}", name,
                     Duration.ofNanos(System.nanoTime() - started).toMillis(), session.bytesIn(), session.bytesOut(),
                     failure == null ? "" : " (" + failure + ")");
             return failure == null ? Future.<Void>succeededFuture() : Future.<Void>failedFuture(failure);

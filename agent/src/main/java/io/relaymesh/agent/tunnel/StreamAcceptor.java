@@ -1,6 +1,7 @@
 package io.relaymesh.agent.tunnel;
 
 import io.netty.channel.ConnectTimeoutException;
+import io.relaymesh.agent.AgentMetrics;
 import io.relaymesh.agent.ssh.AgentSshServer;
 import io.relaymesh.proxy.pipe.StreamBridge;
 import io.relaymesh.proxy.session.Stream;
@@ -16,6 +17,7 @@ import java.time.Duration;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.spi.LoggingEventBuilder;
 
 /**
  * Serves the streams a relay opens on an agent tunnel (contract: {@code tunnel-endpoints.md}):
@@ -32,8 +34,12 @@ import org.slf4j.LoggerFactory;
  *   <li>other kinds: {@code UNSUPPORTED}.
  * </ul>
  *
- * <p>One log line per stream open (or refusal) and per close, with the session label, stream id,
- * the user/connection from the OPEN metadata, bytes and duration.
+ * <p>One structured log line per stream open (or refusal) and per close: {@code tunnel_id},
+ * {@code stream_id}, {@code kind}, {@code port}, the {@code user} / {@code connection_id} /
+ * {@code client_address} from the OPEN metadata; on close {@code bytes_in}, {@code bytes_out},
+ * {@code duration_ms} and {@code reason}. Counted in {@link AgentMetrics}: streams by kind
+ * ({@code app} for TCP streams whose metadata names an app), local dial failures by reason, SSH
+ * sessions of the built-in server.
  *
  * <p>Threading: {@link #handle} runs on the session's event loop; the local socket is connected
  * from it, so stream and socket share the loop.
@@ -47,14 +53,18 @@ public final class StreamAcceptor {
   private final String sshTargetHost;
   private final int sshTargetPort;
   private final AtomicInteger active = new AtomicInteger();
+  private final AgentMetrics metrics;
 
   /**
    * @param netClient client for local targets (TCP_NODELAY, connect timeout set by the caller)
    * @param sshServer the built-in SSH server, or null to forward SSH streams to {@code sshTarget}
    * @param sshTarget {@code host:port} for SSH streams when {@code sshServer} is null
+   * @param metrics stream gauges, local dial failures, SSH sessions
    */
-  public StreamAcceptor(NetClient netClient, Duration connectTimeout, AgentSshServer sshServer, String sshTarget) {
+  public StreamAcceptor(NetClient netClient, Duration connectTimeout, AgentSshServer sshServer, String sshTarget,
+      AgentMetrics metrics) {
     this.netClient = netClient;
+    this.metrics = metrics;
     this.connectTimeout = connectTimeout;
     this.sshServer = sshServer;
     if (sshServer == null) {
@@ -75,49 +85,57 @@ public final class StreamAcceptor {
 
   /** Handles one OPEN from the relay; {@code tunnel} names the tunnel in logs. */
   public void handle(String tunnel, Stream stream) {
-    String label = tunnel + " stream " + stream.id();
-    String who = describeMetadata(stream);
+    JsonObject meta = metadata(stream);
     switch (stream.kind()) {
       case WireSpec.KIND_TCP: {
+        String kind = meta != null && meta.getValue("app") != null ? AgentMetrics.KIND_APP
+            : AgentMetrics.KIND_TCP;
         LoopbackTarget target;
         try {
           target = LoopbackTarget.parse(stream.target());
         } catch (IllegalArgumentException e) {
-          refuse(stream, label, who, "tcp", ErrorCode.UNREACHABLE, e.getMessage());
+          metrics.dialFailed(AgentMetrics.DIAL_NOT_ALLOWED);
+          refuse(stream, tunnel, meta, kind, null, ErrorCode.UNREACHABLE, e.getMessage());
           return;
         }
-        connect(stream, label, who, "tcp", target.host(), target.port(), target.toString());
+        connect(stream, tunnel, meta, kind, target.host(), target.port(), target.toString());
         return;
       }
       case WireSpec.KIND_SSH:
         if (sshServer != null) {
-          serveSsh(stream, label, who);
+          serveSsh(stream, tunnel, meta);
         } else {
           String shown = (sshTargetHost.indexOf(':') >= 0 ? "[" + sshTargetHost + "]" : sshTargetHost) + ":"
               + sshTargetPort;
-          connect(stream, label, who, "ssh", sshTargetHost, sshTargetPort, shown);
+          connect(stream, tunnel, meta, AgentMetrics.KIND_SSH, sshTargetHost, sshTargetPort, shown);
         }
         return;
       default:
-        refuse(stream, label, who, "kind " + stream.kind(), ErrorCode.UNSUPPORTED,
+        refuse(stream, tunnel, meta, "kind-" + stream.kind(), null, ErrorCode.UNSUPPORTED,
             "stream kind " + stream.kind() + " is not supported by this agent (TCP and SSH only)");
     }
   }
 
-  private void connect(Stream stream, String label, String who, String kind, String host, int port, String shown) {
+  private void connect(Stream stream, String tunnel, JsonObject meta, String kind, String host, int port,
+      String shown) {
     long started = System.nanoTime();
     netClient.connect(port, host).onComplete(ar -> {
       if (ar.failed()) {
         Throwable e = ar.cause();
         if (e instanceof ConnectTimeoutException) {
-          refuse(stream, label, who, kind, ErrorCode.TIMEOUT,
+          metrics.dialFailed(AgentMetrics.DIAL_TIMEOUT);
+          refuse(stream, tunnel, meta, kind, port, ErrorCode.TIMEOUT,
               "connect to " + shown + " timed out after " + connectTimeout.toMillis() + " ms");
         } else if (e instanceof NoRouteToHostException) {
-          refuse(stream, label, who, kind, ErrorCode.UNREACHABLE, "no route to " + shown);
+          metrics.dialFailed(AgentMetrics.DIAL_UNREACHABLE);
+          refuse(stream, tunnel, meta, kind, port, ErrorCode.UNREACHABLE, "no route to " + shown);
         } else if (e instanceof ConnectException) {
-          refuse(stream, label, who, kind, ErrorCode.CONNECT_REFUSED, "connection refused on " + shown);
+          metrics.dialFailed(AgentMetrics.DIAL_REFUSED);
+          refuse(stream, tunnel, meta, kind, port, ErrorCode.CONNECT_REFUSED, "connection refused on " + shown);
         } else {
-          refuse(stream, label, who, kind, ErrorCode.UNREACHABLE, "cannot connect " + shown + ": " + e.getMessage());
+          metrics.dialFailed(AgentMetrics.DIAL_UNREACHABLE);
+          refuse(stream, tunnel, meta, kind, port, ErrorCode.UNREACHABLE,
+              "cannot connect " + shown + ": " + e.getMessage());
         }
         return;
       }
@@ -125,26 +143,33 @@ public final class StreamAcceptor {
       stream.accept().onComplete(acc -> {
         if (acc.failed()) {
           socket.close();
-          LOG.info("{} {} {} abandoned by the relay before it was accepted: {}", label, kind, shown,
-              acc.cause().getMessage());
+          event(LOG.atInfo(), "stream abandoned", tunnel, stream, kind, port)
+              .addKeyValue("reason", acc.cause().getMessage()).log();
           return;
         }
         active.incrementAndGet();
-        LOG.info("{} {} {} opened{}", label, kind, shown, who);
-        StreamBridge.bridge(stream, socket).onComplete(done -> closed(stream, label, kind, shown, started, done));
+        metrics.streamOpened(kind);
+        who(event(LOG.atInfo(), "stream opened", tunnel, stream, kind, port), meta).log();
+        StreamBridge.bridge(stream, socket).onComplete(done -> closed(stream, tunnel, kind, port, started, done));
       });
     });
   }
 
-  private void serveSsh(Stream stream, String label, String who) {
+  private void serveSsh(Stream stream, String tunnel, JsonObject meta) {
     long started = System.nanoTime();
+    String kind = AgentMetrics.KIND_SSH;
+    String label = tunnel + " stream " + stream.id();
     stream.accept().onComplete(acc -> {
       if (acc.failed()) {
-        LOG.info("{} ssh abandoned by the relay before it was accepted: {}", label, acc.cause().getMessage());
+        event(LOG.atInfo(), "stream abandoned", tunnel, stream, kind, null)
+            .addKeyValue("reason", acc.cause().getMessage()).log();
         return;
       }
       active.incrementAndGet();
-      LOG.info("{} ssh (built-in server) opened{}", label, who);
+      metrics.streamOpened(kind);
+      metrics.sshOpened();
+      who(event(LOG.atInfo(), "stream opened", tunnel, stream, kind, null), meta)
+          .addKeyValue("target", "builtin-ssh").log();
       Future<Void> served;
       try {
         served = sshServer.serve(stream.session().context(), stream, stream, label);
@@ -152,51 +177,78 @@ public final class StreamAcceptor {
         stream.reset(ErrorCode.INTERNAL, "ssh server failed: " + e.getMessage());
         served = Future.failedFuture(e);
       }
-      served.onComplete(done -> closed(stream, label, "ssh", "built-in server", started, done));
+      served.onComplete(done -> {
+        metrics.sshClosed();
+        closed(stream, tunnel, kind, null, started, done);
+      });
     });
   }
 
-  private void closed(Stream stream, String label, String kind, String target, long started,
+  private void closed(Stream stream, String tunnel, String kind, Integer port, long started,
       io.vertx.core.AsyncResult<Void> done) {
     active.decrementAndGet();
-    LOG.info("{} {} {} closed after {} ms: {} B in, {} B out{}", label, kind, target,
-        (System.nanoTime() - started) / 1_000_000, stream.bytesIn(), stream.bytesOut(),
-        done.succeeded() ? "" : " (" + done.cause().getMessage() + ")");
+    metrics.streamClosed(kind);
+    event(LOG.atInfo(), "stream closed", tunnel, stream, kind, port)
+        .addKeyValue("bytes_in", stream.bytesIn()).addKeyValue("bytes_out", stream.bytesOut())
+        .addKeyValue("duration_ms", (System.nanoTime() - started) / 1_000_000)
+        .addKeyValue("reason", done.succeeded() ? "closed" : String.valueOf(done.cause().getMessage()))
+        .log();
   }
 
-  private static void refuse(Stream stream, String label, String who, String kind, ErrorCode code, String reason) {
-    LOG.info("{} {} '{}' refused: {} {}{}", label, kind, stream.target(), code, reason, who);
+  private static void refuse(Stream stream, String tunnel, JsonObject meta, String kind, Integer port,
+      ErrorCode code, String reason) {
+    who(event(LOG.atInfo(), "stream refused", tunnel, stream, kind, port), meta)
+        .addKeyValue("target", clean(stream.target())).addKeyValue("reason", code.name())
+        .addKeyValue("detail", reason).log();
     stream.reject(code, reason);
   }
 
-  /** {@code " (user alice, connection c-1, from 203.0.113.5)"} from the OPEN metadata, if any. */
-  static String describeMetadata(Stream stream) {
-    if (stream.metadata() == null || stream.metadata().length() == 0) {
-      return "";
+  /** The common keys of a stream log line. */
+  private static LoggingEventBuilder event(LoggingEventBuilder b, String message, String tunnel, Stream stream,
+      String kind, Integer port) {
+    b.setMessage(message).addKeyValue("tunnel_id", tunnel).addKeyValue("stream_id", stream.id())
+        .addKeyValue("kind", kind);
+    if (port != null) {
+      b.addKeyValue("port", port);
     }
-    try {
-      JsonObject m = new JsonObject(stream.metadata());
-      StringBuilder sb = new StringBuilder();
-      append(sb, "user", m.getValue("user"));
-      append(sb, "connection", m.getValue("connectionId"));
-      append(sb, "from", m.getValue("clientAddress"));
-      return sb.length() == 0 ? "" : " (" + sb + ")";
-    } catch (RuntimeException notJson) {
-      return "";
+    return b;
+  }
+
+  /** Who opened the stream, from the OPEN metadata: {@code user}, {@code connection_id}, {@code client_address}. */
+  private static LoggingEventBuilder who(LoggingEventBuilder b, JsonObject meta) {
+    if (meta != null) {
+      addIfSet(b, "user", meta.getValue("user"));
+      addIfSet(b, "connection_id", meta.getValue("connectionId"));
+      addIfSet(b, "client_address", meta.getValue("clientAddress"));
+      addIfSet(b, "app", meta.getValue("app"));
+    }
+    return b;
+  }
+
+  private static void addIfSet(LoggingEventBuilder b, String key, Object value) {
+    if (value != null) {
+      b.addKeyValue(key, clean(value));
     }
   }
 
-  private static void append(StringBuilder sb, String name, Object value) {
-    if (value == null) {
-      return;
-    }
+  /** A metadata value as logged: at most 128 characters, no line breaks. */
+  private static String clean(Object value) {
     String v = String.valueOf(value);
     if (v.length() > 128) {
       v = v.substring(0, 128) + "...";
     }
-    if (sb.length() > 0) {
-      sb.append(", ");
+    return v.replaceAll("[\\r\\n]", "_");
+  }
+
+  /** The OPEN metadata as a JSON object, or null (none, or not JSON). */
+  static JsonObject metadata(Stream stream) {
+    if (stream.metadata() == null || stream.metadata().length() == 0) {
+      return null;
     }
-    sb.append(name).append(' ').append(v.replaceAll("[\\r\\n]", "_"));
+    try {
+      return new JsonObject(stream.metadata());
+    } catch (RuntimeException notJson) {
+      return null;
+    }
   }
 }

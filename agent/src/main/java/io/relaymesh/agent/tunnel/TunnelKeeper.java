@@ -1,5 +1,6 @@
 package io.relaymesh.agent.tunnel;
 
+import io.relaymesh.agent.AgentMetrics;
 import io.relaymesh.proxy.dial.DialException;
 import io.relaymesh.proxy.dial.DialedTunnel;
 import io.relaymesh.proxy.dial.RelayCandidate;
@@ -25,6 +26,7 @@ import java.util.function.Supplier;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.spi.LoggingEventBuilder;
 
 /**
  * Keeps the agent's tunnels up: to {@link RelayPicker#count()} distinct relay replicas (one when
@@ -82,6 +84,7 @@ public final class TunnelKeeper {
   private final Backoff backoff;
   private final Random random;
   private final Duration remeasureEvery;
+  private final AgentMetrics metrics;
 
   private boolean stopped;
   private boolean reconciling;
@@ -102,10 +105,11 @@ public final class TunnelKeeper {
   /**
    * @param relays the candidate replicas (looked up before every reconcile)
    * @param remeasureEvery period of the re-measurement (jittered +-25 %)
+   * @param metrics tunnel gauges and reconnect counters
    */
   public TunnelKeeper(Vertx vertx, Context context, TunnelDialer dialer,
       Supplier<Future<List<RelayCandidate>>> relays, RelayPicker picker, String token, StreamAcceptor acceptor,
-      Backoff backoff, Random random, Duration remeasureEvery) {
+      Backoff backoff, Random random, Duration remeasureEvery, AgentMetrics metrics) {
     this.vertx = vertx;
     this.context = context;
     this.dialer = dialer;
@@ -116,6 +120,7 @@ public final class TunnelKeeper {
     this.backoff = backoff;
     this.random = random;
     this.remeasureEvery = remeasureEvery;
+    this.metrics = metrics;
   }
 
   public void start() {
@@ -262,10 +267,12 @@ public final class TunnelKeeper {
       }
     };
     dialing.add(key);
+    states();
     return here(dialer.dial(url, Map.of("Authorization", "Bearer " + token), s -> acceptor.handle(name, s), goAwayWatch))
         .compose(t -> {
           self[0] = t;
           dialing.remove(key);
+          states();
           if (stopped) {
             t.session().close(ErrorCode.NO_ERROR, "agent stopping");
           } else {
@@ -274,6 +281,7 @@ public final class TunnelKeeper {
           return Future.<Void>succeededFuture();
         }, e -> {
           dialing.remove(key);
+          states();
           return Future.failedFuture(e);
         });
   }
@@ -283,24 +291,26 @@ public final class TunnelKeeper {
     all.add(t);
     held.put(relay.key(), new Held(relay, t, name));
     published();
-    LOG.info("{} up: relay {}{}{}", name, t.url(), relay.replicaId() != null ? " (" + relay + ")" : "",
-        t.proxied() ? " (through HTTPS_PROXY)" : "");
+    tunnelLine(LOG.atInfo(), "tunnel up", name, relay, t).addKeyValue("proxied", t.proxied()).log();
     waiters.forEach(w -> w.tryComplete(t.url()));
     waiters.clear();
     Session s = t.session();
-    s.closeFuture().onComplete(ar -> context.runOnContext(v -> down(name, relay.key(), t, since)));
+    s.closeFuture().onComplete(ar -> context.runOnContext(v -> down(name, relay, t, since)));
   }
 
-  private void down(String name, String key, DialedTunnel t, long since) {
+  private void down(String name, RelayCandidate relay, DialedTunnel t, long since) {
+    String key = relay.key();
     all.remove(t);
     long livedMillis = (System.nanoTime() - since) / 1_000_000;
     Short status = t.webSocket().closeStatusCode();
     String why = status == null ? "connection lost"
         : "websocket closed " + status + (t.webSocket().closeReason() != null && !t.webSocket().closeReason().isEmpty()
             ? " " + t.webSocket().closeReason() : "");
-    LOG.info("{} down: relay {} after {} ms ({})", name, t.url(), livedMillis, why);
+    tunnelLine(LOG.atInfo(), "tunnel down", name, relay, t).addKeyValue("duration_ms", livedMillis)
+        .addKeyValue("reason", why).log();
     Held h = held.get(key);
     if (h == null || h.tunnel() != t) {
+      states();
       return; // drained or retired, already replaced
     }
     held.remove(key);
@@ -308,6 +318,7 @@ public final class TunnelKeeper {
     if (stopped) {
       return;
     }
+    metrics.reconnect(AgentMetrics.RECONNECT_CLOSED);
     lastError = "tunnel to " + t.url() + " closed: " + why;
     if (livedMillis >= STABLE_AFTER.toMillis()) {
       backoff.reset();
@@ -322,6 +333,7 @@ public final class TunnelKeeper {
     }
     held.remove(key);
     published();
+    metrics.reconnect(AgentMetrics.RECONNECT_GOAWAY);
     draining.put(key, System.nanoTime() + AVOID_DRAINING.toNanos());
     // once the replica is no longer avoided (e.g. restarted), look again: it may be wanted back
     long[] catchUp = new long[1];
@@ -332,8 +344,8 @@ public final class TunnelKeeper {
         }));
     catchUps.add(catchUp[0]);
     long delay = backoff.goAwayDelayMillis();
-    LOG.info("{}: relay {} is draining (GOAWAY {}): opening a new tunnel in {} ms, the old one finishes its streams",
-        name, t.url(), code, delay);
+    tunnelLine(LOG.atInfo(), "tunnel draining: relay sent GOAWAY; the old tunnel finishes its streams",
+        name, h.relay(), t).addKeyValue("reason", "goaway " + code).addKeyValue("redial_in_ms", delay).log();
     schedule(delay);
   }
 
@@ -346,7 +358,9 @@ public final class TunnelKeeper {
     for (Held h : new ArrayList<>(held.values())) {
       if (!keep.contains(h.relay().key())) {
         held.remove(h.relay().key());
-        LOG.info("{}: moving off relay {} (another is nearer); its streams finish first", h.name(), h.tunnel().url());
+        metrics.reconnect(AgentMetrics.RECONNECT_REBALANCE);
+        tunnelLine(LOG.atInfo(), "tunnel draining: moving to a nearer relay; its streams finish first",
+            h.name(), h.relay(), h.tunnel()).addKeyValue("reason", "rebalance").log();
         h.tunnel().session().goAway(ErrorCode.NO_ERROR, "agent moves to a nearer relay");
       }
     }
@@ -367,15 +381,20 @@ public final class TunnelKeeper {
       reason = "agent token rejected by relay " + d.url() + " (HTTP " + d.status()
           + (d.serverMessage() != null ? ": " + d.serverMessage() : "") + ")";
       delay = backoff.rejectedDelayMillis();
+      metrics.reconnect(AgentMetrics.RECONNECT_TOKEN_REJECTED);
     } else if (cause instanceof TokenRejectedException) {
       reason = cause.getMessage();
       delay = backoff.rejectedDelayMillis();
+      metrics.reconnect(AgentMetrics.RECONNECT_TOKEN_REJECTED);
     } else {
       reason = cause.getMessage() != null ? cause.getMessage() : cause.toString();
       delay = backoff.nextDelayMillis();
+      metrics.reconnect(cause instanceof DialException ? AgentMetrics.RECONNECT_DIAL_FAILED
+          : AgentMetrics.RECONNECT_DISCOVERY_FAILED);
     }
     lastError = reason;
-    LOG.warn("tunnel attempt {} failed: {}; retrying in {} ms", backoff.failures(), reason, delay);
+    LOG.atWarn().setMessage("tunnel attempt failed").addKeyValue("attempt", backoff.failures())
+        .addKeyValue("reason", reason).addKeyValue("retry_in_ms", delay).log();
     schedule(delay);
   }
 
@@ -417,6 +436,27 @@ public final class TunnelKeeper {
     List<String> urls = new ArrayList<>();
     held.values().forEach(h -> urls.add(h.tunnel().url()));
     connectedUrls = List.copyOf(urls);
+    states();
+  }
+
+  /** The common keys of a tunnel log line: {@code tunnel_id}, {@code relay}, {@code region}, {@code replica}. */
+  private static LoggingEventBuilder tunnelLine(LoggingEventBuilder b, String message, String name,
+      RelayCandidate relay, DialedTunnel t) {
+    b.setMessage(message).addKeyValue("tunnel_id", name).addKeyValue("relay", t.url());
+    if (relay.region() != null) {
+      b.addKeyValue("region", relay.region());
+    }
+    if (relay.replicaId() != null) {
+      b.addKeyValue("replica", relay.replicaId());
+    }
+    return b;
+  }
+
+  /** Publishes the tunnel gauges (held: connected; open but not held: draining). */
+  private void states() {
+    Map<String, Integer> byRegion = new HashMap<>();
+    held.values().forEach(h -> byRegion.merge(AgentMetrics.regionLabel(h.relay().region()), 1, Integer::sum));
+    metrics.tunnels(dialing.size(), held.size(), Math.max(0, all.size() - held.size()), byRegion);
   }
 
   /** {@code f}, completed on the keeper's context. */

@@ -182,7 +182,7 @@ class MultiRelayAgentTest {
   static AgentConfig withRegion(AgentConfig c, String region) {
     return new AgentConfig(c.url(), c.token(), region, c.sshTarget(), c.relayCount(), c.tunnel(), c.relayUrl(),
         c.caCert(), c.relayFingerprint(), c.stateDir(), c.reconnectMin(), c.reconnectMax(), c.dialTimeout(),
-        c.targetConnectTimeout());
+        c.targetConnectTimeout(), c.metricsAddress());
   }
 
   static boolean holds(Agent agent, TestRelay relay) {

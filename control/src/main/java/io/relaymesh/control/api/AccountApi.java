@@ -3,6 +3,7 @@ package io.relaymesh.control.api;
 import static io.relaymesh.control.api.Api.handle;
 
 import io.relaymesh.control.ControlException;
+import io.relaymesh.control.ControlMetrics;
 import io.relaymesh.control.api.Api.Reply;
 import io.relaymesh.control.auth.Passwords;
 import io.vertx.core.Future;
@@ -88,9 +89,16 @@ final class AccountApi {
   }
 
   private Future<Reply> login(RoutingContext ctx) {
-    JsonObject b = Api.body(ctx);
-    String username = Api.string(b, "username", true);
-    String password = Api.string(b, "password", true);
+    String username;
+    String password;
+    try {
+      JsonObject b = Api.body(ctx);
+      username = Api.string(b, "username", true);
+      password = Api.string(b, "password", true);
+    } catch (ControlException e) {
+      s.metrics().loginFailed(ControlMetrics.BAD_REQUEST);
+      throw e;
+    }
     return new PasswordLogin(s).login(username, password, PasswordLogin.clientAddress(ctx))
         .map(session -> Reply.ok(new JsonObject().put("token", session.token())
             .put("expiresAt", session.expiresAt().toString())

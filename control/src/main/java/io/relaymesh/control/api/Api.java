@@ -1,6 +1,7 @@
 package io.relaymesh.control.api;
 
 import io.relaymesh.control.ControlException;
+import io.relaymesh.control.ControlMetrics;
 import io.relaymesh.control.auth.Principal;
 import io.relaymesh.control.auth.TokenKind;
 import io.relaymesh.control.auth.Tokens;
@@ -44,6 +45,7 @@ final class Api {
   /** Installs an async handler: its reply is written, its failure goes to the failure handler. */
   static void handle(Route route, Function<RoutingContext, Future<Reply>> fn) {
     route.handler(ctx -> {
+      ControlMetrics.route(ctx, route);
       Future<Reply> f;
       try {
         f = fn.apply(ctx);

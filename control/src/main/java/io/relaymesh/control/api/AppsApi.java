@@ -3,6 +3,7 @@ package io.relaymesh.control.api;
 import static io.relaymesh.control.api.Api.handle;
 
 import io.relaymesh.control.ControlException;
+import io.relaymesh.control.ControlMetrics;
 import io.relaymesh.control.api.Api.Reply;
 import io.relaymesh.control.apps.AppAccess;
 import io.relaymesh.control.apps.AppAccess.ResolvedApp;
@@ -179,7 +180,9 @@ final class AppsApi {
       AppTokens.Claims claims = new AppTokens.Claims(UUID.randomUUID().toString(),
           s.accessUrl(), session.username(), session.userId(), session.sessionId(),
           app.host().label(), now, exp);
-      return Reply.ok(new JsonObject().put("appToken", AppTokens.sign(key, claims))
+      String token = AppTokens.sign(key, claims);
+      s.metrics().ticketIssued(ControlMetrics.APP_TOKEN);
+      return Reply.ok(new JsonObject().put("appToken", token)
           .put("expiresAt", exp.toString())
           .put("refreshUntil", session.expiresAt().toString())
           .put("username", session.username()));

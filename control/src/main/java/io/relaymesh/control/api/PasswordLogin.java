@@ -1,6 +1,7 @@
 package io.relaymesh.control.api;
 
 import io.relaymesh.control.ControlException;
+import io.relaymesh.control.ControlMetrics;
 import io.relaymesh.control.auth.Passwords;
 import io.relaymesh.control.auth.TokenKind;
 import io.relaymesh.control.auth.Tokens;
@@ -35,16 +36,20 @@ public final class PasswordLogin {
    * {@code invalid_credentials}.
    */
   public Future<Session> login(String username, String password, String address) {
+    ControlMetrics m = s.metrics();
     if (username.length() > 256 || password.length() > Passwords.MAX_LENGTH) {
+      m.loginFailed(ControlMetrics.BAD_REQUEST);
       return Future.failedFuture(ControlException.badRequest("username or password too long"));
     }
     return s.sessions().recentFailures(username, address, AccountApi.FAILURE_WINDOW_SECONDS)
         .compose(counts -> {
           if (counts[0] >= AccountApi.MAX_FAILURES_PER_USER) {
+            m.loginFailed(ControlMetrics.RATE_LIMITED);
             throw new ControlException(429, "rate_limited", "too many failed logins for user '"
                 + Api.abbreviate(username) + "'; try again in a few minutes");
           }
           if (counts[1] >= AccountApi.MAX_FAILURES_PER_ADDRESS) {
+            m.loginFailed(ControlMetrics.RATE_LIMITED);
             throw new ControlException(429, "rate_limited", "too many failed logins from "
                 + address + "; try again in a few minutes");
           }
@@ -53,12 +58,15 @@ public final class PasswordLogin {
         .compose(u -> s.vertx().executeBlocking(() -> {
           if (u == null) {
             Passwords.verifyDummy(password);
-            return (User) null;
+            return new Checked(null, ControlMetrics.UNKNOWN_USER);
           }
-          return Passwords.verify(password, u.passwordHash()) ? u : null;
+          return Passwords.verify(password, u.passwordHash()) ? new Checked(u, null)
+              : new Checked(null, ControlMetrics.BAD_PASSWORD);
         }, false))
-        .compose(u -> {
+        .compose(checked -> {
+          User u = checked.user();
           if (u == null) {
+            m.loginFailed(checked.failure());
             return s.sessions().recordFailure(username, address)
                 .compose(x -> Future.failedFuture(new ControlException(401, "invalid_credentials",
                     "wrong username or password")));
@@ -71,6 +79,9 @@ public final class PasswordLogin {
                   .map(x -> new Session(token, exp, u)));
         });
   }
+
+  /** The password check: the user, or why not (a failed-login reason). */
+  private record Checked(User user, String failure) {}
 
   /** The client's address as the login rate limits count it (JSON API and login page alike). */
   public static String clientAddress(io.vertx.ext.web.RoutingContext ctx) {

@@ -3,6 +3,7 @@ package io.relaymesh.control.api;
 import static io.relaymesh.control.api.Api.handle;
 
 import io.relaymesh.control.ControlException;
+import io.relaymesh.control.ControlMetrics;
 import io.relaymesh.control.api.Api.Reply;
 import io.relaymesh.control.auth.Principal;
 import io.relaymesh.control.auth.TokenKind;
@@ -157,7 +158,9 @@ final class RelayApi {
         PeerTickets.Claims claims = new PeerTickets.Claims(UUID.randomUUID().toString(),
             s.accessUrl(), p.region(), replica, targetRegion, targetReplica, now,
             now.plus(PeerTickets.TTL));
-        return Reply.ok(new JsonObject().put("ticket", PeerTickets.sign(key, claims))
+        String ticket = PeerTickets.sign(key, claims);
+        s.metrics().ticketIssued(ControlMetrics.PEER_TICKET);
+        return Reply.ok(new JsonObject().put("ticket", ticket)
             .put("expiresAt", claims.expiresAt().toString()));
       });
     });

@@ -1,6 +1,7 @@
 package io.relaymesh.control.api;
 
 import io.relaymesh.config.ControlConfig;
+import io.relaymesh.control.ControlMetrics;
 import io.relaymesh.control.apps.AppAccess;
 import io.relaymesh.control.store.ConnectionStore;
 import io.relaymesh.control.store.Db;
@@ -29,4 +30,7 @@ public record Services(
     ShareStore shares,
     SettingsStore settings,
     HandoffStore handoffs,
-    AppAccess apps) {}
+    AppAccess apps,
+    ControlMetrics metrics,
+    /* the Flyway schema version this build migrated to; /readyz wants at least this */
+    String schemaVersion) {}

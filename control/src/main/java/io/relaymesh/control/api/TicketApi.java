@@ -3,6 +3,7 @@ package io.relaymesh.control.api;
 import static io.relaymesh.control.api.Api.handle;
 
 import io.relaymesh.control.ControlException;
+import io.relaymesh.control.ControlMetrics;
 import io.relaymesh.control.api.Api.Reply;
 import io.relaymesh.control.store.Model.Agent;
 import io.relaymesh.control.store.Model.Region;
@@ -72,6 +73,7 @@ final class TicketApi {
               p.username(), p.userId(), w.fullName(), w.id(), agent.name(), agent.id(), port,
               List.of(audience), now, now.plus(s.config().ticketTtl()));
           String ticket = TicketIssuer.sign(key, claims);
+          s.metrics().ticketIssued(ControlMetrics.CLIENT_TICKET);
           JsonArray relays = new JsonArray();
           agent.connectedTo().forEach(x -> relays.add(x.toJson()));
           // every healthy replica: the client may pick its nearest, which forwards to one of

@@ -20,7 +20,8 @@ public final class ConnectionStore {
       String app, String region, String replicaId, String clientAddress, String ticketId,
       OffsetDateTime startedAt, OffsetDateTime endedAt, long bytesIn, long bytesOut,
       String closeReason, String via) {
-    return db.one("INSERT INTO connections (username, workspace, agent, port, app, region, "
+    return db.one("connections.insert",
+            "INSERT INTO connections (username, workspace, agent, port, app, region, "
             + "replica_id, client_address, ticket_id, started_at, ended_at, bytes_in, bytes_out, "
             + "close_reason, via) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
             + "$14, $15) RETURNING id",
@@ -31,7 +32,8 @@ public final class ConnectionStore {
 
   /** Newest first; {@code beforeId} pages backwards ({@code null} for the newest). */
   public Future<List<Connection>> list(int limit, Long beforeId) {
-    return db.list("SELECT * FROM connections WHERE ($1::bigint IS NULL OR id < $1) "
+    return db.list("connections.list",
+            "SELECT * FROM connections WHERE ($1::bigint IS NULL OR id < $1) "
         + "ORDER BY id DESC LIMIT $2", Tuple.of(beforeId, limit), Connection::of);
   }
 }

@@ -1,5 +1,9 @@
 package io.relaymesh.control.store;
 
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.relaymesh.control.ControlException;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -10,43 +14,155 @@ import io.vertx.sqlclient.PoolOptions;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.RowSet;
 import io.vertx.sqlclient.SqlClient;
+import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Tuple;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 
-/** The reactive connection pool plus small query helpers shared by the stores. */
+/**
+ * The reactive connection pool plus small query helpers shared by the stores.
+ *
+ * <p>Every query names its store operation ({@code sessions.find}, a constant at the call site,
+ * never derived from input) and is timed as {@code relaymesh_control_db_query_seconds{query,
+ * outcome}}; a transaction is timed as a whole under its operation. Connections are borrowed
+ * through {@link #acquire()} so the pool gauges ({@code relaymesh_control_db_pool_connections},
+ * {@code relaymesh_control_db_pool_waiting}) are exact: the Vert.x 5 pool has no statistics API,
+ * only {@link Pool#size()} (connections open), from which idle = open - in use.
+ *
+ * <p>Thread-safe: counters are atomics; callbacks run on the Vert.x context of the caller.
+ */
 public final class Db implements AutoCloseable {
 
-  private final Pool pool;
+  static final String QUERY_METRIC = "relaymesh.control.db.query";
+  private static final Duration[] BUCKETS = {
+      Duration.ofMillis(1), Duration.ofMillis(2), Duration.ofMillis(5), Duration.ofMillis(10),
+      Duration.ofMillis(25), Duration.ofMillis(50), Duration.ofMillis(100),
+      Duration.ofMillis(250), Duration.ofMillis(500), Duration.ofSeconds(1),
+      Duration.ofMillis(2500), Duration.ofSeconds(5), Duration.ofSeconds(10)};
 
-  private Db(Pool pool) {
+  private final Pool pool;
+  private final int maxSize;
+  private final MeterRegistry registry;
+  private final AtomicInteger inUse = new AtomicInteger();
+  private final AtomicInteger waiting = new AtomicInteger();
+  private final Map<String, Timer> timers = new ConcurrentHashMap<>();
+
+  private Db(Pool pool, int maxSize, MeterRegistry registry) {
     this.pool = pool;
+    this.maxSize = maxSize;
+    this.registry = registry;
   }
 
+  /** A pool whose meters go nowhere (tests and tools). */
   public static Db create(Vertx vertx, PostgresTarget target, int maxSize) {
+    return create(vertx, target, maxSize, new SimpleMeterRegistry());
+  }
+
+  /** A pool of at most {@code maxSize} connections, its meters registered in {@code registry}. */
+  public static Db create(Vertx vertx, PostgresTarget target, int maxSize, MeterRegistry registry) {
     Pool pool = PgBuilder.pool()
         .with(new PoolOptions().setMaxSize(maxSize).setName("relaymesh-control"))
         .connectingTo(target.connectOptions())
         .using(vertx)
         .build();
-    return new Db(pool);
+    Db db = new Db(pool, maxSize, registry);
+    db.registerGauges();
+    return db;
+  }
+
+  private void registerGauges() {
+    String pc = "relaymesh.control.db.pool.connections";
+    Gauge.builder(pc, this, d -> d.inUse.get()).tag("state", "in-use").strongReference(true)
+        .description("database connections lent out").register(registry);
+    Gauge.builder(pc, this, Db::idle).tag("state", "idle").strongReference(true)
+        .description("database connections open and not lent out").register(registry);
+    Gauge.builder(pc, this, d -> d.maxSize).tag("state", "max").strongReference(true)
+        .description("pool size limit").register(registry);
+    Gauge.builder("relaymesh.control.db.pool.waiting", this, d -> d.waiting.get())
+        .strongReference(true).description("requests waiting for a pooled connection")
+        .register(registry);
+  }
+
+  private double idle() {
+    int open;
+    try {
+      open = pool.size();
+    } catch (RuntimeException e) {
+      return Double.NaN;
+    }
+    return Math.max(0, open - inUse.get());
   }
 
   public Pool pool() {
     return pool;
   }
 
-  public Future<RowSet<Row>> exec(String sql, Tuple args) {
-    return pool.preparedQuery(sql).execute(args);
+  /** Connections lent out right now. */
+  public int inUse() {
+    return inUse.get();
   }
 
+  /** Borrowers waiting for a connection right now. */
+  public int waiting() {
+    return waiting.get();
+  }
+
+  /** Borrows a connection (counted); give it back with {@link #release}. */
+  private Future<SqlConnection> acquire() {
+    waiting.incrementAndGet();
+    return pool.getConnection().andThen(ar -> {
+      waiting.decrementAndGet();
+      if (ar.succeeded()) {
+        inUse.incrementAndGet();
+      }
+    });
+  }
+
+  private Future<Void> release(SqlConnection c) {
+    inUse.decrementAndGet();
+    return c.close();
+  }
+
+  /** Runs one statement on a pooled connection, timed as {@code op}. */
+  public Future<RowSet<Row>> exec(String op, String sql, Tuple args) {
+    long t0 = System.nanoTime();
+    return acquire()
+        .compose(c -> c.preparedQuery(sql).execute(args).eventually(() -> release(c)))
+        .andThen(ar -> record(op, t0, ar.succeeded()));
+  }
+
+  /** Runs a statement inside a transaction of {@link #tx} (not timed on its own). */
   static Future<RowSet<Row>> exec(SqlClient client, String sql, Tuple args) {
     return client.preparedQuery(sql).execute(args);
   }
 
-  public <T> Future<List<T>> list(String sql, Tuple args, Function<Row, T> mapper) {
-    return exec(sql, args).map(rows -> {
+  /**
+   * Runs {@code fn} in a transaction on one pooled connection: committed when its future
+   * succeeds, rolled back when it fails (the failure is passed on). Timed as {@code op}.
+   */
+  public <T> Future<T> tx(String op, Function<SqlConnection, Future<T>> fn) {
+    long t0 = System.nanoTime();
+    return acquire().compose(c -> c.begin().compose(tx -> {
+          Future<T> body;
+          try {
+            body = fn.apply(c);
+          } catch (RuntimeException e) {
+            body = Future.failedFuture(e);
+          }
+          return body.compose(r -> tx.commit().map(r),
+              err -> tx.rollback().transform(x -> Future.<T>failedFuture(err)));
+        }).eventually(() -> release(c)))
+        .andThen(ar -> record(op, t0, ar.succeeded()));
+  }
+
+  public <T> Future<List<T>> list(String op, String sql, Tuple args, Function<Row, T> mapper) {
+    return exec(op, sql, args).map(rows -> {
       List<T> out = new ArrayList<>(rows.size());
       for (Row r : rows) {
         out.add(mapper.apply(r));
@@ -56,11 +172,27 @@ public final class Db implements AutoCloseable {
   }
 
   /** The first row mapped, or {@code null}. */
-  public <T> Future<T> one(String sql, Tuple args, Function<Row, T> mapper) {
-    return exec(sql, args).map(rows -> {
+  public <T> Future<T> one(String op, String sql, Tuple args, Function<Row, T> mapper) {
+    return exec(op, sql, args).map(rows -> {
       var it = rows.iterator();
       return it.hasNext() ? mapper.apply(it.next()) : null;
     });
+  }
+
+  /** {@code SELECT 1} that fails after {@code timeout} (readiness). */
+  public Future<Void> ping(Duration timeout) {
+    return exec("health.ping", "SELECT 1", Tuple.tuple()).<Void>mapEmpty()
+        .timeout(timeout.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  private void record(String op, long t0, boolean ok) {
+    long nanos = System.nanoTime() - t0;
+    timers.computeIfAbsent(op + (ok ? "|ok" : "|error"), k -> Timer.builder(QUERY_METRIC)
+            .description("database query latency by store operation")
+            .tags("query", op, "outcome", ok ? "ok" : "error")
+            .serviceLevelObjectives(BUCKETS)
+            .register(registry))
+        .record(nanos, TimeUnit.NANOSECONDS);
   }
 
   /** Whether {@code e} is a unique-constraint violation. */

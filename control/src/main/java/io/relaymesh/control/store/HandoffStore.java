@@ -42,7 +42,8 @@ public final class HandoffStore {
     byte[] b = new byte[32];
     RANDOM.nextBytes(b);
     String code = Base64.getUrlEncoder().withoutPadding().encodeToString(b);
-    return db.exec("INSERT INTO app_handoffs (code_hash, session_id, user_id, app, expires_at) "
+    return db.exec("handoffs.create",
+            "INSERT INTO app_handoffs (code_hash, session_id, user_id, app, expires_at) "
             + "VALUES ($1, $2, $3, $4, now() + $5::bigint * interval '1 second')",
             Tuple.of(Buffer.buffer(Tokens.hash(code)), sessionId, userId, app, TTL.toSeconds()))
         .map(x -> code);
@@ -56,7 +57,8 @@ public final class HandoffStore {
     if (code == null || code.isEmpty() || code.length() > 128) {
       return Future.succeededFuture(null);
     }
-    return db.one("UPDATE app_handoffs SET used_at = now() WHERE code_hash = $1 "
+    return db.one("handoffs.consume",
+            "UPDATE app_handoffs SET used_at = now() WHERE code_hash = $1 "
             + "AND used_at IS NULL AND expires_at > now() RETURNING session_id, user_id, app",
         Tuple.of(Buffer.buffer(Tokens.hash(code))),
         r -> new Handoff(r.getLong("session_id"), r.getLong("user_id"), r.getString("app")))
@@ -65,13 +67,15 @@ public final class HandoffStore {
 
   /** Deletes codes that expired more than an hour ago; returns how many. */
   public Future<Integer> prune() {
-    return db.exec("DELETE FROM app_handoffs WHERE expires_at < now() - interval '1 hour'",
+    return db.exec("handoffs.prune",
+            "DELETE FROM app_handoffs WHERE expires_at < now() - interval '1 hour'",
         Tuple.tuple()).map(r -> r.rowCount());
   }
 
   /** The active session with this id, or {@code null} (expired, revoked or deleted). */
   public Future<ActiveSession> session(long sessionId) {
-    return db.one("SELECT s.id AS sid, s.expires_at, u.id AS uid, u.username, u.is_admin "
+    return db.one("handoffs.session-by-id",
+            "SELECT s.id AS sid, s.expires_at, u.id AS uid, u.username, u.is_admin "
             + "FROM sessions s JOIN users u ON u.id = s.user_id "
             + "WHERE s.id = $1 AND s.revoked_at IS NULL AND s.expires_at > now()",
         Tuple.of(sessionId), HandoffStore::activeSession);
@@ -79,7 +83,8 @@ public final class HandoffStore {
 
   /** The active session of a session token digest, or {@code null}. */
   public Future<ActiveSession> session(byte[] tokenHash) {
-    return db.one("SELECT s.id AS sid, s.token_hash, s.expires_at, u.id AS uid, u.username, "
+    return db.one("handoffs.session-by-token",
+            "SELECT s.id AS sid, s.token_hash, s.expires_at, u.id AS uid, u.username, "
             + "u.is_admin FROM sessions s JOIN users u ON u.id = s.user_id "
             + "WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > now()",
         Tuple.of(Buffer.buffer(tokenHash)),

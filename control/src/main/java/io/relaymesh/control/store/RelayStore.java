@@ -30,7 +30,7 @@ public final class RelayStore {
   }
 
   public Future<Region> createRegion(String name, byte[] relayTokenHash) {
-    return db.pool().withTransaction(c ->
+    return db.tx("relays.create-region", c ->
             Db.exec(c, "INSERT INTO regions (name) VALUES ($1) RETURNING id", Tuple.of(name))
                 .compose(rows -> Db.exec(c, "INSERT INTO relay_tokens (region_id, token_hash) "
                     + "VALUES ($1, $2)", Tuple.of(rows.iterator().next().getLong("id"),
@@ -40,7 +40,7 @@ public final class RelayStore {
   }
 
   public Future<List<Region>> list() {
-    return db.exec("SELECT g.id AS gid, g.name AS gname, g.created_at AS gcreated, "
+    return db.exec("relays.list", "SELECT g.id AS gid, g.name AS gname, g.created_at AS gcreated, "
             + REPLICA_COLUMNS + "FROM regions g LEFT JOIN relay_replicas r ON r.region_id = g.id "
             + "ORDER BY g.name, r.replica_id", Tuple.of(heartbeatTimeoutSeconds))
         .map(rows -> {
@@ -62,12 +62,14 @@ public final class RelayStore {
 
   /** Deletes a region; its relay tokens, replicas and their presence records go with it. */
   public Future<Boolean> deleteRegion(String name) {
-    return db.exec("DELETE FROM regions WHERE name = $1", Tuple.of(name)).map(r -> r.rowCount() > 0);
+    return db.exec("relays.delete-region",
+            "DELETE FROM regions WHERE name = $1", Tuple.of(name)).map(r -> r.rowCount() > 0);
   }
 
   /** The region of an active relay token, or {@code null}. */
   public Future<Principal.Relay> authenticate(byte[] tokenHash) {
-    return db.one("SELECT t.id AS tid, t.token_hash, g.id AS gid, g.name FROM relay_tokens t "
+    return db.one("relays.authenticate",
+            "SELECT t.id AS tid, t.token_hash, g.id AS gid, g.name FROM relay_tokens t "
             + "JOIN regions g ON g.id = t.region_id WHERE t.token_hash = $1 AND t.revoked_at IS NULL",
         Tuple.of(Buffer.buffer(tokenHash)),
         r -> Tokens.sameHash(tokenHash, r.getBuffer("token_hash").getBytes())
@@ -81,7 +83,7 @@ public final class RelayStore {
    */
   public Future<Void> register(long regionId, String replicaId, String publicUrl, String appsHost,
       String peerAddress, String version, String tlsFingerprint) {
-    return db.pool().withTransaction(c ->
+    return db.tx("relays.register", c ->
         Db.exec(c, "DELETE FROM agent_presence WHERE region_id = $1 AND replica_id = $2",
                 Tuple.of(regionId, replicaId))
             .compose(x -> Db.exec(c, "INSERT INTO relay_replicas (region_id, replica_id, public_url, "
@@ -99,45 +101,62 @@ public final class RelayStore {
    * when it was not registered.
    */
   public Future<Boolean> deregister(long regionId, String replicaId) {
-    return db.exec("DELETE FROM relay_replicas WHERE region_id = $1 AND replica_id = $2",
+    return db.exec("relays.deregister",
+            "DELETE FROM relay_replicas WHERE region_id = $1 AND replica_id = $2",
         Tuple.of(regionId, replicaId)).map(r -> r.rowCount() > 0);
   }
 
   /** A registered replica of region {@code region} (healthy or not), or {@code null}. */
   public Future<Replica> replica(String region, String replicaId) {
-    return db.one("SELECT " + REPLICA_COLUMNS + "FROM relay_replicas r JOIN regions g "
+    return db.one("relays.replica",
+            "SELECT " + REPLICA_COLUMNS + "FROM relay_replicas r JOIN regions g "
             + "ON g.id = r.region_id WHERE g.name = $2 AND r.replica_id = $3",
         Tuple.of(heartbeatTimeoutSeconds, region, replicaId), Replica::of);
   }
 
   /** Records a heartbeat; {@code false} when the replica is not registered. */
   public Future<Boolean> heartbeat(long regionId, String replicaId) {
-    return db.exec("UPDATE relay_replicas SET last_heartbeat_at = now() "
+    return db.exec("relays.heartbeat", "UPDATE relay_replicas SET last_heartbeat_at = now() "
             + "WHERE region_id = $1 AND replica_id = $2", Tuple.of(regionId, replicaId))
         .map(r -> r.rowCount() > 0);
   }
 
   /** Whether the replica is registered. */
   public Future<Boolean> replicaExists(long regionId, String replicaId) {
-    return db.one("SELECT 1 AS x FROM relay_replicas WHERE region_id = $1 AND replica_id = $2",
+    return db.one("relays.replica-exists",
+            "SELECT 1 AS x FROM relay_replicas WHERE region_id = $1 AND replica_id = $2",
         Tuple.of(regionId, replicaId), r -> true).map(x -> x != null);
   }
 
   public Future<Void> agentConnected(long regionId, String replicaId, long agentId) {
-    return db.exec("INSERT INTO agent_presence (agent_id, region_id, replica_id) "
+    return db.exec("relays.agent-connected",
+            "INSERT INTO agent_presence (agent_id, region_id, replica_id) "
             + "VALUES ($1, $2, $3) ON CONFLICT (agent_id, region_id, replica_id) "
             + "DO UPDATE SET connected_at = now()", Tuple.of(agentId, regionId, replicaId))
         .mapEmpty();
   }
 
   public Future<Void> agentDisconnected(long regionId, String replicaId, long agentId) {
-    return db.exec("DELETE FROM agent_presence WHERE agent_id = $1 AND region_id = $2 "
+    return db.exec("relays.agent-disconnected",
+            "DELETE FROM agent_presence WHERE agent_id = $1 AND region_id = $2 "
         + "AND replica_id = $3", Tuple.of(agentId, regionId, replicaId)).mapEmpty();
+  }
+
+  /**
+   * Registered replicas of every region counted by health: {@code [healthy, unhealthy]} (healthy:
+   * a heartbeat within the heartbeat timeout). For the {@code relaymesh_control_relays} gauge.
+   */
+  public Future<long[]> healthCounts() {
+    return db.one("relays.health-counts",
+            "SELECT count(*) FILTER (WHERE last_heartbeat_at > now() - $1::bigint * interval "
+            + "'1 second') AS healthy, count(*) AS total FROM relay_replicas",
+        Tuple.of(heartbeatTimeoutSeconds), r -> new long[] {r.getLong("healthy"),
+            r.getLong("total") - r.getLong("healthy")});
   }
 
   /** Healthy replicas currently holding a tunnel of the agent. */
   public Future<List<Replica>> replicasHolding(long agentId) {
-    return db.list("SELECT " + REPLICA_COLUMNS + "FROM agent_presence p "
+    return db.list("relays.replicas-holding", "SELECT " + REPLICA_COLUMNS + "FROM agent_presence p "
             + "JOIN relay_replicas r ON r.region_id = p.region_id AND r.replica_id = p.replica_id "
             + "JOIN regions g ON g.id = r.region_id WHERE p.agent_id = $2 "
             + "AND r.last_heartbeat_at > now() - $1::bigint * interval '1 second' "

@@ -16,7 +16,8 @@ public final class SessionStore {
 
   /** Creates a session valid for {@code ttlSeconds}; returns its expiry. */
   public Future<Instant> create(long userId, byte[] tokenHash, long ttlSeconds, String address) {
-    return db.one("INSERT INTO sessions (token_hash, user_id, expires_at, created_from) "
+    return db.one("sessions.create",
+            "INSERT INTO sessions (token_hash, user_id, expires_at, created_from) "
             + "VALUES ($1, $2, now() + $3::bigint * interval '1 second', $4) RETURNING expires_at",
         Tuple.of(io.vertx.core.buffer.Buffer.buffer(tokenHash), userId, ttlSeconds, address),
         r -> Model.instant(r, "expires_at"));
@@ -24,7 +25,8 @@ public final class SessionStore {
 
   /** The user of an active (unexpired, unrevoked) session, or {@code null}. */
   public Future<Principal.User> authenticate(byte[] tokenHash) {
-    return db.one("SELECT s.id AS sid, s.token_hash, u.id AS uid, u.username, u.is_admin "
+    return db.one("sessions.authenticate",
+            "SELECT s.id AS sid, s.token_hash, u.id AS uid, u.username, u.is_admin "
             + "FROM sessions s JOIN users u ON u.id = s.user_id "
             + "WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > now()",
         Tuple.of(io.vertx.core.buffer.Buffer.buffer(tokenHash)),
@@ -35,21 +37,24 @@ public final class SessionStore {
   }
 
   public Future<Void> revoke(long sessionId) {
-    return db.exec("UPDATE sessions SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL",
+    return db.exec("sessions.revoke",
+            "UPDATE sessions SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL",
         Tuple.of(sessionId)).mapEmpty();
   }
 
   /** Deletes sessions that expired or were revoked more than a day ago; returns how many. */
   public Future<Integer> prune() {
-    return db.exec("DELETE FROM sessions WHERE expires_at < now() - interval '1 day' "
+    return db.exec("sessions.prune",
+            "DELETE FROM sessions WHERE expires_at < now() - interval '1 day' "
         + "OR revoked_at < now() - interval '1 day'", io.vertx.sqlclient.Tuple.tuple())
-        .compose(r -> db.exec("DELETE FROM login_failures WHERE failed_at < now() - interval '1 day'",
+        .compose(r -> db.exec("sessions.prune-failures",
+                "DELETE FROM login_failures WHERE failed_at < now() - interval '1 day'",
             io.vertx.sqlclient.Tuple.tuple()).map(x -> r.rowCount()));
   }
 
   /** Failed logins within the window: {@code [forUser, fromAddress]}. */
   public Future<long[]> recentFailures(String username, String address, long windowSeconds) {
-    return db.one("SELECT "
+    return db.one("sessions.recent-failures", "SELECT "
             + "(SELECT count(*) FROM login_failures WHERE username = $1 "
             + "   AND failed_at > now() - $3::bigint * interval '1 second') AS by_user, "
             + "(SELECT count(*) FROM login_failures WHERE address = $2 "
@@ -59,13 +64,14 @@ public final class SessionStore {
   }
 
   public Future<Void> recordFailure(String username, String address) {
-    return db.exec("INSERT INTO login_failures (username, address) VALUES ($1, $2)",
+    return db.exec("sessions.record-failure",
+            "INSERT INTO login_failures (username, address) VALUES ($1, $2)",
         Tuple.of(username, address)).mapEmpty();
   }
 
   /** Forgets a user's failures after a successful login, and prunes old rows. */
   public Future<Void> clearFailures(String username, long windowSeconds) {
-    return db.exec("DELETE FROM login_failures WHERE username = $1 "
+    return db.exec("sessions.clear-failures", "DELETE FROM login_failures WHERE username = $1 "
             + "OR failed_at < now() - $2::bigint * interval '1 second'",
         Tuple.of(username, windowSeconds)).mapEmpty();
   }

@@ -21,7 +21,7 @@ public final class SettingsStore {
 
   /** The raw value of a setting, or {@code null}. */
   public Future<String> get(String key) {
-    return db.one("SELECT value FROM settings WHERE key = $1", Tuple.of(key),
+    return db.one("settings.get", "SELECT value FROM settings WHERE key = $1", Tuple.of(key),
         r -> r.getString("value"));
   }
 
@@ -36,7 +36,7 @@ public final class SettingsStore {
    * lifetime). Returns how many shares were lowered.
    */
   public Future<Integer> setMaxShareLevel(ShareLevel level) {
-    return db.pool().withTransaction(c ->
+    return db.tx("settings.set-max-share-level", c ->
         Db.exec(c, "INSERT INTO settings (key, value) VALUES ($1, $2) "
                 + "ON CONFLICT (key) DO UPDATE SET value = $2",
                 Tuple.of(MAX_SHARE_LEVEL, level.wireName()))

@@ -34,7 +34,8 @@ public final class ShareStore {
   /** Shares port {@code port} of agent {@code agentId} (or changes its share); returns it. */
   public Future<Share> put(long agentId, int port, boolean https, ShareLevel level,
       long createdBy) {
-    return db.exec("INSERT INTO port_shares (agent_id, port, https, level, created_by) "
+    return db.exec("shares.put",
+            "INSERT INTO port_shares (agent_id, port, https, level, created_by) "
             + "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (agent_id, port) DO UPDATE "
             + "SET https = $3, level = $4, updated_at = now()",
             Tuple.of(agentId, port, https, level.wireName(), createdBy))
@@ -43,13 +44,14 @@ public final class ShareStore {
 
   /** Removes a share; {@code false} when the port was not shared. */
   public Future<Boolean> delete(long agentId, int port) {
-    return db.exec("DELETE FROM port_shares WHERE agent_id = $1 AND port = $2",
+    return db.exec("shares.delete", "DELETE FROM port_shares WHERE agent_id = $1 AND port = $2",
         Tuple.of(agentId, port)).map(r -> r.rowCount() > 0);
   }
 
   /** The share of a port, or {@code null} when it is not shared. */
   public Future<Share> find(long agentId, int port) {
-    return db.one(SELECT + "WHERE s.agent_id = $1 AND s.port = $2", Tuple.of(agentId, port),
+    return db.one("shares.find",
+            SELECT + "WHERE s.agent_id = $1 AND s.port = $2", Tuple.of(agentId, port),
         Share::of);
   }
 
@@ -59,7 +61,7 @@ public final class ShareStore {
    * share made before the maximum was lowered cannot exceed it.
    */
   public Future<Target> target(String owner, String workspace, String agent, int port) {
-    return db.one("SELECT u.id AS uid, w.id AS wid, a.id AS aid, s.level, "
+    return db.one("shares.target", "SELECT u.id AS uid, w.id AS wid, a.id AS aid, s.level, "
             + "(SELECT value FROM settings WHERE key = 'max_share_level') AS max_level "
             + "FROM users u LEFT JOIN workspaces w ON w.owner_id = u.id AND w.name = $2 "
             + "LEFT JOIN agents a ON a.workspace_id = w.id AND a.name = $3 "
@@ -78,7 +80,8 @@ public final class ShareStore {
 
   /** Every share of the workspaces of {@code ownerId}. */
   public Future<List<Share>> listByOwner(long ownerId) {
-    return db.list(SELECT + "WHERE u.id = $1" + ORDER, Tuple.of(ownerId), Share::of);
+    return db.list("shares.list-by-owner",
+            SELECT + "WHERE u.id = $1" + ORDER, Tuple.of(ownerId), Share::of);
   }
 
 }

@@ -19,26 +19,29 @@ public final class UserStore {
   }
 
   public Future<Long> count() {
-    return db.one("SELECT count(*) AS n FROM users", Tuple.tuple(), r -> r.getLong("n"));
+    return db.one("users.count",
+            "SELECT count(*) AS n FROM users", Tuple.tuple(), r -> r.getLong("n"));
   }
 
   public Future<User> find(String username) {
-    return db.one("SELECT * FROM users WHERE username = $1", Tuple.of(username), User::of);
+    return db.one("users.find",
+            "SELECT * FROM users WHERE username = $1", Tuple.of(username), User::of);
   }
 
   public Future<List<User>> list() {
-    return db.list("SELECT * FROM users ORDER BY username", Tuple.tuple(), User::of);
+    return db.list("users.list", "SELECT * FROM users ORDER BY username", Tuple.tuple(), User::of);
   }
 
   public Future<User> create(String username, String passwordHash, boolean admin) {
-    return db.one("INSERT INTO users (username, password_hash, is_admin) VALUES ($1, $2, $3) "
+    return db.one("users.create",
+            "INSERT INTO users (username, password_hash, is_admin) VALUES ($1, $2, $3) "
             + "RETURNING *", Tuple.of(username, passwordHash, admin), User::of)
         .recover(Db.conflictOnDuplicate("user_exists", "user '" + username + "' already exists"));
   }
 
   /** Creates the first user as admin, failing with 409 when any user exists already. */
   public Future<User> createFirstAdmin(String username, String passwordHash) {
-    return db.pool().withTransaction(c ->
+    return db.tx("users.create-first-admin", c ->
         Db.exec(c, "SELECT pg_advisory_xact_lock($1)", Tuple.of(SETUP_LOCK))
             .compose(x -> Db.exec(c, "SELECT count(*) AS n FROM users", Tuple.tuple()))
             .compose(rows -> {
@@ -53,7 +56,7 @@ public final class UserStore {
   }
 
   public Future<Boolean> delete(String username) {
-    return db.exec("DELETE FROM users WHERE username = $1", Tuple.of(username))
+    return db.exec("users.delete", "DELETE FROM users WHERE username = $1", Tuple.of(username))
         .map(r -> r.rowCount() > 0);
   }
 }

@@ -42,7 +42,7 @@ public final class WorkspaceStore {
 
   /** Creates a workspace with one agent and its token digest. */
   public Future<Workspace> create(long ownerId, String name, String agentName, byte[] agentTokenHash) {
-    return db.pool().withTransaction(c ->
+    return db.tx("workspaces.create", c ->
             Db.exec(c, "INSERT INTO workspaces (owner_id, name) VALUES ($1, $2) RETURNING id",
                     Tuple.of(ownerId, name))
                 .compose(rows -> {
@@ -55,13 +55,14 @@ public final class WorkspaceStore {
                     Buffer.buffer(agentTokenHash)))))
         .recover(Db.conflictOnDuplicate("workspace_exists", "workspace '" + name
             + "' already exists"))
-        .compose(x -> db.exec("SELECT username FROM users WHERE id = $1", Tuple.of(ownerId)))
+        .compose(x -> db.exec("workspaces.owner-name",
+                "SELECT username FROM users WHERE id = $1", Tuple.of(ownerId)))
         .compose(rows -> find(rows.iterator().next().getString("username"), name));
   }
 
   /** Adds an agent with its token digest to a workspace. */
   public Future<Void> addAgent(Workspace ws, String agentName, byte[] agentTokenHash) {
-    return db.pool().withTransaction(c ->
+    return db.tx("workspaces.add-agent", c ->
             Db.exec(c, "INSERT INTO agents (workspace_id, name) VALUES ($1, $2) RETURNING id",
                     Tuple.of(ws.id(), agentName))
                 .compose(rows -> Db.exec(c, "INSERT INTO agent_tokens (agent_id, token_hash) "
@@ -73,13 +74,13 @@ public final class WorkspaceStore {
   }
 
   public Future<List<Workspace>> listByOwner(long ownerId) {
-    return db.exec(SELECT + "WHERE w.owner_id = $2" + ORDER,
+    return db.exec("workspaces.list-by-owner", SELECT + "WHERE w.owner_id = $2" + ORDER,
         Tuple.of(heartbeatTimeoutSeconds, ownerId)).map(WorkspaceStore::assemble);
   }
 
   /** The workspace {@code owner/name}, or {@code null}. */
   public Future<Workspace> find(String owner, String name) {
-    return db.exec(SELECT + "WHERE u.username = $2 AND w.name = $3" + ORDER,
+    return db.exec("workspaces.find", SELECT + "WHERE u.username = $2 AND w.name = $3" + ORDER,
             Tuple.of(heartbeatTimeoutSeconds, owner, name))
         .map(rows -> {
           List<Workspace> l = assemble(rows);
@@ -89,13 +90,15 @@ public final class WorkspaceStore {
 
   /** Deletes a workspace; its agents, agent tokens and presence go with it. */
   public Future<Boolean> delete(long workspaceId) {
-    return db.exec("DELETE FROM workspaces WHERE id = $1", Tuple.of(workspaceId))
+    return db.exec("workspaces.delete",
+            "DELETE FROM workspaces WHERE id = $1", Tuple.of(workspaceId))
         .map(r -> r.rowCount() > 0);
   }
 
   /** What an active agent token identifies, or {@code null}. */
   public Future<AgentIdentity> agentByToken(byte[] tokenHash) {
-    return db.one("SELECT t.token_hash, a.id AS aid, a.name AS aname, w.id AS wid, w.name AS wname, "
+    return db.one("workspaces.agent-by-token",
+            "SELECT t.token_hash, a.id AS aid, a.name AS aname, w.id AS wid, w.name AS wname, "
             + "u.id AS uid, u.username FROM agent_tokens t JOIN agents a ON a.id = t.agent_id "
             + "JOIN workspaces w ON w.id = a.workspace_id JOIN users u ON u.id = w.owner_id "
             + "WHERE t.token_hash = $1 AND t.revoked_at IS NULL",
@@ -108,7 +111,8 @@ public final class WorkspaceStore {
 
   /** Whether an agent with this id exists. */
   public Future<Boolean> agentExists(long agentId) {
-    return db.one("SELECT 1 AS x FROM agents WHERE id = $1", Tuple.of(agentId), r -> true)
+    return db.one("workspaces.agent-exists",
+            "SELECT 1 AS x FROM agents WHERE id = $1", Tuple.of(agentId), r -> true)
         .map(x -> x != null);
   }
 

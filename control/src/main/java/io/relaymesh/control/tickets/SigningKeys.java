@@ -77,7 +77,8 @@ public final class SigningKeys {
     if (k != null && Instant.now().isBefore(cachedUntil)) {
       return Future.succeededFuture(k);
     }
-    return db.one(SIGNING, Tuple.of(rotation.toSeconds()), r -> r).compose(r -> {
+    return db.one("signing-keys.current",
+            SIGNING, Tuple.of(rotation.toSeconds()), r -> r).compose(r -> {
       if (r == null) {
         return rotate(Duration.ZERO, false).compose(x -> current());
       }
@@ -117,7 +118,7 @@ public final class SigningKeys {
     }
     long pre = prepublish.toSeconds();
     long publish = prepublish.plus(ticketTtl).plus(PUBLISH_MARGIN).toSeconds();
-    return db.pool().withTransaction(c ->
+    return db.tx("signing-keys.rotate", c ->
         c.preparedQuery("SELECT pg_advisory_xact_lock($1)").execute(Tuple.of(ROTATION_LOCK))
             .compose(x -> c.preparedQuery("SELECT private_jwk, "
                     + "(created_at < now() - $1::bigint * interval '1 second') AS stale "
@@ -149,7 +150,7 @@ public final class SigningKeys {
 
   /** Public keys that may sign soon or may have signed an unexpired ticket, newest first. */
   public Future<JWKSet> published() {
-    return db.list("SELECT public_jwk FROM signing_keys "
+    return db.list("signing-keys.published", "SELECT public_jwk FROM signing_keys "
             + "WHERE publish_until IS NULL OR publish_until > now() "
             + "ORDER BY created_at DESC",
         Tuple.tuple(), r -> r.getString("public_jwk"))

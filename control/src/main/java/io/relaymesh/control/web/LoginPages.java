@@ -1,6 +1,7 @@
 package io.relaymesh.control.web;
 
 import io.relaymesh.control.ControlException;
+import io.relaymesh.control.ControlMetrics;
 import io.relaymesh.control.api.PasswordLogin;
 import io.relaymesh.control.api.Services;
 import io.vertx.core.Future;
@@ -52,6 +53,7 @@ final class LoginPages {
     String username = ctx.request().getFormAttribute("username");
     String password = ctx.request().getFormAttribute("password");
     if (username == null || username.isBlank() || password == null || password.isEmpty()) {
+      s.metrics().loginFailed(ControlMetrics.BAD_REQUEST);
       return Future.succeededFuture(Page.status(400, render(next, username,
           "Enter your user name and password.")));
     }

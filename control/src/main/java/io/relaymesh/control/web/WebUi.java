@@ -1,6 +1,7 @@
 package io.relaymesh.control.web;
 
 import io.relaymesh.control.ControlException;
+import io.relaymesh.control.ControlMetrics;
 import io.relaymesh.control.api.Services;
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
@@ -52,13 +53,17 @@ public final class WebUi {
 
   /** A GET page. */
   void get(Route route, Function<RoutingContext, Future<Page>> fn) {
-    route.handler(ctx -> run(ctx, fn));
+    route.handler(ctx -> {
+      ControlMetrics.route(ctx, route);
+      run(ctx, fn);
+    });
   }
 
   /** A form POST: body parsed, refused unless it comes from this origin. */
   void post(Route route, Function<RoutingContext, Future<Page>> fn) {
     route.handler(BodyHandler.create(false).setBodyLimit(FORM_LIMIT));
     route.handler(ctx -> {
+      ControlMetrics.route(ctx, route);
       if (!session.sameOrigin(ctx)) {
         log.info("refused cross-origin {} {} (Origin {}, from {})", ctx.request().method(),
             ctx.request().path(), ctx.request().getHeader("Origin"), io.relaymesh.control.api.PasswordLogin.clientAddress(ctx));
