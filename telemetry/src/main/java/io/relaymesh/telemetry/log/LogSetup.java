@@ -1,0 +1,93 @@
+package io.relaymesh.telemetry.log;
+
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.LoggerContext;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.Appender;
+import ch.qos.logback.core.ConsoleAppender;
+import ch.qos.logback.core.encoder.Encoder;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Set;
+import org.slf4j.ILoggerFactory;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Applies the chosen log format and levels to logback at start-up, before any component runs:
+ * the console appender(s) of the root logger are replaced by one on stderr with the chosen
+ * encoder, and levels are set. Does nothing (returns false) when logback is not the SLF4J
+ * backend. Calling it again (in-process tests run several commands) first undoes the levels it
+ * set before.
+ */
+public final class LogSetup {
+
+  /** The name of the console appender this installs (and of the one {@code logback.xml} defines). */
+  public static final String APPENDER = "STDERR";
+
+  private static final Set<String> touched = new HashSet<>();
+  private static final Object LOCK = new Object();
+
+  private LogSetup() {}
+
+  /**
+   * @param format the structured format, or null for the terse text lines of client commands
+   * @param levels the level setting, or null for the defaults ({@code io.relaymesh} at info,
+   *               third-party libraries at warn)
+   */
+  public static boolean apply(LogFormat format, LogLevels levels) {
+    ILoggerFactory f = LoggerFactory.getILoggerFactory();
+    if (!(f instanceof LoggerContext ctx)) {
+      return false;
+    }
+    synchronized (LOCK) {
+      Logger root = ctx.getLogger(Logger.ROOT_LOGGER_NAME);
+      ConsoleAppender<ILoggingEvent> app = new ConsoleAppender<>();
+      app.setContext(ctx);
+      app.setName(APPENDER);
+      app.setTarget("System.err");
+      Encoder<ILoggingEvent> enc = format == null ? new TextEncoder() : format.encoder();
+      enc.setContext(ctx);
+      enc.start();
+      app.setEncoder(enc);
+      app.start();
+      List<Appender<ILoggingEvent>> old = new ArrayList<>();
+      for (Iterator<Appender<ILoggingEvent>> it = root.iteratorForAppenders(); it.hasNext(); ) {
+        Appender<ILoggingEvent> a = it.next();
+        if (a instanceof ConsoleAppender<?>) {
+          old.add(a);
+        }
+      }
+      root.addAppender(app);
+      for (Appender<ILoggingEvent> a : old) {
+        root.detachAppender(a);
+        a.stop();
+      }
+      for (String name : touched) {
+        ctx.getLogger(name).setLevel(null);
+      }
+      touched.clear();
+      Level base = levels == null || levels.relaymesh() == null ? Level.INFO : levels.relaymesh();
+      set(ctx, "io.relaymesh", base);
+      // third-party libraries stay at warn unless asked for by name, or quieter than that
+      if (base.isGreaterOrEqual(Level.ERROR)) {
+        set(ctx, Logger.ROOT_LOGGER_NAME, base);
+      } else {
+        set(ctx, Logger.ROOT_LOGGER_NAME, Level.WARN);
+      }
+      if (levels != null) {
+        levels.loggers().forEach((name, level) -> set(ctx, name, level));
+      }
+      return true;
+    }
+  }
+
+  private static void set(LoggerContext ctx, String name, Level level) {
+    ctx.getLogger(name).setLevel(level);
+    if (!name.equals(Logger.ROOT_LOGGER_NAME)) {
+      touched.add(name);
+    }
+  }
+}
