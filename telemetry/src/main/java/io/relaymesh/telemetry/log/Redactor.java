@@ -101,6 +101,20 @@ public final class Redactor {
     if (key == null) {
       return false;
     }
+    Boolean known = SECRET_KEYS.get(key);
+    if (known == null) {
+      known = secretKey(key);
+      if (SECRET_KEYS.size() < 10_000) { // keys are code constants: a small set
+        SECRET_KEYS.put(key, known);
+      }
+    }
+    return known;
+  }
+
+  private static final java.util.concurrent.ConcurrentHashMap<String, Boolean> SECRET_KEYS =
+      new java.util.concurrent.ConcurrentHashMap<>();
+
+  private static boolean secretKey(String key) {
     for (String k : SECRET_KEY_ENDINGS) {
       if (key.regionMatches(true, key.length() - k.length(), k, 0, k.length())) {
         return true;
