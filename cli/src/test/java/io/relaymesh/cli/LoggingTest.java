@@ -52,6 +52,7 @@ class LoggingTest {
     List<String> cmd = new ArrayList<>(List.of(
         Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m", "-cp",
         System.getProperty("java.class.path"), Main.class.getName(), "--log-format", "json",
+        "--log-level", "info",
         "server", "--data-dir", tmp.resolve("data").toString(), "--listen", "127.0.0.1:0",
         "--no-builtin-relay", "--create-admin", "root", "--password-stdin"));
     ProcessBuilder pb = new ProcessBuilder(cmd);
@@ -119,6 +120,7 @@ class LoggingTest {
   @Test
   void serviceCommandsGetTheStructuredFormatClientCommandsTerseText(@TempDir Path tmp) {
     CliRunner cli = new CliRunner(tmp);
+    Level configured = level("io.relaymesh");
     // relay --help prints and exits: logging is configured before that, nothing starts
     Result r = cli.run(null, "--log-format", "json", "--log-level", "debug,io.netty=info",
         "relay", "--help");
@@ -134,10 +136,10 @@ class LoggingTest {
     assertThat(level("io.relaymesh")).isEqualTo(Level.WARN);
     assertThat(level("io.netty")).as("the previous run's per-logger level is undone").isNull();
 
-    // the default for a service is logfmt at info
+    // the default for a service is logfmt at the configured levels (logback.xml: info)
     r = cli.run(null, "relay", "--help");
     assertThat(encoder()).isInstanceOf(LogfmtEncoder.class);
-    assertThat(level("io.relaymesh")).isEqualTo(Level.INFO);
+    assertThat(level("io.relaymesh")).isEqualTo(configured);
 
     // the environment, when no option is given
     r = cli.runWithEnv(Map.of("RELAYMESH_LOG_FORMAT", "JSON", "RELAYMESH_LOG_LEVEL", "error"), null,
@@ -153,7 +155,7 @@ class LoggingTest {
     r = cli.runWithEnv(Map.of("RELAYMESH_LOG_FORMAT", "json"), null, "whoami");
     assertThat(r.exit()).as(r.toString()).isEqualTo(1);
     assertThat(encoder()).isInstanceOf(TextEncoder.class);
-    assertThat(level("io.relaymesh")).isEqualTo(Level.INFO);
+    assertThat(level("io.relaymesh")).isEqualTo(configured);
     // ... unless asked for explicitly
     r = cli.run(null, "whoami", "--log-format", "json");
     assertThat(encoder()).isInstanceOf(JsonEncoder.class);

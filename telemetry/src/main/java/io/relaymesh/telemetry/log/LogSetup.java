@@ -8,34 +8,36 @@ import ch.qos.logback.core.Appender;
 import ch.qos.logback.core.ConsoleAppender;
 import ch.qos.logback.core.encoder.Encoder;
 import java.util.ArrayList;
-import java.util.HashSet;
+import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
-import java.util.Set;
+import java.util.Map;
 import org.slf4j.ILoggerFactory;
 import org.slf4j.LoggerFactory;
 
 /**
  * Applies the chosen log format and levels to logback at start-up, before any component runs:
  * the console appender(s) of the root logger are replaced by one on stderr with the chosen
- * encoder, and levels are set. Does nothing (returns false) when logback is not the SLF4J
- * backend. Calling it again (in-process tests run several commands) first undoes the levels it
- * set before.
+ * encoder (other appenders, such as files of a custom configuration, are left alone), and levels
+ * are set. Does nothing (returns false) when logback is not the SLF4J backend. Calling it again
+ * (in-process tests run several commands) first restores the levels it changed before.
  */
 public final class LogSetup {
 
   /** The name of the console appender this installs (and of the one {@code logback.xml} defines). */
   public static final String APPENDER = "STDERR";
 
-  private static final Set<String> touched = new HashSet<>();
+  /** The configured level of each logger this changed (null: inherited), restored on the next call. */
+  private static final Map<String, Level> original = new HashMap<>();
   private static final Object LOCK = new Object();
 
   private LogSetup() {}
 
   /**
    * @param format the structured format, or null for the terse text lines of client commands
-   * @param levels the level setting, or null for the defaults ({@code io.relaymesh} at info,
-   *               third-party libraries at warn)
+   * @param levels the level setting, or null to keep the levels of the logback configuration
+   *               ({@code logback.xml}: {@code io.relaymesh} at info, third-party libraries at
+   *               warn)
    */
   public static boolean apply(LogFormat format, LogLevels levels) {
     ILoggerFactory f = LoggerFactory.getILoggerFactory();
@@ -65,19 +67,18 @@ public final class LogSetup {
         root.detachAppender(a);
         a.stop();
       }
-      for (String name : touched) {
-        ctx.getLogger(name).setLevel(null);
-      }
-      touched.clear();
-      Level base = levels == null || levels.relaymesh() == null ? Level.INFO : levels.relaymesh();
-      set(ctx, "io.relaymesh", base);
-      // third-party libraries stay at warn unless asked for by name, or quieter than that
-      if (base.isGreaterOrEqual(Level.ERROR)) {
-        set(ctx, Logger.ROOT_LOGGER_NAME, base);
-      } else {
-        set(ctx, Logger.ROOT_LOGGER_NAME, Level.WARN);
-      }
+      original.forEach((name, level) -> ctx.getLogger(name).setLevel(level));
+      original.clear();
       if (levels != null) {
+        if (levels.relaymesh() != null) {
+          Level base = levels.relaymesh();
+          set(ctx, "io.relaymesh", base);
+          // third-party libraries keep their configured levels unless named, or asked to be
+          // quieter than that
+          if (base.isGreaterOrEqual(Level.ERROR)) {
+            set(ctx, Logger.ROOT_LOGGER_NAME, base);
+          }
+        }
         levels.loggers().forEach((name, level) -> set(ctx, name, level));
       }
       return true;
@@ -85,9 +86,10 @@ public final class LogSetup {
   }
 
   private static void set(LoggerContext ctx, String name, Level level) {
-    ctx.getLogger(name).setLevel(level);
-    if (!name.equals(Logger.ROOT_LOGGER_NAME)) {
-      touched.add(name);
+    Logger logger = ctx.getLogger(name);
+    if (!original.containsKey(name)) {
+      original.put(name, logger.getLevel());
     }
+    logger.setLevel(level);
   }
 }

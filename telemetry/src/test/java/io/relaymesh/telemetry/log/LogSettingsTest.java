@@ -49,6 +49,11 @@ class LogSettingsTest {
   void setupReplacesTheConsoleEncoderAndLevelsAndUndoesThemNextTime() {
     LoggerContext ctx = (LoggerContext) LoggerFactory.getILoggerFactory();
     Logger root = ctx.getLogger(Logger.ROOT_LOGGER_NAME);
+    Level configuredRoot = root.getLevel();
+    Level configuredOurs = ctx.getLogger("io.relaymesh").getLevel();
+    Level configuredNetty = ctx.getLogger("io.netty").getLevel();
+    assertThat(configuredNetty).isNotEqualTo(Level.INFO);
+
     assertThat(LogSetup.apply(LogFormat.JSON, LogLevels.parse("debug,io.netty=info"))).isTrue();
     ConsoleAppender<?> app = (ConsoleAppender<?>) root.getAppender(LogSetup.APPENDER);
     assertThat(app.getEncoder()).isInstanceOf(JsonEncoder.class);
@@ -56,20 +61,23 @@ class LogSettingsTest {
     assertThat(consoleAppenders(root)).isEqualTo(1);
     assertThat(ctx.getLogger("io.relaymesh").getLevel()).isEqualTo(Level.DEBUG);
     assertThat(ctx.getLogger("io.netty").getLevel()).isEqualTo(Level.INFO);
-    assertThat(root.getLevel()).isEqualTo(Level.WARN);
+    assertThat(root.getLevel()).isEqualTo(configuredRoot);
 
     assertThat(LogSetup.apply(null, LogLevels.parse("error"))).isTrue();
     ConsoleAppender<?> text = (ConsoleAppender<?>) root.getAppender(LogSetup.APPENDER);
     assertThat(text.getEncoder()).isInstanceOf(TextEncoder.class);
     assertThat(app.isStarted()).as("the replaced appender is stopped").isFalse();
     assertThat(consoleAppenders(root)).isEqualTo(1);
-    assertThat(ctx.getLogger("io.netty").getLevel()).as("undone").isNull();
+    assertThat(ctx.getLogger("io.netty").getLevel()).as("restored").isEqualTo(configuredNetty);
     assertThat(ctx.getLogger("io.relaymesh").getLevel()).isEqualTo(Level.ERROR);
-    assertThat(root.getLevel()).isEqualTo(Level.ERROR);
+    assertThat(root.getLevel()).as("error quiets libraries too").isEqualTo(Level.ERROR);
 
+    // no level setting: the configuration's levels
     assertThat(LogSetup.apply(LogFormat.LOGFMT, null)).isTrue();
-    assertThat(ctx.getLogger("io.relaymesh").getLevel()).isEqualTo(Level.INFO);
-    assertThat(root.getLevel()).isEqualTo(Level.WARN);
+    assertThat(ctx.getLogger("io.relaymesh").getLevel()).isEqualTo(configuredOurs);
+    assertThat(root.getLevel()).isEqualTo(configuredRoot);
+    assertThat(root.getAppender(LogSetup.APPENDER)).extracting(a -> ((ConsoleAppender<?>) a).getEncoder())
+        .isInstanceOf(LogfmtEncoder.class);
   }
 
   private static int consoleAppenders(Logger root) {
