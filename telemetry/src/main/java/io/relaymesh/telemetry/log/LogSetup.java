@@ -50,7 +50,17 @@ public final class LogSetup {
       app.setContext(ctx);
       app.setName(APPENDER);
       app.setTarget("System.err");
-      Encoder<ILoggingEvent> enc = format == null ? new TextEncoder() : format.encoder();
+      Encoder<ILoggingEvent> enc;
+      if (format != null) {
+        enc = format.encoder();
+      } else {
+        TextEncoder text = new TextEncoder();
+        if (levels != null && levels.relaymesh() != null
+            && !levels.relaymesh().isGreaterOrEqual(Level.INFO)) {
+          text.setMaxStackFrames(FieldLayout.DEFAULT_MAX_STACK_FRAMES); // debug: stacks too
+        }
+        enc = text;
+      }
       enc.setContext(ctx);
       enc.start();
       app.setEncoder(enc);

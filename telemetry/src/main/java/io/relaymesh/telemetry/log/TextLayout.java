@@ -10,7 +10,8 @@ import java.time.format.DateTimeFormatter;
  * The terse line client commands ({@code ssh}, {@code port-forward}, {@code login}, ...) print on
  * the user's terminal: {@code 23:22:33.123 WARN  relay.Foo - message key=value error="..."}, local
  * time. Redacted like the structured layouts; an exception is one {@code error=} field (with
- * {@code stack=} only when {@link #setMaxStackFrames} is above 0, default 0).
+ * {@code stack=} only when {@link #setMaxStackFrames} is above 0: default 0, {@link LogSetup}
+ * sets it for {@code --log-level debug}).
  */
 public class TextLayout extends FieldLayout {
 

@@ -66,11 +66,18 @@ class LogSettingsTest {
     assertThat(LogSetup.apply(null, LogLevels.parse("error"))).isTrue();
     ConsoleAppender<?> text = (ConsoleAppender<?>) root.getAppender(LogSetup.APPENDER);
     assertThat(text.getEncoder()).isInstanceOf(TextEncoder.class);
+    assertThat(((TextLayout) ((TextEncoder) text.getEncoder()).getLayout()).getMaxStackFrames())
+        .isZero();
     assertThat(app.isStarted()).as("the replaced appender is stopped").isFalse();
     assertThat(consoleAppenders(root)).isEqualTo(1);
     assertThat(ctx.getLogger("io.netty").getLevel()).as("restored").isEqualTo(configuredNetty);
     assertThat(ctx.getLogger("io.relaymesh").getLevel()).isEqualTo(Level.ERROR);
     assertThat(root.getLevel()).as("error quiets libraries too").isEqualTo(Level.ERROR);
+
+    LogSetup.apply(null, LogLevels.parse("debug"));
+    ConsoleAppender<?> debugText = (ConsoleAppender<?>) root.getAppender(LogSetup.APPENDER);
+    assertThat(((TextLayout) ((TextEncoder) debugText.getEncoder()).getLayout())
+        .getMaxStackFrames()).as("stacks at debug").isPositive();
 
     // no level setting: the configuration's levels
     assertThat(LogSetup.apply(LogFormat.LOGFMT, null)).isTrue();
