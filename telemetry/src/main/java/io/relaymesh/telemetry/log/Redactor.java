@@ -32,9 +32,11 @@ public final class Redactor {
       "credentials"};
 
   private static final String B64 = "A-Za-z0-9_-";
-  private static final Pattern OPAQUE = Pattern.compile("(rm[sar]_)[" + B64 + "]{16,}");
+  /** Not inside a word: {@code platforms_linux_amd64_...} is no token. */
+  private static final String START = "(?<![" + B64 + "])";
+  private static final Pattern OPAQUE = Pattern.compile(START + "(rm[sar]_)[" + B64 + "]{16,}");
   private static final Pattern JWS =
-      Pattern.compile("eyJ[" + B64 + "]{6,}(?:\\.[" + B64 + "]+){1,4}");
+      Pattern.compile(START + "eyJ[" + B64 + "]{6,}(?:\\.[" + B64 + "]+){1,4}");
   private static final Pattern BEARER =
       Pattern.compile("(?i)(\\bbearer\\s+)[A-Za-z0-9._~+/-]{6,}=*");
   private static final Pattern AUTHORIZATION = Pattern.compile("(?i)(\\b(?:proxy-)?authorization"

@@ -39,7 +39,14 @@ class RedactorTest {
     String out = Redactor.redact("agent hello with " + t + ", refused");
     assertThat(out).isEqualTo("agent hello with " + prefix + "[redacted], refused");
     assertThat(Redactor.redact(t)).isEqualTo(prefix + "[redacted]");
-    assertThat(Redactor.redact("x" + t + "y")).doesNotContain(t.substring(4, 20));
+    for (String around : List.of("=%s&", "/%s/", "\"%s\"", "(%s)", "'%s'", ":%s,", "\n%s\n")) {
+      String in = String.format(around, t);
+      assertThat(Redactor.redact(in)).as(in).doesNotContain(t.substring(4, 20))
+          .contains(prefix + "[redacted]");
+    }
+    // inside a word it is no token: an identifier such as platforms_linux_amd64_... stays
+    assertThat(Redactor.redact("platforms_linux_amd64_glibc_2_31")).isEqualTo(
+        "platforms_linux_amd64_glibc_2_31");
   }
 
   @Test
@@ -52,6 +59,8 @@ class RedactorTest {
     assertThat(Redactor.redact(unsigned)).isEqualTo("[redacted].");
     String jwe = b64("{\"alg\":\"RSA-OAEP\"}") + ".aaaa.bbbb.cccc.dddd";
     assertThat(Redactor.redact(jwe)).isEqualTo("[redacted]");
+    assertThat(Redactor.redact("Cookie: s=" + j)).doesNotContain(j);
+    assertThat(Redactor.redact("monkeyJumpingAround.field.x")).isEqualTo("monkeyJumpingAround.field.x");
   }
 
   @Test
