@@ -43,7 +43,9 @@ final class Capture {
 
   List<String> lines() {
     String t = text();
-    return t.isEmpty() ? List.of() : Arrays.asList(t.split("\n", -1)).subList(0, t.split("\n", -1).length - 1);
+    // every line ends with \n: the last split part is the empty rest after it
+    List<String> parts = Arrays.asList(t.split("\n", -1));
+    return parts.subList(0, parts.size() - 1);
   }
 
   /** The one line logged so far, without its newline; fails when there is not exactly one. */
