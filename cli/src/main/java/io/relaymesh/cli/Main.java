@@ -1,6 +1,11 @@
 package io.relaymesh.cli;
 
+import io.relaymesh.telemetry.log.LogFormat;
+import io.relaymesh.telemetry.log.LogLevels;
+import io.relaymesh.telemetry.log.LogSetup;
 import java.io.PrintWriter;
+import java.util.Set;
+import org.slf4j.bridge.SLF4JBridgeHandler;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -34,6 +39,19 @@ public final class Main implements Runnable {
       description = "Print stack traces of errors.")
   boolean verbose;
 
+  @Option(names = "--log-format", paramLabel = "FORMAT", scope = CommandLine.ScopeType.INHERIT,
+      description = "Log lines of server, relay, agent and dev on stderr: logfmt (default) or "
+          + "json; env RELAYMESH_LOG_FORMAT. Other commands print terse lines unless this is given.")
+  String logFormat;
+
+  @Option(names = "--log-level", paramLabel = "LEVEL", scope = CommandLine.ScopeType.INHERIT,
+      description = "trace, debug, info (default), warn, error or off for Relaymesh's own logs, "
+          + "then optional logger=level pairs: info,io.netty=debug; env RELAYMESH_LOG_LEVEL.")
+  String logLevel;
+
+  /** The long-running commands whose logs operators collect: structured format by default. */
+  static final Set<String> SERVICES = Set.of("server", "relay", "agent", "dev");
+
   final Env env;
 
   public Main(Env env) {
@@ -51,6 +69,10 @@ public final class Main implements Runnable {
     CommandLine cl = new CommandLine(main);
     cl.setOut(new PrintWriter(env.out(), true));
     cl.setErr(new PrintWriter(env.err(), true));
+    cl.setExecutionStrategy(parsed -> {
+      main.configureLogging(parsed);
+      return new CommandLine.RunLast().execute(parsed);
+    });
     cl.setExecutionExceptionHandler((e, line, parsed) -> {
       String msg = e instanceof CliException ? e.getMessage()
           : e.getMessage() != null ? e.getMessage() : e.toString();
@@ -66,6 +88,45 @@ public final class Main implements Runnable {
       return 2;
     });
     return cl.execute(args);
+  }
+
+  /**
+   * Applies {@code --log-format} / {@code --log-level} (else {@code RELAYMESH_LOG_FORMAT} /
+   * {@code RELAYMESH_LOG_LEVEL}) before the command starts anything. Service commands log in the
+   * structured format (logfmt by default); client commands keep terse text lines on the user's
+   * terminal unless {@code --log-format} is given. JUL records are routed to SLF4J so that every
+   * log line has the same format.
+   */
+  void configureLogging(CommandLine.ParseResult parsed) {
+    CommandLine.ParseResult sub = parsed.subcommand();
+    boolean service = sub != null && SERVICES.contains(sub.commandSpec().name());
+    CommandLine cl = parsed.commandSpec().commandLine();
+    String fmt = logFormat != null ? logFormat
+        : service ? blankToNull(env.vars().get("RELAYMESH_LOG_FORMAT")) : null;
+    String lvl = logLevel != null ? logLevel : blankToNull(env.vars().get("RELAYMESH_LOG_LEVEL"));
+    LogFormat format;
+    LogLevels levels;
+    try {
+      format = fmt != null ? LogFormat.parse(fmt) : service ? LogFormat.LOGFMT : null;
+    } catch (IllegalArgumentException e) {
+      throw new CommandLine.ParameterException(cl,
+          (logFormat != null ? "--log-format: " : "RELAYMESH_LOG_FORMAT: ") + e.getMessage());
+    }
+    try {
+      levels = lvl != null ? LogLevels.parse(lvl) : null;
+    } catch (IllegalArgumentException e) {
+      throw new CommandLine.ParameterException(cl,
+          (logLevel != null ? "--log-level: " : "RELAYMESH_LOG_LEVEL: ") + e.getMessage());
+    }
+    if (!SLF4JBridgeHandler.isInstalled()) {
+      SLF4JBridgeHandler.removeHandlersForRootLogger();
+      SLF4JBridgeHandler.install();
+    }
+    LogSetup.apply(format, levels);
+  }
+
+  private static String blankToNull(String s) {
+    return s == null || s.isBlank() ? null : s;
   }
 
   public static void main(String[] args) {
