@@ -275,7 +275,7 @@ class RelayMetricsTest {
       Map<String, Object> close = kv(closedLines.get(0));
       assertThat(open.get("stream_id")).isEqualTo(close.get("stream_id")).isNotNull();
       assertThat(open).containsEntry("kind", "tcp").containsEntry("user", "alice")
-          .containsEntry("workspace", "dev").containsKeys("agent", "relay", "remote",
+          .containsEntry("workspace", "alice/dev").containsKeys("agent", "relay", "remote",
               "tunnel_id");
       assertThat(close).containsEntry("bytes_in", (long) data.length)
           .containsEntry("bytes_out", (long) data.length).containsEntry("reason", "closed")
