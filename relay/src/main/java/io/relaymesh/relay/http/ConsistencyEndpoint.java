@@ -108,10 +108,10 @@ public final class ConsistencyEndpoint {
           + " <this relay's region token>'");
       return;
     }
-    sample(1, null, req);
+    sample(1, req);
   }
 
-  private void sample(int attempt, List<Check> previous, HttpServerRequest req) {
+  private void sample(int attempt, HttpServerRequest req) {
     List<Check> now = checks.get();
     boolean ok = now.stream().allMatch(Check::consistent);
     if (ok || attempt >= ATTEMPTS) {
@@ -132,7 +132,7 @@ public final class ConsistencyEndpoint {
           .putHeader("Cache-Control", "no-store").end(body.encodePrettily());
       return;
     }
-    vertx.setTimer(SPACING_MS, t -> sample(attempt + 1, now, req));
+    vertx.setTimer(SPACING_MS, t -> sample(attempt + 1, req));
   }
 
   /** Constant-time comparison with the region token. */

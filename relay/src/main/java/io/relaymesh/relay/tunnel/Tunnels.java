@@ -92,6 +92,7 @@ public final class Tunnels {
     return req.toWebSocket().compose((ServerWebSocket ws) -> {
       WebSocketTransport transport = WebSocketTransport.negotiated(ws);
       if (transport == null) {
+        metrics.handshakeFailure(endpoint(tunnelMetrics.type()), "bad-request");
         return Future.failedFuture("client did not negotiate subprotocol relaymesh.v1");
       }
       Session s = Session.create(ctx, transport, Role.SERVER, config, tunnelMetrics);
@@ -129,11 +130,11 @@ public final class Tunnels {
     return live.size();
   }
 
-  /** Live sessions of {@code type} that are not closed (for {@code /debug/consistency}). */
+  /** Live sessions of {@code type} (for {@code /debug/consistency}). */
   public int sessionCount(TunnelMetrics.Type type) {
     int n = 0;
     for (Map.Entry<Session, TunnelMetrics.Type> e : live.entrySet()) {
-      if (e.getValue() == type && !e.getKey().isClosed()) {
+      if (e.getValue() == type) {
         n++;
       }
     }
