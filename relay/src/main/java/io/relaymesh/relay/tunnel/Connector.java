@@ -119,13 +119,17 @@ public final class Connector {
           return;
         }
         counted(ok, in, "ok");
-        LOG.atInfo().setMessage("stream open").addKeyValue("stream_id", connectionId)
+        org.slf4j.spi.LoggingEventBuilder line = LOG.atInfo().setMessage("stream open")
+            .addKeyValue("stream_id", connectionId)
             .addKeyValue("kind", kindLabel(ok.kind())).addKeyValue("user", claims.username())
             .addKeyValue("workspace", claims.workspace()).addKeyValue("agent", claims.agent())
             .addKeyValue("port", ok.port()).addKeyValue("tunnel_id", in.tunnelId())
             .addKeyValue("upstream", up.where()).addKeyValue("relay", relayName)
-            .addKeyValue("remote", in.clientAddress()).addKeyValue("ticket_id", claims.ticketId())
-            .addKeyValue("via", in.via()).log();
+            .addKeyValue("remote", in.clientAddress()).addKeyValue("ticket_id", claims.ticketId());
+        if (in.via() != null) {
+          line.addKeyValue("via", in.via());
+        }
+        line.log();
         Splice.splice(inbound, up.stream(), up.label()).onSuccess(res -> closed(connectionId,
             claims, ok, in, started, res));
       });
@@ -146,7 +150,8 @@ public final class Connector {
   private void closed(String connectionId, TicketClaims claims, OpenRequest.Allowed ok,
       Inbound in, Instant started, Splice.Result res) {
     Instant ended = Instant.now();
-    LOG.atInfo().setMessage("stream closed").addKeyValue("stream_id", connectionId)
+    org.slf4j.spi.LoggingEventBuilder line = LOG.atInfo().setMessage("stream closed")
+        .addKeyValue("stream_id", connectionId)
         .addKeyValue("kind", kindLabel(ok.kind())).addKeyValue("user", claims.username())
         .addKeyValue("workspace", claims.workspace()).addKeyValue("agent", claims.agent())
         .addKeyValue("port", ok.port()).addKeyValue("tunnel_id", in.tunnelId())
@@ -154,7 +159,11 @@ public final class Connector {
         .addKeyValue("bytes_in", res.bytesFromClient()).addKeyValue("bytes_out",
             res.bytesToClient())
         .addKeyValue("duration_ms", Duration.between(started, ended).toMillis())
-        .addKeyValue("reason", res.closeReason()).addKeyValue("via", in.via()).log();
+        .addKeyValue("reason", res.closeReason());
+    if (in.via() != null) {
+      line.addKeyValue("via", in.via());
+    }
+    line.log();
     JsonObject record = new JsonObject()
         .put("username", claims.username())
         .put("workspace", claims.workspace())
