@@ -5,7 +5,6 @@ import io.relaymesh.config.RelayConfig;
 import io.relaymesh.config.TlsConfig;
 import io.relaymesh.control.tickets.TicketVerifier;
 import io.relaymesh.proxy.Transports;
-import io.relaymesh.proxy.session.CountingSessionMetrics;
 import io.relaymesh.relay.apps.AppAuth;
 import io.relaymesh.relay.apps.AppForwarder;
 import io.relaymesh.relay.apps.AppRouter;
@@ -16,7 +15,8 @@ import io.relaymesh.relay.control.Registration;
 import io.relaymesh.relay.control.Reporter;
 import io.relaymesh.relay.http.HealthEndpoints;
 import io.relaymesh.relay.http.JsonErrors;
-import io.relaymesh.relay.http.MetricsEndpoint;
+import io.relaymesh.relay.http.ConsistencyEndpoint;
+import io.relaymesh.relay.metrics.RelayMetrics;
 import io.relaymesh.relay.peer.PeerEndpoint;
 import io.relaymesh.relay.peer.PeerForwarder;
 import io.relaymesh.relay.peer.PeerSessions;
@@ -78,7 +78,7 @@ public final class RelayServer {
   private final boolean ownsVertx;
   private final RelayConfig config;
   private final String replicaId;
-  private final CountingSessionMetrics metrics = new CountingSessionMetrics();
+  private final RelayMetrics metrics;
   private final AgentRegistry registry = new AgentRegistry();
   private final List<HttpServer> servers = new CopyOnWriteArrayList<>();
   /**
@@ -102,6 +102,7 @@ public final class RelayServer {
   private int port;
   private String url;
   private volatile boolean closed;
+  private volatile boolean draining;
   private volatile boolean deregistered;
 
   private RelayServer(Vertx vertx, boolean ownsVertx, RelayConfig config) {
@@ -112,6 +113,7 @@ public final class RelayServer {
         System::nanoTime);
     this.replicaId = config.replicaId() != null ? config.replicaId()
         : config.region() + "-" + UUID.randomUUID().toString().substring(0, 8);
+    this.metrics = new RelayMetrics(this::ready, () -> draining);
   }
 
   /**
@@ -153,13 +155,13 @@ public final class RelayServer {
 
   private Future<RelayServer> doStart() {
     control = new ControlClient(vertx, config.controlUrl(), config.token(),
-        ControlClient.DEFAULT_TIMEOUT);
+        ControlClient.DEFAULT_TIMEOUT).observer(metrics::controlCall);
     reporter = new Reporter(control, replicaId);
     AgentAuthCache auth = new AgentAuthCache(control, config.agentAuthTtl(),
         config.agentAuthNegativeTtl());
     TicketVerifier verifier = new TicketVerifier(
         TicketVerifier.fromControlPlane(config.controlUrl()), config.region());
-    tunnels = new Tunnels(config.tunnel(), metrics);
+    tunnels = new Tunnels(config.tunnel(), metrics, config.region() + "/" + replicaId);
     AgentEndpoint agents = new AgentEndpoint(vertx, tunnels, registry, auth, reporter,
         config.agentAuthTtl());
     peers = new PeerSessions(vertx, control, tunnels, replicaId, config.tunnel());
@@ -169,12 +171,14 @@ public final class RelayServer {
         config.region(), replicaId);
     HealthEndpoints health = new HealthEndpoints(this::notReadyReason,
         () -> new JsonObject().put("region", config.region()).put("replicaId", replicaId));
-    MetricsEndpoint metricsEndpoint = new MetricsEndpoint(metrics, tunnels::sessionCount,
-        registry::tunnelCount, this::ready);
+    ConsistencyEndpoint consistency = new ConsistencyEndpoint(vertx, config.token(),
+        () -> ConsistencyEndpoint.check(metrics, tunnels, registry,
+            peerEndpoint::sessionCount));
     AppsControl appsControl = new AppsControl(control);
     AppRouter apps = config.appsHost() == null ? null : new AppRouter(vertx, config.appsHost(),
         appsControl, new AppAuth(vertx, verifier, appsControl), registry,
-        new AppForwarder(vertx, tunnels, reporter), config.region() + "/" + replicaId);
+        new AppForwarder(vertx, tunnels, reporter), config.region() + "/" + replicaId)
+        .metrics(metrics);
 
     String host = listenHost(config.listen());
     int wanted = listenPort(config.listen());
@@ -199,7 +203,9 @@ public final class RelayServer {
         @Override
         public Future<?> start() {
           HttpServer server = vertx.createHttpServer(options);
-          server.requestHandler(req -> route(req, apps, health, metricsEndpoint, agents,
+          server.connectionHandler(RelayServer.this::tlsConnection);
+          server.exceptionHandler(RelayServer.this::connectionFailed);
+          server.requestHandler(req -> route(req, apps, health, consistency, agents,
               clients, peerEndpoint));
           return server.listen().onSuccess(servers::add);
         }
@@ -222,8 +228,36 @@ public final class RelayServer {
     });
   }
 
+  /** Counts the TLS protocol of a new connection (called once its handshake is done). */
+  private void tlsConnection(io.vertx.core.http.HttpConnection c) {
+    javax.net.ssl.SSLSession ssl = c.sslSession();
+    if (ssl != null) {
+      metrics.tlsHandshake(tlsProtocol(ssl.getProtocol()));
+    }
+  }
+
+  /** The bounded {@code protocol} label. */
+  static String tlsProtocol(String p) {
+    return switch (p == null ? "" : p) {
+      case "TLSv1.3", "TLSv1.2" -> p;
+      default -> "other";
+    };
+  }
+
+  /** A connection failed before it became an HTTP connection: counts failed TLS handshakes. */
+  private void connectionFailed(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t instanceof javax.net.ssl.SSLException) {
+        metrics.tlsHandshake("failed");
+        LOG.debug("relay {}: TLS handshake failed: {}", replicaId, t.toString());
+        return;
+      }
+    }
+    LOG.debug("relay {}: connection failed: {}", replicaId, e.toString());
+  }
+
   private void route(HttpServerRequest req, AppRouter apps, HealthEndpoints health,
-      MetricsEndpoint metricsEndpoint, AgentEndpoint agents, ClientEndpoint clients,
+      ConsistencyEndpoint consistency, AgentEndpoint agents, ClientEndpoint clients,
       PeerEndpoint peer) {
     if (apps != null && apps.handle(req)) {
       return; // an app host: never the relay's own endpoints
@@ -232,7 +266,8 @@ public final class RelayServer {
       return;
     }
     switch (req.path()) {
-      case "/metrics" -> metricsEndpoint.handle(req);
+      case "/metrics" -> metrics.metrics().handle(req);
+      case ConsistencyEndpoint.PATH -> consistency.handle(req);
       case AgentEndpoint.PATH -> upgradeOnly(req, () -> agents.handle(req));
       case ClientEndpoint.PATH -> upgradeOnly(req, () -> clients.handle(req));
       case PeerEndpoint.PATH -> upgradeOnly(req, () -> peer.handle(req));
@@ -241,7 +276,13 @@ public final class RelayServer {
   }
 
   private void upgradeOnly(HttpServerRequest req, Runnable handler) {
+    String endpoint = switch (req.path()) {
+      case AgentEndpoint.PATH -> "agent";
+      case ClientEndpoint.PATH -> "client";
+      default -> "peer";
+    };
     if (!req.canUpgradeToWebSocket()) {
+      metrics.handshakeFailure(endpoint, "bad-request");
       JsonErrors.send(req, 400, "bad_request", req.path()
           + " is a WebSocket endpoint (subprotocol " + WireSpec.SUBPROTOCOL + ")");
       return;
@@ -252,6 +293,7 @@ public final class RelayServer {
     }
     if (!admitted) {
       handshakesRefused.increment();
+      metrics.handshakeFailure(endpoint, "rate-limited");
       req.response().putHeader("Retry-After", "1");
       JsonErrors.send(req, 503, "busy", "relay " + config.region() + "/" + replicaId
           + " accepts at most " + config.handshakeRate() + " new tunnels per second;"
@@ -288,16 +330,36 @@ public final class RelayServer {
   }
 
   private String notReadyReason() {
+    boolean tlsLoaded;
+    try {
+      tlsLoaded = tls != null && current() != null;
+    } catch (RuntimeException e) {
+      tlsLoaded = false;
+    }
+    return notReadyReason(closed, tunnels == null ? null : tunnels.refusing(), tlsLoaded,
+        registration == null ? "relay is starting" : registration.problem());
+  }
+
+  /**
+   * The readiness rule of {@code /readyz} and {@code relaymesh_relay_ready}: not closing, not
+   * draining, TLS material loaded, registered with the control plane; {@code null} when ready,
+   * else why not.
+   *
+   * @param refusing why new tunnels are refused (draining), or null
+   * @param registrationProblem why the relay is not registered, or null
+   */
+  static String notReadyReason(boolean closed, String refusing, boolean tlsLoaded,
+      String registrationProblem) {
     if (closed) {
       return "relay is shutting down";
     }
-    if (tunnels != null && tunnels.refusing() != null) {
-      return tunnels.refusing();
+    if (refusing != null) {
+      return "draining: " + refusing;
     }
-    if (registration == null) {
-      return "relay is starting";
+    if (!tlsLoaded) {
+      return "TLS material is not loaded";
     }
-    return registration.problem();
+    return registrationProblem;
   }
 
   /** The port the relay listens on. */
@@ -360,9 +422,14 @@ public final class RelayServer {
     return peerEndpoint == null ? 0 : peerEndpoint.sessionCount();
   }
 
-  /** Relay-wide tunnel counters. */
-  public CountingSessionMetrics metrics() {
+  /** The relay's meters (what {@code GET /metrics} serves). */
+  public RelayMetrics metrics() {
     return metrics;
+  }
+
+  /** Whether the relay drains (after {@link #drain}). */
+  public boolean draining() {
+    return draining;
   }
 
   /** Live tunnel sessions (agents and clients). */
@@ -375,6 +442,7 @@ public final class RelayServer {
    * waits up to {@code timeout} for them to finish, then {@link #close()}s.
    */
   public Future<Void> drain(Duration timeout) {
+    draining = true;
     LOG.info("relay {}: draining ({} sessions, up to {} s)", replicaId, tunnels.sessionCount(),
         timeout.toSeconds());
     Future<Void> drained = tunnels.drain(vertx, timeout, "relay is draining");
@@ -429,6 +497,7 @@ public final class RelayServer {
             control.close();
           }
           LOG.info("relay {} stopped", replicaId);
+          metrics.close();
           return ownsVertx ? vertx.close() : Future.<Void>succeededFuture();
         })
         .onComplete(x -> done.complete());

@@ -228,6 +228,71 @@ class RelayForwardingTest {
     });
   }
 
+  /** The sum of the series {@code name} with (at least) {@code labels} in a scrape, 0 when absent. */
+  static double metric(RelayServer relay, String name, String... labels) {
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("^"
+        + java.util.regex.Pattern.quote(name) + "(\\{[^}]*\\})? (\\S+)$",
+        java.util.regex.Pattern.MULTILINE).matcher(relay.metrics().scrape());
+    double sum = 0;
+    outer:
+    while (m.find()) {
+      String l = m.group(1) == null ? "" : m.group(1);
+      for (int i = 0; i < labels.length; i += 2) {
+        if (!l.contains(labels[i] + "=\"" + labels[i + 1] + "\"")) {
+          continue outer;
+        }
+      }
+      sum += Double.parseDouble(m.group(2));
+    }
+    return sum;
+  }
+
+  @Test
+  void forwardedStreamsAreCountedOnBothRelaysOnce() {
+    double outOk = metric(b, "relaymesh_relay_peer_forwarded_streams_total", "direction", "out",
+        "result", "ok");
+    double inOk = metric(a, "relaymesh_relay_peer_forwarded_streams_total", "direction", "in",
+        "result", "ok");
+    double peerTo = metric(b, "relaymesh_relay_stream_bytes_total", "kind", "peer", "direction",
+        "to_agent");
+    double peerFrom = metric(b, "relaymesh_relay_stream_bytes_total", "kind", "peer",
+        "direction", "from_agent");
+    double tcpTo = metric(a, "relaymesh_relay_stream_bytes_total", "kind", "tcp", "direction",
+        "to_agent");
+    double bTcp = metric(b, "relaymesh_relay_stream_bytes_total", "kind", "tcp");
+    byte[] data = new byte[77_777];
+    new Random(11).nextBytes(data);
+    TestClient c = clientOnB(ticket(alice, "dev", echoPort, null));
+    try {
+      assertThat(await(c.echoed(echoPort, data)).getBytes()).isEqualTo(data);
+      Waits.until("the forwarded stream counted and closed on both relays",
+          Duration.ofSeconds(10), () -> metric(b, "relaymesh_relay_streams", "kind", "peer") == 0
+              && metric(a, "relaymesh_relay_streams", "kind", "tcp") == 0
+              && metric(a, "relaymesh_relay_peer_forwarded_streams_total", "direction", "in",
+                  "result", "ok") == inOk + 1);
+      assertThat(metric(b, "relaymesh_relay_peer_forwarded_streams_total", "direction", "out",
+          "result", "ok")).isEqualTo(outOk + 1);
+      assertThat(metric(b, "relaymesh_relay_stream_bytes_total", "kind", "peer", "direction",
+          "to_agent") - peerTo).isEqualTo(data.length);
+      assertThat(metric(b, "relaymesh_relay_stream_bytes_total", "kind", "peer", "direction",
+          "from_agent") - peerFrom).isEqualTo(data.length);
+      assertThat(metric(a, "relaymesh_relay_stream_bytes_total", "kind", "tcp", "direction",
+          "to_agent") - tcpTo).isEqualTo(data.length);
+      // B relays the stream over its peer session only: nothing counted as tcp there
+      assertThat(metric(b, "relaymesh_relay_stream_bytes_total", "kind", "tcp")).isEqualTo(bTcp);
+      assertThat(metric(b, "relaymesh_relay_peer_sessions", "direction", "out"))
+          .isGreaterThanOrEqualTo(1.0);
+      assertThat(metric(a, "relaymesh_relay_peer_sessions", "direction", "in"))
+          .isGreaterThanOrEqualTo(1.0);
+      for (RelayServer r : new RelayServer[] {a, b}) {
+        assertThat(io.relaymesh.telemetry.MetricsDoc.load().undocumented(r.metrics().scrape()))
+            .isEmpty();
+      }
+    } finally {
+      c.close();
+    }
+  }
+
   @Test
   void sshOnRelayBReachesTheAgentsSshServerOnRelayA() throws Exception {
     TestClient client = clientOnB(ticket(alice, "dev", 22, null));

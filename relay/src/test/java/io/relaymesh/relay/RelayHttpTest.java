@@ -135,9 +135,12 @@ class RelayHttpTest {
     Answer a = get(fx.relay, HttpMethod.GET, "/metrics");
     assertThat(a.status()).isEqualTo(200);
     assertThat(a.headers().get("Content-Type")).startsWith("text/plain; version=0.0.4");
-    assertThat(a.body()).contains("\nrelaymesh_relay_ready 1\n")
-        .contains("# TYPE relaymesh_relay_tunnel_streams_opened_total counter\n")
-        .contains("\nrelaymesh_relay_agent_tunnels 0\n");
+    assertThat(a.body()).contains("\nrelaymesh_relay_ready 1.0\n")
+        .contains("\nrelaymesh_relay_draining 0.0\n")
+        .contains("# TYPE relaymesh_relay_stream_bytes_total counter\n")
+        .contains("\nrelaymesh_relay_agent_tunnels 0.0\n")
+        .contains("jvm_memory_used_bytes");
+    assertThat(io.relaymesh.telemetry.MetricsDoc.load().undocumented(a.body())).isEmpty();
   }
 
   @Test
@@ -149,7 +152,7 @@ class RelayHttpTest {
       String token = fx.workspace(user, "w");
       TestAgent a = await(TestAgent.connect(fx.vertx, b.port(), b.caCertPem(), token));
       assertThat(get(b, HttpMethod.GET, "/metrics").body())
-          .contains("\nrelaymesh_relay_agent_tunnels 1\n");
+          .contains("\nrelaymesh_relay_agent_tunnels 1.0\n");
       await(b.firstRegistration());
       assertThat(fx.control.http.get("/api/v1/relays", fx.adminToken).text())
           .contains(b.replicaId());

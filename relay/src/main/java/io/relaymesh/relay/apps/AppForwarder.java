@@ -1,5 +1,7 @@
 package io.relaymesh.relay.apps;
 
+import io.relaymesh.relay.metrics.RelayMetrics;
+
 import io.relaymesh.proxy.session.Session;
 import io.relaymesh.proxy.session.StreamResetException;
 import io.relaymesh.proxy.wire.ErrorCode;
@@ -134,7 +136,9 @@ public final class AppForwarder {
         return;
       }
       String id = "ac-" + ids.incrementAndGet();
+      long start = System.nanoTime();
       UpstreamConnection.open(target, id, reporter).onComplete(ar -> {
+        counted(ar, start);
         if (ar.failed()) {
           AppProxyException e = openFailure(target, ar.cause());
           browser.runOnContext(x -> attempt.tryFail(e));
@@ -143,6 +147,30 @@ public final class AppForwarder {
         new Http1Exchange(vertx, plan, target, req, browser, ar.result(), false, headTimeout,
             pool, attempt).start();
       });
+    });
+  }
+
+  /**
+   * Counts an app connection's open ({@code kind="app"}); an opened one moves from the
+   * {@code tcp} streams gauge (its kind on the wire) to {@code app} while it lives.
+   */
+  private void counted(io.vertx.core.AsyncResult<UpstreamConnection> ar, long start) {
+    RelayMetrics m = tunnels.metrics();
+    if (m == null) {
+      return;
+    }
+    long nanos = System.nanoTime() - start;
+    if (ar.failed()) {
+      m.streamOpen(RelayMetrics.APP, ar.cause() instanceof StreamResetException r
+          ? RelayMetrics.result(r.code()) : "error", nanos);
+      return;
+    }
+    m.streamOpen(RelayMetrics.APP, "ok", nanos);
+    m.stream(RelayMetrics.TCP, -1);
+    m.stream(RelayMetrics.APP, 1);
+    ar.result().stream.closeFuture().onComplete(x -> {
+      m.stream(RelayMetrics.APP, -1);
+      m.stream(RelayMetrics.TCP, 1);
     });
   }
 

@@ -48,6 +48,7 @@ public final class AppRouter {
   private final AgentRegistry registry;
   private final AppForwarder forwarder;
   private final String relayName;
+  private volatile io.relaymesh.relay.metrics.RelayMetrics metrics;
 
   /**
    * @param appsHost {@code relay.apps-host} (null: apps disabled, {@link #handle} never claims a
@@ -65,6 +66,38 @@ public final class AppRouter {
     this.relayName = relayName;
   }
 
+  /** Counts app requests by status and refusals by reason in {@code m}. */
+  public AppRouter metrics(io.relaymesh.relay.metrics.RelayMetrics m) {
+    this.metrics = m;
+    return this;
+  }
+
+  private void refused(String reason) {
+    io.relaymesh.relay.metrics.RelayMetrics m = metrics;
+    if (m != null) {
+      m.appRefused(reason);
+    }
+  }
+
+  private void counted(HttpServerRequest req) {
+    io.relaymesh.relay.metrics.RelayMetrics m = metrics;
+    if (m != null) {
+      req.response().endHandler(v -> m.appRequest(req.response().getStatusCode()));
+    }
+  }
+
+  /** The {@code reason} of an app request the forwarder could not forward. */
+  static String refusalReason(AppProxyException e) {
+    return switch (e.code()) {
+      case "agent_not_connected" -> "agent-offline";
+      case "app_unreachable" -> "upstream-refused";
+      case "app_timeout", "upstream_timeout" -> "upstream-timeout";
+      case "bad_request" -> "bad-request";
+      case "bad_upstream_response", "upstream_tls_failed" -> "upstream-error";
+      default -> e.status() == 504 ? "upstream-timeout" : "error";
+    };
+  }
+
   /** Handles {@code req} when it is for an app host; false when it is not (relay endpoints). */
   public boolean handle(HttpServerRequest req) {
     if (appsHost == null) {
@@ -76,6 +109,8 @@ public final class AppRouter {
       app = AppHost.fromHost(host, appsHost);
     } catch (IllegalArgumentException e) {
       req.pause();
+      counted(req);
+      refused("bad-host");
       AppPages.error(req, 400, "bad_app_name", "Not an app address", "'" + abbreviate(host)
           + "' is not a valid app address on this relay: " + e.getMessage()
           + ". App addresses look like 8080--main--dev--alice." + appsHost + ".", null, footer());
@@ -85,6 +120,7 @@ public final class AppRouter {
       return false;
     }
     req.pause(); // the body must wait for the checks below
+    counted(req);
     Context ctx = vertx.getOrCreateContext();
     String path = req.path() == null ? "" : req.path();
     if (isReserved(path)) {
@@ -92,6 +128,7 @@ public final class AppRouter {
           || req.method() == HttpMethod.HEAD)) {
         callback(ctx, req, app, host);
       } else {
+        refused("reserved-path");
         AppPages.error(req, 404, "not_found", "Not found", "nothing is served under "
             + RESERVED + " on app hosts: the relay reserves it for signing in", null, footer());
       }
@@ -107,6 +144,7 @@ public final class AppRouter {
       on(ctx, auth.decide(req, app, resolved, cookieName)).onComplete(d -> {
         if (d.failed()) {
           LOG.warn("app {}: authorization failed: {}", app.label(), d.cause().toString());
+          refused("error");
           AppPages.error(req, 500, "internal", "Relay error", "the relay could not check who"
               + " you are for app " + app.label(), null, footer());
           return;
@@ -127,6 +165,7 @@ public final class AppRouter {
       return;
     }
     if (d.status() == 0) {
+      refused("unauthenticated");
       if (AppPages.isBrowserNavigation(req) && resolved.authUrl() != null) {
         AppPages.redirect(req, resolved.authUrl() + "?host=" + encode(host) + "&path="
             + encode(req.uri()));
@@ -140,6 +179,12 @@ public final class AppRouter {
     }
     LOG.info("app {}: request from {} refused: {} {}", app.label(), clientIp(req), d.status(),
         d.code());
+    refused(switch (d.status()) {
+      case 401 -> "unauthenticated";
+      case 403 -> "forbidden";
+      case 503 -> "control-unavailable";
+      default -> "error";
+    });
     String title = switch (d.status()) {
       case 401 -> "Sign-in required";
       case 403 -> "Access denied";
@@ -153,6 +198,7 @@ public final class AppRouter {
       AppsControl.Resolved resolved, String username) {
     AgentTunnel tunnel = registry.pick(resolved.agentId());
     if (tunnel == null) {
+      refused("agent-offline");
       AppPages.error(req, 502, "agent_not_connected", "Agent not connected", "agent '"
           + resolved.agent() + "' of workspace " + resolved.workspaceFullName()
           + " is not connected to relay " + relayName + "; start it, or wait until it"
@@ -172,12 +218,14 @@ public final class AppRouter {
     }
     done.onFailure(e -> {
       if (e instanceof AppProxyException pe) {
+        refused(refusalReason(pe));
         LOG.info("app {}: request of {} from {} failed: {} {}", app.label(),
             username == null ? "anonymous" : username, clientIp, pe.status(), pe.code());
         AppPages.error(req, pe.status(), pe.code(), title(pe.status()), pe.getMessage(), null,
             footer());
       } else {
         LOG.warn("app {}: forwarding failed: {}", app.label(), e.toString());
+        refused("error");
         AppPages.error(req, 502, "bad_gateway", "Bad gateway", "the relay could not forward"
             + " the request to app " + app.label(), null, footer());
       }
@@ -197,6 +245,7 @@ public final class AppRouter {
     String code = req.getParam("code");
     String path = safeLocalPath(req.getParam("path"));
     if (code == null || code.isBlank()) {
+      refused("handoff-invalid");
       AppPages.error(req, 400, "handoff_missing", "Sign-in link incomplete", "this sign-in link"
           + " has no code; open the app again to sign in", new AppPages.Link(path,
           "Open the app"), footer());
@@ -212,15 +261,18 @@ public final class AppRouter {
         return;
       }
       if (ar.cause() instanceof ControlException ce && ce.status() == 403) {
+        refused("forbidden");
         AppPages.error(req, 403, ce.code(), "Access denied", AppsControl.reason(ce), null,
             footer());
       } else if (ar.cause() instanceof ControlException ce && ce.status() >= 400
           && ce.status() < 500) {
+        refused("handoff-invalid");
         AppPages.error(req, 401, ce.code(), "Sign-in link invalid", "this sign-in link is"
             + " invalid, already used or expired (they are valid once, for 60 seconds); open the"
             + " app again to sign in", new AppPages.Link(path, "Open the app again"), footer());
       } else {
         LOG.warn("app {}: handoff failed: {}", app.label(), ar.cause().getMessage());
+        refused("control-unavailable");
         AppPages.error(req, 503, "control_plane_unavailable", "Temporarily unavailable",
             "the relay cannot reach the control plane to finish signing in; try again shortly",
             new AppPages.Link(path, "Open the app again"), footer());
@@ -230,13 +282,16 @@ public final class AppRouter {
 
   private void resolveFailed(HttpServerRequest req, AppHost app, Throwable e) {
     if (e instanceof ControlException ce && ce.status() == 404) {
+      refused("unknown-app");
       AppPages.error(req, 404, ce.code(), "App not found",
           AppsControl.reason(ce), null, footer());
     } else if (e instanceof ControlException ce && ce.status() >= 400 && ce.status() < 500) {
+      refused(ce.status() == 403 ? "forbidden" : "bad-host");
       AppPages.error(req, ce.status(), ce.code(), ce.status() == 403 ? "Not allowed"
           : "Bad app address", AppsControl.reason(ce), null, footer());
     } else {
       LOG.warn("app {}: cannot resolve: {}", app.label(), e.getMessage());
+      refused("control-unavailable");
       AppPages.error(req, 503, "control_plane_unavailable", "Temporarily unavailable",
           "relay " + relayName + " cannot reach the control plane to look up app "
               + app.label() + "; try again shortly", null, footer());

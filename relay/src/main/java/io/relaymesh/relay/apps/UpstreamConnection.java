@@ -120,11 +120,13 @@ final class UpstreamConnection {
             return;
           }
           UpstreamConnection c = new UpstreamConnection(id, target, ar.result(), reporter);
-          LOG.info("app connection {} open: user {} -> app {} (agent '{}' of workspace '{}'"
-              + " port {}{}) for client {} (agent tunnel {} stream {})", id, user(target),
-              target.app(), target.agent(), target.workspace(), target.port(),
-              target.https() ? ", https" : "", target.clientAddress(), target.tunnel().id(),
-              c.stream.id());
+          LOG.atInfo().setMessage("stream open").addKeyValue("stream_id", id)
+              .addKeyValue("kind", "app").addKeyValue("user", user(target))
+              .addKeyValue("workspace", target.workspace()).addKeyValue("agent", target.agent())
+              .addKeyValue("app", target.app()).addKeyValue("port", target.port())
+              .addKeyValue("https", target.https()).addKeyValue("remote", target.clientAddress())
+              .addKeyValue("tunnel_id", target.tunnel().id())
+              .addKeyValue("stream", c.stream.id()).log();
           p.complete(c);
         }));
     return p.future();
@@ -319,11 +321,15 @@ final class UpstreamConnection {
   private void logClosed(String how) {
     Instant ended = Instant.now();
     String reason = closeReason != null ? closeReason : how;
-    LOG.info("app connection {} closed: user {} -> app {} (agent '{}' of workspace '{}' port {}),"
-        + " {} requests, {} bytes to the app, {} bytes from the app, {} ms, {}", id,
-        user(target), target.app(), target.agent(), target.workspace(), target.port(), exchanges,
-        stream.bytesOut(), stream.bytesIn(), Duration.between(started, ended).toMillis(),
-        reason);
+    LOG.atInfo().setMessage("stream closed").addKeyValue("stream_id", id)
+        .addKeyValue("kind", "app").addKeyValue("user", user(target))
+        .addKeyValue("workspace", target.workspace()).addKeyValue("agent", target.agent())
+        .addKeyValue("app", target.app()).addKeyValue("port", target.port())
+        .addKeyValue("remote", target.clientAddress())
+        .addKeyValue("tunnel_id", target.tunnel().id()).addKeyValue("requests", exchanges)
+        .addKeyValue("bytes_in", stream.bytesOut()).addKeyValue("bytes_out", stream.bytesIn())
+        .addKeyValue("duration_ms", Duration.between(started, ended).toMillis())
+        .addKeyValue("reason", reason).log();
     if (reporter != null) {
       reporter.connection(new JsonObject()
           .put("username", user(target))

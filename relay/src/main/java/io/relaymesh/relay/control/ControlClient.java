@@ -165,6 +165,70 @@ public final class ControlClient implements AutoCloseable {
    * fails with a {@link ControlException} otherwise.
    */
   public Future<JsonObject> call(HttpMethod method, String path, JsonObject body, int expected) {
+    Observer o = observer;
+    if (o == null) {
+      return doCall(method, path, body, expected);
+    }
+    long start = System.nanoTime();
+    String call = callName(path);
+    return doCall(method, path, body, expected).andThen(ar -> o.call(call,
+        System.nanoTime() - start, ar.succeeded() ? null : errorReason(ar.cause())));
+  }
+
+  /** Sees every control-plane call (metrics). */
+  @FunctionalInterface
+  public interface Observer {
+    /**
+     * @param call the {@code call} label ({@link #callName})
+     * @param errorReason null when it succeeded, else {@code unreachable}, {@code timeout},
+     *     {@code status-4xx}, {@code status-5xx} or {@code bad-answer}
+     */
+    void call(String call, long nanos, String errorReason);
+  }
+
+  private volatile Observer observer;
+
+  /** Sets who sees every call (null: nobody). */
+  public ControlClient observer(Observer o) {
+    observer = o;
+    return this;
+  }
+
+  /** The bounded {@code call} label of a control-plane path. */
+  static String callName(String path) {
+    String p = path.startsWith("/api/v1/relay/") ? path.substring("/api/v1/relay/".length())
+        : path;
+    if (p.startsWith("agents/")) {
+      return "replicas";
+    }
+    return switch (p) {
+      case "register", "heartbeat", "deregister", "peer-ticket", "agent-auth", "presence",
+          "connections" -> p;
+      case "apps/resolve" -> "apps-resolve";
+      case "apps/authorize" -> "apps-authorize";
+      case "apps/handoff" -> "apps-handoff";
+      case "apps/refresh" -> "apps-refresh";
+      default -> "other";
+    };
+  }
+
+  static String errorReason(Throwable e) {
+    if (e instanceof ControlException ce && ce.status() > 0) {
+      if (ce.status() >= 500) {
+        return "status-5xx";
+      }
+      return ce.status() >= 400 ? "status-4xx" : "bad-answer";
+    }
+    String m = e == null ? null : e.getMessage();
+    if (m != null && (m.contains("no answer within") || m.toLowerCase(java.util.Locale.ROOT)
+        .contains("timeout") || m.toLowerCase(java.util.Locale.ROOT).contains("timed out"))) {
+      return "timeout";
+    }
+    return "unreachable";
+  }
+
+  private Future<JsonObject> doCall(HttpMethod method, String path, JsonObject body,
+      int expected) {
     String what = method + " " + base + path;
     RequestOptions options = new RequestOptions().setMethod(method).setAbsoluteURI(base + path)
         .setTimeout(timeoutMs)

@@ -68,7 +68,7 @@ public final class PeerEndpoint {
     this.tunnels = tunnels;
     this.registry = registry;
     this.verifier = verifier;
-    this.connector = new Connector(reporter);
+    this.connector = new Connector(reporter, tunnels);
     this.region = region;
     this.replicaId = replicaId;
   }
@@ -81,6 +81,7 @@ public final class PeerEndpoint {
   public void handle(HttpServerRequest req) {
     String token = JsonErrors.bearer(req);
     if (token == null) {
+      tunnels.metrics().handshakeFailure("peer", "unauthenticated");
       JsonErrors.send(req, 401, "unauthenticated", "peer tunnel needs 'Authorization: Bearer"
           + " <peer ticket>' (relays only, from POST /api/v1/relay/peer-ticket)");
       return;
@@ -95,7 +96,7 @@ public final class PeerEndpoint {
             return;
           }
           PeerTickets.Claims peer = ar.result();
-          TunnelMetrics m = tunnels.newTunnelMetrics();
+          TunnelMetrics m = tunnels.newTunnelMetrics(TunnelMetrics.Type.PEER_IN);
           tunnels.upgrade(ctx, req, m).onComplete(up -> {
             if (up.failed()) {
               LOG.info("peer tunnel from {} ({}) not opened: {}", remote, peer.caller(),
@@ -109,6 +110,7 @@ public final class PeerEndpoint {
 
   private void refuse(HttpServerRequest req, String remote, Throwable e) {
     if (e instanceof TicketException te) {
+      tunnels.metrics().handshakeFailure("peer", ClientEndpoint.handshakeReason(te.reason()));
       LOG.info("peer tunnel from {} refused: {}", remote, te.getMessage());
       if (te.reason() == TicketException.Reason.KEYS_UNAVAILABLE) {
         JsonErrors.send(req, 503, "control_plane_unavailable",
@@ -119,6 +121,7 @@ public final class PeerEndpoint {
                 + " (peer tunnels are for relays only): " + te.getMessage());
       }
     } else {
+      tunnels.metrics().handshakeFailure("peer", "error");
       LOG.warn("peer tunnel from {} refused: peer ticket check failed: {}", remote, e.toString());
       JsonErrors.send(req, 500, "internal", "peer ticket check failed");
     }
@@ -129,8 +132,12 @@ public final class PeerEndpoint {
     String id = tunnels.nextId("pt");
     Instant started = Instant.now();
     live.incrementAndGet();
-    LOG.info("peer tunnel {} open: relay {} from {} (peer ticket {}, valid until {})", id,
-        peer.caller(), remote, peer.ticketId(), peer.expiresAt());
+    tunnels.metrics().peerSession(true, 1);
+    LOG.atInfo().setMessage("peer tunnel open").addKeyValue("tunnel_id", id)
+        .addKeyValue("direction", "in").addKeyValue("peer", peer.caller())
+        .addKeyValue("relay", tunnels.relayName()).addKeyValue("remote", remote)
+        .addKeyValue("ticket_id", peer.ticketId())
+        .addKeyValue("expires", peer.expiresAt()).log();
     session.openHandler(s -> onOpen(ctx, peer, id, s));
     long until = Duration.between(Instant.now(), peer.expiresAt().plus(verifier.skew()))
         .toMillis();
@@ -143,26 +150,32 @@ public final class PeerEndpoint {
     session.closeFuture().onComplete(x -> {
       vertx.cancelTimer(timer);
       live.decrementAndGet();
-      LOG.info("peer tunnel {} closed: relay {} from {}, {} streams, {} bytes in, {} bytes out,"
-          + " {} ms", id, peer.caller(), remote, m.streams(), m.bytesReceived(), m.bytesSent(),
-          Duration.between(started, Instant.now()).toMillis());
+      tunnels.metrics().peerSession(true, -1);
+      LOG.atInfo().setMessage("peer tunnel closed").addKeyValue("tunnel_id", id)
+          .addKeyValue("direction", "in").addKeyValue("peer", peer.caller())
+          .addKeyValue("relay", tunnels.relayName()).addKeyValue("remote", remote)
+          .addKeyValue("streams", m.streams()).addKeyValue("bytes_in", m.bytesReceived())
+          .addKeyValue("bytes_out", m.bytesSent())
+          .addKeyValue("duration_ms", Duration.between(started, Instant.now()).toMillis())
+          .addKeyValue("reason", Tunnels.closeReason(x)).log();
     });
   }
 
   private void onOpen(Context ctx, PeerTickets.Claims peer, String tunnelId, Stream stream) {
-    String label = "peer tunnel " + tunnelId + " from " + peer.caller();
+    long startNanos = System.nanoTime();
+    String label = tunnelId;
     JsonObject meta;
     try {
       meta = stream.metadata() == null || stream.metadata().length() == 0 ? new JsonObject()
           : new JsonObject(stream.metadata());
     } catch (DecodeException | ClassCastException e) {
-      Connector.refuse(stream, label, ErrorCode.PROTOCOL_ERROR,
+      connector.refuse(stream, label, Connector.Forwarding.IN, startNanos, ErrorCode.PROTOCOL_ERROR,
           "OPEN metadata is not a JSON object");
       return;
     }
     Object ticket = meta.getValue("ticket");
     if (!(ticket instanceof String clientTicket)) {
-      Connector.refuse(stream, label, ErrorCode.UNAUTHORIZED, "a forwarded stream needs the"
+      connector.refuse(stream, label, Connector.Forwarding.IN, startNanos, ErrorCode.UNAUTHORIZED, "a forwarded stream needs the"
           + " client's ticket in its OPEN metadata ({\"ticket\": ...})");
       return;
     }
@@ -174,18 +187,19 @@ public final class PeerEndpoint {
             String why = ar.cause() instanceof TicketException te
                 ? ClientEndpoint.humanReason(te.reason()) + ": " + te.getMessage()
                 : "ticket check failed";
-            Connector.refuse(stream, label, ErrorCode.UNAUTHORIZED, why);
+            connector.refuse(stream, label, Connector.Forwarding.IN, startNanos, ErrorCode.UNAUTHORIZED, why);
             return;
           }
           authorized(ctx, peer, label, clientAddress,
-              OpenRequest.decide(ar.result(), null, stream.kind(), stream.target()), stream);
+              OpenRequest.decide(ar.result(), null, stream.kind(), stream.target()), stream,
+              startNanos);
         }));
   }
 
   private void authorized(Context ctx, PeerTickets.Claims peer, String label,
-      String clientAddress, OpenRequest.Decision decision, Stream stream) {
+      String clientAddress, OpenRequest.Decision decision, Stream stream, long startNanos) {
     if (decision instanceof OpenRequest.Refused r) {
-      Connector.refuse(stream, label, r.code(), r.reason());
+      connector.refuse(stream, label, Connector.Forwarding.IN, startNanos, r.code(), r.reason());
       return;
     }
     OpenRequest.Allowed ok = (OpenRequest.Allowed) decision;
@@ -193,7 +207,7 @@ public final class PeerEndpoint {
     AgentTunnel tunnel = registry.pick(claims.agentId());
     if (tunnel == null) {
       // one hop only: a forwarded stream is never forwarded again
-      Connector.refuse(stream, label, ErrorCode.UNREACHABLE, "agent '" + claims.agent()
+      connector.refuse(stream, label, Connector.Forwarding.IN, startNanos, ErrorCode.UNREACHABLE, "agent '" + claims.agent()
           + "' of workspace '" + claims.workspace() + "' is not connected to relay " + region
           + "/" + replicaId);
       return;
@@ -203,7 +217,7 @@ public final class PeerEndpoint {
         .put("connectionId", connectionId).put("clientAddress", clientAddress)
         .put("via", peer.caller());
     connector.connect(ctx, stream, new Connector.Inbound(label, clientAddress,
-        "peer " + peer.caller()), connectionId, claims, ok,
+        "peer " + peer.caller(), Connector.Forwarding.IN, startNanos), connectionId, claims, ok,
         tunnel.session().open(ok.kind(), ok.target(), agentMeta.toBuffer())
             .map(s -> new Connector.Upstream(s, "agent tunnel " + tunnel.id())));
   }

@@ -188,9 +188,11 @@ public final class PeerSessions {
       return Future.failedFuture("its registered certificate fingerprint is unusable: "
           + e.getMessage());
     }
+    io.relaymesh.relay.tunnel.TunnelMetrics metrics =
+        tunnels.newTunnelMetrics(io.relaymesh.relay.tunnel.TunnelMetrics.Type.PEER_OUT);
     DialOptions options = DialOptions.defaults().withTrust(trust)
         .withTimeouts(CONNECT_TIMEOUT, HANDSHAKE_TIMEOUT).withTunnel(tunnel)
-        .withMetrics(tunnels.newTunnelMetrics());
+        .withMetrics(metrics);
     String url = stripSlash(target.url()) + PeerEndpoint.PATH;
     return control.peerTicket(replicaId, target.region(), target.replicaId())
         .recover(e -> Future.failedFuture("no peer ticket from the control plane: "
@@ -204,10 +206,25 @@ public final class PeerSessions {
               .map(d -> {
                 Session s = d.session();
                 tunnels.track(s);
-                LOG.info("relay: peer session to {} at {} open ({}, peer ticket valid until {})",
-                    target.name(), url, trust, expires);
-                s.closeFuture().onComplete(x -> LOG.info("relay: peer session to {} closed",
-                    target.name()));
+                tunnels.metrics().peerSession(false, 1);
+                String id = tunnels.nextId("po");
+                Instant opened = Instant.now();
+                LOG.atInfo().setMessage("peer tunnel open").addKeyValue("tunnel_id", id)
+                    .addKeyValue("direction", "out").addKeyValue("peer", target.name())
+                    .addKeyValue("relay", tunnels.relayName()).addKeyValue("remote", url)
+                    .addKeyValue("trust", trust).addKeyValue("expires", expires).log();
+                s.closeFuture().onComplete(x -> {
+                  tunnels.metrics().peerSession(false, -1);
+                  LOG.atInfo().setMessage("peer tunnel closed").addKeyValue("tunnel_id", id)
+                      .addKeyValue("direction", "out").addKeyValue("peer", target.name())
+                      .addKeyValue("relay", tunnels.relayName()).addKeyValue("remote", url)
+                      .addKeyValue("streams", metrics.streams())
+                      .addKeyValue("bytes_in", metrics.bytesReceived())
+                      .addKeyValue("bytes_out", metrics.bytesSent())
+                      .addKeyValue("duration_ms", java.time.Duration.between(opened,
+                          Instant.now()).toMillis())
+                      .addKeyValue("reason", Tunnels.closeReason(x)).log();
+                });
                 return new Peer(s, expires);
               });
         });

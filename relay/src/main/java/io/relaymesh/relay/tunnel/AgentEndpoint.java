@@ -52,12 +52,14 @@ public final class AgentEndpoint {
   public void handle(HttpServerRequest req) {
     String token = JsonErrors.bearer(req);
     if (token == null) {
+      tunnels.metrics().handshakeFailure("agent", "unauthenticated");
       JsonErrors.send(req, 401, "unauthenticated",
           "agent tunnel needs 'Authorization: Bearer <agent token>'");
       return;
     }
     if (!Tokens.wellFormed(token, TokenKind.AGENT)) {
       // checked here so that made-up tokens never cost a control-plane request
+      tunnels.metrics().handshakeFailure("agent", "malformed");
       JsonErrors.send(req, 401, "agent_token_invalid", "not an agent token (rma_ + 43 base64url characters)");
       return;
     }
@@ -70,7 +72,7 @@ public final class AgentEndpoint {
         return;
       }
       AgentIdentity agent = ar.result();
-      TunnelMetrics m = tunnels.newTunnelMetrics();
+      TunnelMetrics m = tunnels.newTunnelMetrics(TunnelMetrics.Type.AGENT);
       tunnels.upgrade(ctx, req, m).onComplete(up -> {
         if (up.failed()) {
           LOG.info("agent tunnel from {} for {} not opened: {}", remote, agent.describe(),
@@ -87,10 +89,12 @@ public final class AgentEndpoint {
 
   private void refuse(HttpServerRequest req, String remote, Throwable e) {
     if (e instanceof ControlException ce && ce.status() == 403) {
+      tunnels.metrics().handshakeFailure("agent", "revoked");
       LOG.info("agent tunnel from {} refused: agent token is revoked or unknown", remote);
       JsonErrors.send(req, 401, "agent_token_invalid",
           "agent token is revoked or unknown (was its workspace deleted?)");
     } else {
+      tunnels.metrics().handshakeFailure("agent", "control-unavailable");
       LOG.warn("agent tunnel from {} refused: cannot check its token: {}", remote, e.getMessage());
       JsonErrors.send(req, 503, "control_plane_unavailable",
           "the relay cannot check agent tokens right now (control plane unreachable); retry");
@@ -102,9 +106,12 @@ public final class AgentEndpoint {
     AgentTunnel tunnel = new AgentTunnel(tunnels.nextId("at"), agent, session, remote,
         Instant.now());
     registry.add(tunnel);
+    tunnels.metrics().agentTunnel(1);
     reporter.presence(agent.agentId(), agent.describe(), true);
-    LOG.info("agent tunnel {} open: {} (agent id {}) from {}", tunnel.id(), agent.describe(),
-        agent.agentId(), remote);
+    LOG.atInfo().setMessage("agent tunnel open").addKeyValue("tunnel_id", tunnel.id())
+        .addKeyValue("agent", agent.agent()).addKeyValue("workspace", agent.fullName())
+        .addKeyValue("agent_id", agent.agentId()).addKeyValue("relay", tunnels.relayName())
+        .addKeyValue("remote", remote).log();
     long timer = vertx.setPeriodic(recheckMs, id -> auth.authenticate(token).onFailure(e -> {
       if (e instanceof ControlException ce && ce.status() == 403 && !session.isClosed()) {
         LOG.info("agent tunnel {}: token of {} was revoked; closing", tunnel.id(),
@@ -114,13 +121,18 @@ public final class AgentEndpoint {
     }));
     session.closeFuture().onComplete(x -> {
       vertx.cancelTimer(timer);
+      tunnels.metrics().agentTunnel(-1);
       if (registry.remove(tunnel)) {
         reporter.presence(agent.agentId(), agent.describe(), false);
       }
-      LOG.info("agent tunnel {} closed: {} from {}, {} streams, {} bytes in, {} bytes out, {} ms{}",
-          tunnel.id(), agent.describe(), remote, m.streams(), m.bytesReceived(),
-          m.bytesSent(), Duration.between(tunnel.openedAt(), Instant.now()).toMillis(),
-          x.failed() ? ", " + x.cause().getMessage() : "");
+      LOG.atInfo().setMessage("agent tunnel closed").addKeyValue("tunnel_id", tunnel.id())
+          .addKeyValue("agent", agent.agent()).addKeyValue("workspace", agent.fullName())
+          .addKeyValue("agent_id", agent.agentId()).addKeyValue("relay", tunnels.relayName())
+          .addKeyValue("remote", remote).addKeyValue("streams", m.streams())
+          .addKeyValue("bytes_in", m.bytesReceived()).addKeyValue("bytes_out", m.bytesSent())
+          .addKeyValue("duration_ms", Duration.between(tunnel.openedAt(), Instant.now())
+              .toMillis())
+          .addKeyValue("reason", Tunnels.closeReason(x)).log();
     });
   }
 

@@ -64,13 +64,14 @@ public final class ClientEndpoint {
     this.tunnels = tunnels;
     this.registry = registry;
     this.verifier = verifier;
-    this.connector = new Connector(reporter);
+    this.connector = new Connector(reporter, tunnels);
     this.forwarder = forwarder;
   }
 
   public void handle(HttpServerRequest req) {
     String ticket = JsonErrors.bearer(req);
     if (ticket == null) {
+      tunnels.metrics().handshakeFailure("client", "unauthenticated");
       JsonErrors.send(req, 401, "unauthenticated",
           "client tunnel needs 'Authorization: Bearer <ticket>' (from POST /api/v1/tickets)");
       return;
@@ -84,7 +85,7 @@ public final class ClientEndpoint {
         return;
       }
       TicketClaims claims = ar.result();
-      TunnelMetrics m = tunnels.newTunnelMetrics();
+      TunnelMetrics m = tunnels.newTunnelMetrics(TunnelMetrics.Type.CLIENT);
       tunnels.upgrade(ctx, req, m).onComplete(up -> {
         if (up.failed()) {
           LOG.info("client tunnel from {} ({}) not opened: {}", remote, claims.username(),
@@ -94,14 +95,24 @@ public final class ClientEndpoint {
         Session session = up.result();
         String id = tunnels.nextId("ct");
         Instant started = Instant.now();
-        LOG.info("client tunnel {} open: user {} for agent '{}' of workspace '{}' port {} from {}"
-            + " (ticket {})", id, claims.username(), claims.agent(), claims.workspace(),
-            claims.port(), remote, claims.ticketId());
+        tunnels.metrics().clientSession(1);
+        LOG.atInfo().setMessage("client tunnel open").addKeyValue("tunnel_id", id)
+            .addKeyValue("user", claims.username()).addKeyValue("workspace", claims.workspace())
+            .addKeyValue("agent", claims.agent()).addKeyValue("port", claims.port())
+            .addKeyValue("relay", tunnels.relayName()).addKeyValue("remote", remote)
+            .addKeyValue("ticket_id", claims.ticketId()).log();
         session.openHandler(s -> onOpen(ctx, ticket, claims, remote, id, s));
-        session.closeFuture().onComplete(x -> LOG.info(
-            "client tunnel {} closed: user {} from {}, {} streams, {} bytes in, {} bytes out, {} ms",
-            id, claims.username(), remote, m.streams(), m.bytesReceived(), m.bytesSent(),
-            Duration.between(started, Instant.now()).toMillis()));
+        session.closeFuture().onComplete(x -> {
+          tunnels.metrics().clientSession(-1);
+          LOG.atInfo().setMessage("client tunnel closed").addKeyValue("tunnel_id", id)
+              .addKeyValue("user", claims.username())
+              .addKeyValue("workspace", claims.workspace()).addKeyValue("agent", claims.agent())
+              .addKeyValue("relay", tunnels.relayName()).addKeyValue("remote", remote)
+              .addKeyValue("streams", m.streams()).addKeyValue("bytes_in", m.bytesReceived())
+              .addKeyValue("bytes_out", m.bytesSent())
+              .addKeyValue("duration_ms", Duration.between(started, Instant.now()).toMillis())
+              .addKeyValue("reason", Tunnels.closeReason(x)).log();
+        });
       });
     }));
   }
@@ -113,6 +124,7 @@ public final class ClientEndpoint {
 
   private void refuse(HttpServerRequest req, String remote, Throwable e) {
     if (e instanceof TicketException te) {
+      tunnels.metrics().handshakeFailure("client", handshakeReason(te.reason()));
       LOG.info("client tunnel from {} refused: {}", remote, te.getMessage());
       if (te.reason() == TicketException.Reason.KEYS_UNAVAILABLE) {
         JsonErrors.send(req, 503, "control_plane_unavailable",
@@ -122,9 +134,22 @@ public final class ClientEndpoint {
             humanReason(te.reason()) + ": " + te.getMessage());
       }
     } else {
+      tunnels.metrics().handshakeFailure("client", "error");
       LOG.warn("client tunnel from {} refused: ticket check failed: {}", remote, e.toString());
       JsonErrors.send(req, 500, "internal", "ticket check failed");
     }
+  }
+
+  /** The {@code reason} label of a handshake refused for a ticket rejection. */
+  public static String handshakeReason(TicketException.Reason r) {
+    return switch (r) {
+      case EXPIRED -> "expired";
+      case NOT_YET_VALID -> "not-yet-valid";
+      case WRONG_AUDIENCE -> "wrong-region";
+      case UNKNOWN_KEY, BAD_SIGNATURE, UNSUPPORTED_ALGORITHM -> "forged";
+      case MALFORMED -> "malformed";
+      case KEYS_UNAVAILABLE -> "control-unavailable";
+    };
   }
 
   /** A short human sentence for a ticket rejection reason. */
@@ -143,45 +168,46 @@ public final class ClientEndpoint {
 
   private void onOpen(Context ctx, String sessionTicket, TicketClaims session, String remote,
       String tunnelId, Stream stream) {
+    long startNanos = System.nanoTime();
     String perStream;
     try {
       perStream = OpenRequest.streamTicket(stream.metadata());
     } catch (IllegalArgumentException e) {
-      refuse(stream, tunnelId, ErrorCode.PROTOCOL_ERROR, e.getMessage());
+      refuse(stream, tunnelId, startNanos, ErrorCode.PROTOCOL_ERROR, e.getMessage());
       return;
     }
     if (perStream == null) {
       OpenRequest.Refused expired = OpenRequest.expiredSessionTicket(session, Instant.now(),
           verifier.skew());
       if (expired != null) {
-        refuse(stream, tunnelId, expired.code(), expired.reason());
+        refuse(stream, tunnelId, startNanos, expired.code(), expired.reason());
         return;
       }
       authorized(ctx, sessionTicket, OpenRequest.decide(session, null, stream.kind(),
-          stream.target()),
-          remote, tunnelId, stream);
+          stream.target()), remote, tunnelId, stream, startNanos);
       return;
     }
     verify(perStream).onComplete(ar -> ctx.runOnContext(v -> {
       if (ar.failed()) {
         String why = ar.cause() instanceof TicketException te
             ? humanReason(te.reason()) + ": " + te.getMessage() : "stream ticket check failed";
-        refuse(stream, tunnelId, ErrorCode.UNAUTHORIZED, why);
+        refuse(stream, tunnelId, startNanos, ErrorCode.UNAUTHORIZED, why);
         return;
       }
       authorized(ctx, perStream, OpenRequest.decide(session, ar.result(), stream.kind(),
-          stream.target()), remote, tunnelId, stream);
+          stream.target()), remote, tunnelId, stream, startNanos);
     }));
   }
 
-  private void refuse(Stream stream, String tunnelId, ErrorCode code, String reason) {
-    Connector.refuse(stream, "client tunnel " + tunnelId, code, reason);
+  private void refuse(Stream stream, String tunnelId, long startNanos, ErrorCode code,
+      String reason) {
+    connector.refuse(stream, tunnelId, Connector.Forwarding.NONE, startNanos, code, reason);
   }
 
   private void authorized(Context ctx, String rawTicket, OpenRequest.Decision decision,
-      String remote, String tunnelId, Stream client) {
+      String remote, String tunnelId, Stream client, long startNanos) {
     if (decision instanceof OpenRequest.Refused r) {
-      refuse(client, tunnelId, r.code(), r.reason());
+      refuse(client, tunnelId, startNanos, r.code(), r.reason());
       return;
     }
     OpenRequest.Allowed ok = (OpenRequest.Allowed) decision;
@@ -192,13 +218,14 @@ public final class ClientEndpoint {
         .put("connectionId", connectionId).put("clientAddress", host(remote));
     AgentTunnel tunnel = registry.pick(claims.agentId());
     if (tunnel != null) {
-      connector.connect(ctx, client, new Connector.Inbound("client " + tunnelId, host(remote),
-          null), connectionId, claims, ok, tunnel.session().open(ok.kind(), ok.target(),
+      connector.connect(ctx, client, new Connector.Inbound(tunnelId, host(remote), null,
+          Connector.Forwarding.NONE, startNanos), connectionId, claims, ok, tunnel.session().open(ok.kind(), ok.target(),
           meta.toBuffer()).map(s -> new Connector.Upstream(s, "agent tunnel " + tunnel.id())));
       return;
     }
     if (forwarder == null) {
-      refuse(client, tunnelId, ErrorCode.UNREACHABLE, agent + " is not connected to this relay");
+      refuse(client, tunnelId, startNanos, ErrorCode.UNREACHABLE, agent
+          + " is not connected to this relay");
       return;
     }
     // one hop to the relay that holds the agent; it verifies the ticket that authorized this
@@ -208,8 +235,8 @@ public final class ClientEndpoint {
         ok.target(), meta);
     forwarded.onComplete(ar -> {
       String via = ar.succeeded() ? "forwarded to " + ar.result().relay() : null;
-      connector.connect(ctx, client, new Connector.Inbound("client " + tunnelId, host(remote),
-          via), connectionId, claims, ok, forwarded.map(f -> new Connector.Upstream(f.stream(),
+      connector.connect(ctx, client, new Connector.Inbound(tunnelId, host(remote), via,
+          Connector.Forwarding.OUT, startNanos), connectionId, claims, ok, forwarded.map(f -> new Connector.Upstream(f.stream(),
           "peer tunnel to " + f.relay(), "relay " + f.relay() + " (holding the agent)")));
     });
   }

@@ -6,6 +6,7 @@ import io.relaymesh.proxy.session.StreamResetException;
 import io.relaymesh.proxy.wire.ErrorCode;
 import io.relaymesh.proxy.wire.WireSpec;
 import io.relaymesh.relay.control.Reporter;
+import io.relaymesh.relay.metrics.RelayMetrics;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
@@ -42,26 +43,53 @@ public final class Connector {
     }
   }
 
+  /** Whether a connection crosses relays: not, forwarded out to another relay, or in from one. */
+  public enum Forwarding { NONE, OUT, IN }
+
   /**
    * Where the inbound stream came from.
    *
-   * @param tunnelId for logs: {@code client ct-2}, {@code peer tunnel pt-1 from us/us-1}
+   * @param tunnelId the inbound tunnel's id ({@code ct-2}, {@code pt-1})
    * @param clientAddress the client's address (host), as known
    * @param via for the connection log: null for a direct connection, {@code peer us/us-1} on the
    *     relay holding the agent, {@code forwarded to eu/eu-1} on the relay the client used
+   * @param forwarding whether the connection crosses relays
+   * @param startNanos {@link System#nanoTime()} when the OPEN reached the relay
    */
-  public record Inbound(String tunnelId, String clientAddress, String via) {}
+  public record Inbound(String tunnelId, String clientAddress, String via, Forwarding forwarding,
+      long startNanos) {}
 
   private final Reporter reporter;
+  private final RelayMetrics metrics;
+  private final String relayName;
 
-  public Connector(Reporter reporter) {
+  public Connector(Reporter reporter, Tunnels tunnels) {
     this.reporter = reporter;
+    this.metrics = tunnels.metrics();
+    this.relayName = tunnels.relayName();
   }
 
-  /** Refuses an inbound OPEN with a log line. */
-  public static void refuse(Stream stream, String tunnelId, ErrorCode code, String reason) {
-    LOG.info("{}: stream {} (kind {}, target '{}') refused: {} {}", tunnelId, stream.id(),
-        stream.kind(), stream.target(), code, reason);
+  /**
+   * Refuses an inbound OPEN with a log line and counts it ({@code stream_opens_total} with the
+   * result of {@code code}; a forwarded one also in {@code peer_forwarded_streams_total}).
+   *
+   * @param startNanos when the OPEN arrived ({@link System#nanoTime()}), or -1: not timed
+   */
+  public void refuse(Stream stream, String tunnelId, Forwarding forwarding, long startNanos,
+      ErrorCode code, String reason) {
+    String result = RelayMetrics.result(code);
+    int k = RelayMetrics.kindIndex(stream.kind());
+    if (k >= 0) {
+      metrics.streamOpen(k, result, startNanos < 0 ? -1 : System.nanoTime() - startNanos);
+    }
+    if (forwarding != Forwarding.NONE) {
+      metrics.peerForwarded(forwarding == Forwarding.OUT, result);
+    }
+    LOG.atInfo().setMessage("stream refused").addKeyValue("tunnel_id", tunnelId)
+        .addKeyValue("stream", stream.id()).addKeyValue("kind", kindLabel(stream.kind()))
+        .addKeyValue("target", stream.target()).addKeyValue("relay", relayName)
+        .addKeyValue("result", result).addKeyValue("code", code)
+        .addKeyValue("reason", reason).log();
     stream.reject(code, reason);
   }
 
@@ -78,7 +106,7 @@ public final class Connector {
             : ErrorCode.INTERNAL;
         String reason = ar.cause() instanceof StreamResetException e ? e.reason()
             : String.valueOf(ar.cause().getMessage());
-        refuse(inbound, in.tunnelId(), code, reason);
+        refuse(inbound, in.tunnelId(), in.forwarding(), in.startNanos(), code, reason);
         return;
       }
       Upstream up = ar.result();
@@ -87,27 +115,55 @@ public final class Connector {
           up.stream().reset(ErrorCode.CANCEL, "client stream went away before it was accepted");
           LOG.info("{}: stream {} gone before accept: {}", in.tunnelId(), inbound.id(),
               acc.cause().getMessage());
+          counted(ok, in, "error");
           return;
         }
-        String what = kindName(ok.kind()) + " port " + ok.port();
-        LOG.info("connection {} open: user {} -> agent '{}' of workspace '{}' {} ({} stream {}, {}"
-            + " stream {}, ticket {}){}", connectionId, claims.username(), claims.agent(),
-            claims.workspace(), what, in.tunnelId(), inbound.id(), up.where(), up.stream().id(),
-            claims.ticketId(), in.via() == null ? "" : ", " + in.via());
-        Splice.splice(inbound, up.stream(), up.label()).onSuccess(res -> closed(connectionId, claims, ok,
-            in, started, res));
+        counted(ok, in, "ok");
+        org.slf4j.spi.LoggingEventBuilder line = LOG.atInfo().setMessage("stream open")
+            .addKeyValue("stream_id", connectionId)
+            .addKeyValue("kind", kindLabel(ok.kind())).addKeyValue("user", claims.username())
+            .addKeyValue("workspace", claims.workspace()).addKeyValue("agent", claims.agent())
+            .addKeyValue("port", ok.port()).addKeyValue("tunnel_id", in.tunnelId())
+            .addKeyValue("upstream", up.where()).addKeyValue("relay", relayName)
+            .addKeyValue("remote", in.clientAddress()).addKeyValue("ticket_id", claims.ticketId());
+        if (in.via() != null) {
+          line.addKeyValue("via", in.via());
+        }
+        line.log();
+        Splice.splice(inbound, up.stream(), up.label()).onSuccess(res -> closed(connectionId,
+            claims, ok, in, started, res));
       });
     }));
+  }
+
+  private void counted(OpenRequest.Allowed ok, Inbound in, String result) {
+    int k = RelayMetrics.kindIndex(ok.kind());
+    if (k >= 0) {
+      metrics.streamOpen(k, result, in.startNanos() < 0 ? -1
+          : System.nanoTime() - in.startNanos());
+    }
+    if (in.forwarding() != Forwarding.NONE) {
+      metrics.peerForwarded(in.forwarding() == Forwarding.OUT, result);
+    }
   }
 
   private void closed(String connectionId, TicketClaims claims, OpenRequest.Allowed ok,
       Inbound in, Instant started, Splice.Result res) {
     Instant ended = Instant.now();
-    LOG.info("connection {} closed: user {} -> agent '{}' of workspace '{}' port {}, {} bytes"
-        + " from client, {} bytes to client, {} ms, {}{}", connectionId, claims.username(),
-        claims.agent(), claims.workspace(), ok.port(), res.bytesFromClient(),
-        res.bytesToClient(), Duration.between(started, ended).toMillis(), res.closeReason(),
-        in.via() == null ? "" : ", " + in.via());
+    org.slf4j.spi.LoggingEventBuilder line = LOG.atInfo().setMessage("stream closed")
+        .addKeyValue("stream_id", connectionId)
+        .addKeyValue("kind", kindLabel(ok.kind())).addKeyValue("user", claims.username())
+        .addKeyValue("workspace", claims.workspace()).addKeyValue("agent", claims.agent())
+        .addKeyValue("port", ok.port()).addKeyValue("tunnel_id", in.tunnelId())
+        .addKeyValue("relay", relayName).addKeyValue("remote", in.clientAddress())
+        .addKeyValue("bytes_in", res.bytesFromClient()).addKeyValue("bytes_out",
+            res.bytesToClient())
+        .addKeyValue("duration_ms", Duration.between(started, ended).toMillis())
+        .addKeyValue("reason", res.closeReason());
+    if (in.via() != null) {
+      line.addKeyValue("via", in.via());
+    }
+    line.log();
     JsonObject record = new JsonObject()
         .put("username", claims.username())
         .put("workspace", claims.workspace())
@@ -124,6 +180,12 @@ public final class Connector {
       record.put("via", in.via());
     }
     reporter.connection(record);
+  }
+
+  /** The {@code kind} of log lines: {@code ssh}, {@code tcp}, {@code app}, else the number. */
+  static String kindLabel(int kind) {
+    int k = RelayMetrics.kindIndex(kind);
+    return k >= 0 ? RelayMetrics.KINDS[k] : String.valueOf(kind);
   }
 
   static String kindName(int kind) {

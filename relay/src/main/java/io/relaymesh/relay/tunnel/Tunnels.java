@@ -1,12 +1,12 @@
 package io.relaymesh.relay.tunnel;
 
 import io.relaymesh.config.TunnelConfig;
-import io.relaymesh.proxy.session.CountingSessionMetrics;
 import io.relaymesh.proxy.session.Role;
 import io.relaymesh.proxy.session.Session;
 import io.relaymesh.proxy.transport.WebSocketTransport;
 import io.relaymesh.proxy.wire.ErrorCode;
 import io.relaymesh.relay.http.JsonErrors;
+import io.relaymesh.relay.metrics.RelayMetrics;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.http.HttpServerRequest;
@@ -14,7 +14,7 @@ import io.vertx.core.http.ServerWebSocket;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Set;
+import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -27,18 +27,39 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class Tunnels {
 
   private final TunnelConfig config;
-  private final CountingSessionMetrics metrics;
-  private final Set<Session> live = ConcurrentHashMap.newKeySet();
+  private final RelayMetrics metrics;
+  private final Map<Session, TunnelMetrics.Type> live = new ConcurrentHashMap<>();
   private final AtomicLong ids = new AtomicLong();
+  private final String relayName;
   private volatile String refusing;
 
-  public Tunnels(TunnelConfig config, CountingSessionMetrics metrics) {
-    this.config = config;
-    this.metrics = metrics;
+  public Tunnels(TunnelConfig config, RelayMetrics metrics) {
+    this(config, metrics, "");
   }
 
-  public CountingSessionMetrics metrics() {
+  /** @param relayName {@code region/replica}, the {@code relay} key of log lines */
+  public Tunnels(TunnelConfig config, RelayMetrics metrics, String relayName) {
+    this.config = config;
+    this.metrics = metrics;
+    this.relayName = relayName;
+  }
+
+  /** {@code region/replica}, for log lines. */
+  public String relayName() {
+    return relayName;
+  }
+
+  public RelayMetrics metrics() {
     return metrics;
+  }
+
+  /** The {@code reason} of a session's close log line, from its close future's outcome. */
+  public static String closeReason(io.vertx.core.AsyncResult<?> closed) {
+    if (closed.succeeded()) {
+      return "closed";
+    }
+    String m = closed.cause() == null ? null : closed.cause().getMessage();
+    return m == null ? "closed" : m;
   }
 
   /** A relay-local id for logs: {@code prefix-<n>}. */
@@ -64,24 +85,35 @@ public final class Tunnels {
   public Future<Session> upgrade(Context ctx, HttpServerRequest req,
       TunnelMetrics tunnelMetrics) {
     if (refusing != null) {
+      metrics.handshakeFailure(endpoint(tunnelMetrics.type()), "draining");
       JsonErrors.send(req, 503, "draining", refusing);
       return Future.failedFuture(refusing);
     }
     return req.toWebSocket().compose((ServerWebSocket ws) -> {
       WebSocketTransport transport = WebSocketTransport.negotiated(ws);
       if (transport == null) {
+        metrics.handshakeFailure(endpoint(tunnelMetrics.type()), "bad-request");
         return Future.failedFuture("client did not negotiate subprotocol relaymesh.v1");
       }
       Session s = Session.create(ctx, transport, Role.SERVER, config, tunnelMetrics);
-      live.add(s);
+      live.put(s, tunnelMetrics.type());
       s.closeFuture().onComplete(x -> live.remove(s));
       return Future.succeededFuture(s);
     });
   }
 
+  /** The {@code endpoint} label of a tunnel type. */
+  static String endpoint(TunnelMetrics.Type type) {
+    return switch (type) {
+      case AGENT -> "agent";
+      case CLIENT -> "client";
+      default -> "peer";
+    };
+  }
+
   /** Metrics of one new tunnel (its own counters, forwarded to the relay-wide ones). */
-  public TunnelMetrics newTunnelMetrics() {
-    return new TunnelMetrics(metrics);
+  public TunnelMetrics newTunnelMetrics(TunnelMetrics.Type type) {
+    return new TunnelMetrics(metrics, type);
   }
 
   /**
@@ -89,13 +121,35 @@ public final class Tunnels {
    * drain and close reach it too.
    */
   public void track(Session s) {
-    live.add(s);
+    live.put(s, TunnelMetrics.Type.PEER_OUT);
     s.closeFuture().onComplete(x -> live.remove(s));
   }
 
   /** Live sessions (agent, client and peer). */
   public int sessionCount() {
     return live.size();
+  }
+
+  /** Live sessions of {@code type} (for {@code /debug/consistency}). */
+  public int sessionCount(TunnelMetrics.Type type) {
+    int n = 0;
+    for (Map.Entry<Session, TunnelMetrics.Type> e : live.entrySet()) {
+      if (e.getValue() == type) {
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** Streams on the live sessions of {@code type} (for {@code /debug/consistency}). */
+  public int streamCount(TunnelMetrics.Type type) {
+    int n = 0;
+    for (Map.Entry<Session, TunnelMetrics.Type> e : live.entrySet()) {
+      if (e.getValue() == type) {
+        n += e.getKey().streamCount();
+      }
+    }
+    return n;
   }
 
   /**
@@ -105,7 +159,7 @@ public final class Tunnels {
   public Future<Void> drain(io.vertx.core.Vertx vertx, Duration timeout, String reason) {
     refuseNew(reason);
     List<Future<Void>> all = new ArrayList<>();
-    for (Session s : List.copyOf(live)) {
+    for (Session s : List.copyOf(live.keySet())) {
       all.add(s.goAway(ErrorCode.GOING_AWAY, reason).recover(e -> Future.succeededFuture()));
     }
     io.vertx.core.Promise<Void> done = io.vertx.core.Promise.promise();
@@ -121,7 +175,7 @@ public final class Tunnels {
   public Future<Void> closeAll(String reason) {
     refuseNew(reason);
     List<Future<Void>> all = new ArrayList<>();
-    for (Session s : List.copyOf(live)) {
+    for (Session s : List.copyOf(live.keySet())) {
       all.add(s.close(ErrorCode.GOING_AWAY, reason).recover(e -> Future.succeededFuture()));
     }
     return Future.join(all).mapEmpty();

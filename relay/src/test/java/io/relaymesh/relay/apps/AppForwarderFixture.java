@@ -9,7 +9,6 @@ import io.relaymesh.config.TunnelConfig;
 import io.relaymesh.control.testing.Control;
 import io.relaymesh.control.testing.SharedPostgres;
 import io.relaymesh.proxy.Transports;
-import io.relaymesh.proxy.session.CountingSessionMetrics;
 import io.relaymesh.relay.RelayServer;
 import io.relaymesh.relay.control.ControlClient;
 import io.relaymesh.relay.control.Reporter;
@@ -78,7 +77,7 @@ final class AppForwarderFixture implements AutoCloseable {
         ControlClient.DEFAULT_TIMEOUT);
     Reporter reporter = new Reporter(controlClient, relay.replicaId());
     forwarder = new AppForwarder(vertx, new Tunnels(TunnelConfig.defaults(),
-        new CountingSessionMetrics()), reporter, maxIdle, idleTimeout)
+        new io.relaymesh.relay.metrics.RelayMetrics(() -> true, () -> false)), reporter, maxIdle, idleTimeout)
         .headTimeout(headTimeout);
     front = await(vertx.createHttpServer(new HttpServerOptions().setSsl(true).setUseAlpn(true)
             .setKeyCertOptions(CERT.keyCertOptions()).setHost("127.0.0.1").setPort(0))

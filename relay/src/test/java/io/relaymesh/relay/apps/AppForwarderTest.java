@@ -543,7 +543,7 @@ class AppForwarderTest {
   static AppForwarder newForwarder(int maxIdle, Duration idleTimeout) {
     return new AppForwarder(fx.vertx, new io.relaymesh.relay.tunnel.Tunnels(
         io.relaymesh.config.TunnelConfig.defaults(),
-        new io.relaymesh.proxy.session.CountingSessionMetrics()),
+        new io.relaymesh.relay.metrics.RelayMetrics(() -> true, () -> false)),
         new io.relaymesh.relay.control.Reporter(fx.controlClient, fx.relay.replicaId()),
         maxIdle, idleTimeout);
   }

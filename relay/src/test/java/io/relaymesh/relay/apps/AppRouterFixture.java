@@ -60,6 +60,7 @@ final class AppRouterFixture implements AutoCloseable {
   Vertx vertx;
   RelayServer relay;
   String adminToken;
+  String relayToken;
   String alice;
   String bob;
   TestAgent agent;
@@ -83,7 +84,7 @@ final class AppRouterFixture implements AutoCloseable {
         SharedPostgres.url(SharedPostgres.newDatabase()));
     control = Control.start(AppRouterFixtureConfig.control(d, appTokenTtl));
     adminToken = control.setupAdmin();
-    String relayToken = control.createRegion(adminToken, REGION);
+    relayToken = control.createRegion(adminToken, REGION);
     vertx = Transports.create(new VertxOptions().setEventLoopPoolSize(4));
     relay = await(RelayServer.start(vertx, RelayConfig.defaults()
         .withControl(control.server.url(), relayToken, REGION).withListen("127.0.0.1:0")

@@ -190,7 +190,7 @@ final class FrameHandler implements FrameListener, AbuseGuard.OpenRefuser {
   @Override
   public void onData(int streamId, Buffer payload) throws ProtocolException {
     StreamImpl s = stream(streamId, "DATA");
-    session.metrics().bytesIn(payload.length());
+    session.metrics().bytesIn(s == null ? -1 : s.kind(), payload.length());
     if (s == null) {
       return;
     }

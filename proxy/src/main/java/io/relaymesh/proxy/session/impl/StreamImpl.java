@@ -452,7 +452,7 @@ final class StreamImpl implements Stream {
     if (sent > 0) {
       bytesOut += sent;
       session.releaseOutBytes(sent);
-      session.metrics().bytesOut(sent);
+      session.metrics().bytesOut(kind, sent);
     }
     if (tx.isEmpty() && finQueued && !finSent) {
       FrameWriter.fin(m.control(), id);
