@@ -10,6 +10,7 @@ import io.vertx.core.VertxOptions;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
@@ -78,11 +79,19 @@ final class AgentCommand implements Callable<Integer> {
     }
     Vertx vertx = Transports.create(new VertxOptions());
     Agent agent = ClientTunnel.await(Agent.start(vertx, loaded.config()), Duration.ofMinutes(1));
-    main.env.err().println("relaymesh agent started; connecting"
-        + (relayUrl != null ? " to " + relayUrl : " to " + loaded.config().relayCount()
-            + " relay(s) named by " + loaded.config().url()
-            + (loaded.config().region() != null ? " in region " + loaded.config().region() : ""))
-        + (agent.metricsUrl() != null ? "; metrics on " + agent.metricsUrl() + "/metrics" : ""));
+    var started = LoggerFactory.getLogger(AgentCommand.class).atInfo()
+        .setMessage("agent started");
+    if (relayUrl != null) {
+      started = started.addKeyValue("relay_url", relayUrl);
+    } else {
+      started = started.addKeyValue("control_url", loaded.config().url())
+          .addKeyValue("relay_count", loaded.config().relayCount())
+          .addKeyValue("region", loaded.config().region());
+    }
+    if (agent.metricsUrl() != null) {
+      started = started.addKeyValue("metrics_url", agent.metricsUrl() + "/metrics");
+    }
+    started.log();
     ShutdownHook.install(() -> {
       try {
         ClientTunnel.await(agent.close(), Duration.ofSeconds(10));

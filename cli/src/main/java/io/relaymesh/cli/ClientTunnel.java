@@ -75,7 +75,8 @@ final class ClientTunnel implements AutoCloseable {
    * {@code ssh --stdio}, ssh's), so start-up details such as the event-loop transport stay out.
    */
   static void quietLogs() {
-    if (org.slf4j.LoggerFactory.getLogger("io.relaymesh") instanceof ch.qos.logback.classic.Logger l
+    if (!io.relaymesh.telemetry.log.LogSetup.levelsGiven()
+        && org.slf4j.LoggerFactory.getLogger("io.relaymesh") instanceof ch.qos.logback.classic.Logger l
         && !l.isDebugEnabled()) {
       l.setLevel(ch.qos.logback.classic.Level.WARN);
     }

@@ -7,6 +7,7 @@ import io.relaymesh.relay.RelayServer;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
@@ -44,6 +45,11 @@ final class RelayCommand implements Callable<Integer> {
   @Option(names = "--apps-host", paramLabel = "HOST", description = "Wildcard host of app URLs.")
   String appsHost;
 
+  @Option(names = "--peer-address", paramLabel = "HOST:PORT",
+      description = "Where other relays reach this replica to forward streams (e.g. the pod IP); "
+          + "default: the public URL.")
+  String peerAddress;
+
   @Option(names = "--tls-cert", paramLabel = "FILE", description = "PEM certificate chain.")
   Path tlsCert;
 
@@ -59,7 +65,8 @@ final class RelayCommand implements Callable<Integer> {
         .file(configFile).env(main.env.vars())
         .flag("control-url", controlUrl).flag("token", token).flag("region", region)
         .flag("replica-id", replicaId).flag("listen", listen).flag("public-url", publicUrl)
-        .flag("apps-host", appsHost).flag("tls-cert", tlsCert).flag("tls-key", tlsKey)
+        .flag("apps-host", appsHost).flag("peer-address", peerAddress)
+        .flag("tls-cert", tlsCert).flag("tls-key", tlsKey)
         .load();
     if (printConfig) {
       main.env.out().print(loaded.describe());
@@ -76,7 +83,8 @@ final class RelayCommand implements Callable<Integer> {
         relay.drain(config.drainTimeout()).toCompletionStage().toCompletableFuture()
             .get(config.drainTimeout().toMillis() + 10_000, TimeUnit.MILLISECONDS);
       } catch (Exception e) {
-        main.env.err().println("relaymesh: relay drain did not finish: " + e);
+        LoggerFactory.getLogger(RelayCommand.class).atError()
+            .setMessage("relay drain did not finish").addKeyValue("error", e.toString()).log();
       } finally {
         relay.stop();
       }

@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.Base64;
 import java.util.concurrent.Callable;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
@@ -127,8 +128,9 @@ final class ServerCommand implements Callable<Integer> {
             + config.dataDir().resolve("postgres") + ")" : ""));
     env.out().println("log in with: relaymesh login " + server.url());
     if (config.builtinRelay()) {
-      env.err().println("relaymesh: note: the built-in relay is not part of this build yet; "
-          + "run 'relaymesh relay' for a region (or pass --no-builtin-relay to silence this)");
+      LoggerFactory.getLogger(ServerCommand.class).atWarn()
+          .setMessage("the built-in relay is not part of this build yet; run 'relaymesh relay' "
+              + "for a region (or pass --no-builtin-relay to silence this)").log();
     }
     env.out().flush();
     hook.awaitStopped();

@@ -20,6 +20,8 @@ import java.util.List;
  * @param agentAuthTtl how long a positive agent-token check is cached (a revoked token keeps
  *     working at most this long)
  * @param agentAuthNegativeTtl how long a refused agent token is remembered
+ * @param handshakeRate tunnel handshakes accepted per second
+ * @param peerAddress where peer relays dial this replica; {@code null}: its public URL
  */
 public record RelayConfig(
     @Doc("URL of the control plane the relay registers with (http or https)") String controlUrl,
@@ -41,7 +43,10 @@ public record RelayConfig(
     Duration agentAuthNegativeTtl,
     @Doc("new tunnel handshakes (agent, client, peer) accepted per second, bursts of one second's"
         + " worth; more are refused with 503 and Retry-After before any token check")
-    int handshakeRate)
+    int handshakeRate,
+    @Doc("host:port (or https URL) other relays use to reach this replica when they forward a "
+        + "stream to it, e.g. the pod IP behind a shared load balancer; unset: the public URL")
+    String peerAddress)
     implements ConfigSection {
 
   public static final String DEFAULT_LISTEN = "0.0.0.0:8443";
@@ -49,6 +54,15 @@ public record RelayConfig(
   public static final Duration DEFAULT_AGENT_AUTH_TTL = Duration.ofSeconds(30);
   public static final Duration DEFAULT_AGENT_AUTH_NEGATIVE_TTL = Duration.ofSeconds(5);
   public static final int DEFAULT_HANDSHAKE_RATE = 500;
+
+  /** The settings without a peer address (peers dial the public URL). */
+  public RelayConfig(String controlUrl, String token, String region, String replicaId,
+      String listen, String publicUrl, String appsHost, TlsConfig tls, Duration drainTimeout,
+      TunnelConfig tunnel, Duration agentAuthTtl, Duration agentAuthNegativeTtl,
+      int handshakeRate) {
+    this(controlUrl, token, region, replicaId, listen, publicUrl, appsHost, tls, drainTimeout,
+        tunnel, agentAuthTtl, agentAuthNegativeTtl, handshakeRate, null);
+  }
 
   /** The settings with the default handshake rate. */
   public RelayConfig(String controlUrl, String token, String region, String replicaId,
@@ -73,47 +87,53 @@ public record RelayConfig(
 
   public RelayConfig withControl(String url, String relayToken, String regionName) {
     return new RelayConfig(url, relayToken, regionName, replicaId, listen, publicUrl, appsHost,
-        tls, drainTimeout, tunnel, agentAuthTtl, agentAuthNegativeTtl, handshakeRate);
+        tls, drainTimeout, tunnel, agentAuthTtl, agentAuthNegativeTtl, handshakeRate, peerAddress);
   }
 
   public RelayConfig withReplicaId(String value) {
     return new RelayConfig(controlUrl, token, region, value, listen, publicUrl, appsHost, tls,
-        drainTimeout, tunnel, agentAuthTtl, agentAuthNegativeTtl, handshakeRate);
+        drainTimeout, tunnel, agentAuthTtl, agentAuthNegativeTtl, handshakeRate, peerAddress);
   }
 
   public RelayConfig withListen(String value) {
     return new RelayConfig(controlUrl, token, region, replicaId, value, publicUrl, appsHost, tls,
-        drainTimeout, tunnel, agentAuthTtl, agentAuthNegativeTtl, handshakeRate);
+        drainTimeout, tunnel, agentAuthTtl, agentAuthNegativeTtl, handshakeRate, peerAddress);
   }
 
   public RelayConfig withPublicUrl(String value) {
     return new RelayConfig(controlUrl, token, region, replicaId, listen, value, appsHost, tls,
-        drainTimeout, tunnel, agentAuthTtl, agentAuthNegativeTtl, handshakeRate);
+        drainTimeout, tunnel, agentAuthTtl, agentAuthNegativeTtl, handshakeRate, peerAddress);
   }
 
   public RelayConfig withAppsHost(String value) {
     return new RelayConfig(controlUrl, token, region, replicaId, listen, publicUrl, value, tls,
-        drainTimeout, tunnel, agentAuthTtl, agentAuthNegativeTtl, handshakeRate);
+        drainTimeout, tunnel, agentAuthTtl, agentAuthNegativeTtl, handshakeRate, peerAddress);
   }
 
   public RelayConfig withTls(TlsConfig value) {
     return new RelayConfig(controlUrl, token, region, replicaId, listen, publicUrl, appsHost,
-        value, drainTimeout, tunnel, agentAuthTtl, agentAuthNegativeTtl, handshakeRate);
+        value, drainTimeout, tunnel, agentAuthTtl, agentAuthNegativeTtl, handshakeRate,
+        peerAddress);
   }
 
   public RelayConfig withTunnel(TunnelConfig value) {
     return new RelayConfig(controlUrl, token, region, replicaId, listen, publicUrl, appsHost, tls,
-        drainTimeout, value, agentAuthTtl, agentAuthNegativeTtl, handshakeRate);
+        drainTimeout, value, agentAuthTtl, agentAuthNegativeTtl, handshakeRate, peerAddress);
   }
 
   public RelayConfig withAgentAuthTtl(Duration positive, Duration negative) {
     return new RelayConfig(controlUrl, token, region, replicaId, listen, publicUrl, appsHost, tls,
-        drainTimeout, tunnel, positive, negative, handshakeRate);
+        drainTimeout, tunnel, positive, negative, handshakeRate, peerAddress);
   }
 
   public RelayConfig withHandshakeRate(int value) {
     return new RelayConfig(controlUrl, token, region, replicaId, listen, publicUrl, appsHost, tls,
-        drainTimeout, tunnel, agentAuthTtl, agentAuthNegativeTtl, value);
+        drainTimeout, tunnel, agentAuthTtl, agentAuthNegativeTtl, value, peerAddress);
+  }
+
+  public RelayConfig withPeerAddress(String value) {
+    return new RelayConfig(controlUrl, token, region, replicaId, listen, publicUrl, appsHost, tls,
+        drainTimeout, tunnel, agentAuthTtl, agentAuthNegativeTtl, handshakeRate, value);
   }
 
   @Override
@@ -134,6 +154,13 @@ public record RelayConfig(
     }
     Checks.url(problems, path, "public-url", publicUrl, "http", "https");
     Checks.hostname(problems, path, "apps-host", appsHost);
+    if (peerAddress != null && !peerAddress.isBlank()) {
+      if (peerAddress.contains("://")) {
+        Checks.url(problems, path, "peer-address", peerAddress, "https");
+      } else {
+        Checks.listenAddress(problems, path, "peer-address", peerAddress);
+      }
+    }
     if (Checks.required(problems, path, "drain-timeout", drainTimeout)) {
       Checks.positive(problems, path, "drain-timeout", drainTimeout);
     }

@@ -41,10 +41,10 @@ class RelayChartTest {
   }
 
   @Test
-  void defaultsRenderOneReplicaBehindALoadBalancerSpreadFromTheRegionsOtherRelays() {
+  void defaultsRenderTwoReplicasBehindALoadBalancerSpreadFromTheRegionsOtherRelays() {
     Manifests m = render(RelayChartTest::required);
     Map<String, Object> deployment = m.one("Deployment");
-    assertThat(map(deployment, "spec").get("replicas")).isEqualTo(1);
+    assertThat(map(deployment, "spec").get("replicas")).isEqualTo(2);
     Map<String, Object> rolling = map(deployment, "spec", "strategy", "rollingUpdate");
     assertThat(rolling.get("maxUnavailable")).as("a new replica is ready before an old drains")
         .isEqualTo(0);
@@ -80,6 +80,12 @@ class RelayChartTest {
     assertThat(m.envValue("RELAYMESH_RELAY_REPLICA_ID")).isEqualTo("$(POD_NAME)");
     assertThat(map(m.env("POD_NAME"), "valueFrom", "fieldRef").get("fieldPath"))
         .isEqualTo("metadata.name");
+    // peers dial the pod, not the shared load balancer
+    assertThat(map(m.env("POD_IP"), "valueFrom", "fieldRef").get("fieldPath"))
+        .isEqualTo("status.podIP");
+    assertThat(m.envValue("RELAYMESH_RELAY_PEER_ADDRESS")).isEqualTo("$(POD_IP):8443");
+    assertThat(list(m.container(), "env")).extracting(e -> e.get("name"))
+        .containsSubsequence("POD_IP", "RELAYMESH_RELAY_PEER_ADDRESS");
     assertThat(list(m.container(), "env")).extracting(e -> e.get("name"))
         .doesNotContain("RELAYMESH_RELAY_APPS_HOST");
     assertThat(m.container().get("image")).isEqualTo("ghcr.io/relaymesh/relaymesh:0.1.0");
@@ -191,8 +197,10 @@ class RelayChartTest {
           .containsAllEntriesOf(selector);
     }
     assertThat(eu1.envValue("RELAYMESH_RELAY_APPS_HOST")).isEqualTo("apps.eu.example.com");
+    assertThat(map(us.one("Deployment"), "spec").get("replicas")).isEqualTo(2);
     for (Manifests m : List.of(eu1, eu2, us)) {
-      assertThat(map(m.one("Deployment"), "spec").get("replicas")).isEqualTo(1);
+      assertThat(map(m.one("Deployment"), "spec").get("replicas"))
+          .isEqualTo(m == us ? 2 : 1);
       Security.assertHardened(m);
       Security.assertNoInlineSecrets(m);
       Map<String, Object> endpoint = list(map(m.one("ServiceMonitor"), "spec"), "endpoints").get(0);

@@ -463,6 +463,43 @@ class RelayForwardingTest {
     }
   }
 
+  // ---- peer address: replicas behind one load balancer -----------------------------------------
+
+  @Test
+  void aPeerDialsTheRegisteredPeerAddressNotThePublicUrl() throws Exception {
+    int port;
+    try (java.net.ServerSocket probe = new java.net.ServerSocket(0, 1,
+        java.net.InetAddress.getLoopbackAddress())) {
+      port = probe.getLocalPort();
+    }
+    // the public URL leads nowhere (as a shared load balancer would lead to another replica):
+    // forwarding works only if B dials the peer address
+    RelayServer c = await(RelayServer.start(vertx, relay("eu", "eu-3", euToken)
+        .withListen("127.0.0.1:" + port).withPublicUrl("https://127.0.0.1:1")
+        .withPeerAddress("127.0.0.1:" + port)));
+    TestAgent boxAgent = null;
+    TestClient client = null;
+    try {
+      await(c.firstRegistration());
+      String token = control.createWorkspace(alice, "lb").getString("agentToken");
+      boxAgent = await(TestAgent.connect(vertx, c.port(), c.caCertPem(), token));
+      Waits.until("alice/lb on eu/eu-3", Duration.ofSeconds(20),
+          () -> relaysOf("alice/lb", alice).equals(List.of("eu/eu-3")));
+      client = clientOnB(ticket(alice, "lb", echoPort, null));
+      byte[] data = new byte[100_000];
+      new Random(3).nextBytes(data);
+      assertThat(await(client.echoed(echoPort, data)).getBytes()).isEqualTo(data);
+    } finally {
+      if (client != null) {
+        client.close();
+      }
+      if (boxAgent != null) {
+        boxAgent.close();
+      }
+      c.stop();
+    }
+  }
+
   // ---- a relay dies under a forwarded stream --------------------------------------------------
 
   @Test

@@ -59,9 +59,21 @@ public final class ControlClient implements AutoCloseable {
   /** {@code POST /relay/register} with the TLS certificate's SHA-256 fingerprint (or null). */
   public Future<JsonObject> register(String replicaId, String publicUrl, String appsHost,
       String version, String tlsFingerprint) {
+    return register(replicaId, publicUrl, appsHost, null, version, tlsFingerprint);
+  }
+
+  /**
+   * {@code POST /relay/register} with where peers reach this replica ({@code peerAddress},
+   * {@code null}: its public URL) and its TLS certificate's SHA-256 fingerprint (or null).
+   */
+  public Future<JsonObject> register(String replicaId, String publicUrl, String appsHost,
+      String peerAddress, String version, String tlsFingerprint) {
     JsonObject body = new JsonObject().put("replicaId", replicaId).put("publicUrl", publicUrl);
     if (appsHost != null) {
       body.put("appsHost", appsHost);
+    }
+    if (peerAddress != null && !peerAddress.isBlank()) {
+      body.put("peerAddress", peerAddress);
     }
     if (tlsFingerprint != null) {
       body.put("tlsFingerprint", tlsFingerprint);

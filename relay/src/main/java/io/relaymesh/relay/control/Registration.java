@@ -32,6 +32,7 @@ public final class Registration implements AutoCloseable {
   private final String replicaId;
   private final String publicUrl;
   private final String appsHost;
+  private final String peerAddress;
   private final String version;
   private final Supplier<String> tlsFingerprint;
   private final Runnable onRegistered;
@@ -56,7 +57,19 @@ public final class Registration implements AutoCloseable {
    */
   public Registration(Vertx vertx, ControlClient control, String replicaId, String publicUrl,
       String appsHost, String version, Supplier<String> tlsFingerprint, Runnable onRegistered) {
+    this(vertx, control, replicaId, publicUrl, appsHost, null, version, tlsFingerprint,
+        onRegistered);
+  }
+
+  /**
+   * With {@code peerAddress}: where peer relays dial this replica when they forward to it
+   * ({@code null}: its public URL).
+   */
+  public Registration(Vertx vertx, ControlClient control, String replicaId, String publicUrl,
+      String appsHost, String peerAddress, String version, Supplier<String> tlsFingerprint,
+      Runnable onRegistered) {
     this.vertx = vertx;
+    this.peerAddress = peerAddress;
     this.tlsFingerprint = tlsFingerprint;
     this.control = control;
     this.replicaId = replicaId;
@@ -91,7 +104,7 @@ public final class Registration implements AutoCloseable {
       return;
     }
     String fingerprint = tlsFingerprint.get();
-    control.register(replicaId, publicUrl, appsHost, version, fingerprint).onComplete(ar -> {
+    control.register(replicaId, publicUrl, appsHost, peerAddress, version, fingerprint).onComplete(ar -> {
       if (closed) {
         return;
       }

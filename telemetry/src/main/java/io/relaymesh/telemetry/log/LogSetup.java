@@ -30,8 +30,14 @@ public final class LogSetup {
   /** The configured level of each logger this changed (null: inherited), restored on the next call. */
   private static final Map<String, Level> original = new HashMap<>();
   private static final Object LOCK = new Object();
+  private static volatile boolean levelsGiven;
 
   private LogSetup() {}
+
+  /** Whether the last {@link #apply} was given levels (so commands keep them as they are). */
+  public static boolean levelsGiven() {
+    return levelsGiven;
+  }
 
   /**
    * @param format the structured format, or null for the terse text lines of client commands
@@ -79,6 +85,7 @@ public final class LogSetup {
       }
       original.forEach((name, level) -> ctx.getLogger(name).setLevel(level));
       original.clear();
+      levelsGiven = levels != null;
       if (levels != null) {
         if (levels.relaymesh() != null) {
           Level base = levels.relaymesh();
