@@ -22,6 +22,9 @@ import java.util.List;
  * @param agentAuthNegativeTtl how long a refused agent token is remembered
  * @param handshakeRate tunnel handshakes accepted per second
  * @param peerAddress where peer relays dial this replica; {@code null}: its public URL
+ * @param adminListen {@code host:port} of the plain-HTTP admin listener ({@code /metrics},
+ *     {@code /healthz}, {@code /readyz}, {@code /debug/consistency}); {@code null} or empty: none,
+ *     and the public TLS listener serves {@code /metrics} and {@code /debug/consistency} itself
  */
 public record RelayConfig(
     @Doc("URL of the control plane the relay registers with (http or https)") String controlUrl,
@@ -46,7 +49,11 @@ public record RelayConfig(
     int handshakeRate,
     @Doc("host:port (or https URL) other relays use to reach this replica when they forward a "
         + "stream to it, e.g. the pod IP behind a shared load balancer; unset: the public URL")
-    String peerAddress)
+    String peerAddress,
+    @Doc("host:port of a plain-HTTP admin listener for a private network (e.g. 0.0.0.0:9090 in a "
+        + "pod): /metrics, /healthz, /readyz, /debug/consistency; when set, the public listener no "
+        + "longer serves /metrics and /debug/consistency; empty: they stay on the public listener")
+    String adminListen)
     implements ConfigSection {
 
   public static final String DEFAULT_LISTEN = "0.0.0.0:8443";
@@ -54,6 +61,15 @@ public record RelayConfig(
   public static final Duration DEFAULT_AGENT_AUTH_TTL = Duration.ofSeconds(30);
   public static final Duration DEFAULT_AGENT_AUTH_NEGATIVE_TTL = Duration.ofSeconds(5);
   public static final int DEFAULT_HANDSHAKE_RATE = 500;
+
+  /** The settings without an admin listener. */
+  public RelayConfig(String controlUrl, String token, String region, String replicaId,
+      String listen, String publicUrl, String appsHost, TlsConfig tls, Duration drainTimeout,
+      TunnelConfig tunnel, Duration agentAuthTtl, Duration agentAuthNegativeTtl,
+      int handshakeRate, String peerAddress) {
+    this(controlUrl, token, region, replicaId, listen, publicUrl, appsHost, tls, drainTimeout,
+        tunnel, agentAuthTtl, agentAuthNegativeTtl, handshakeRate, peerAddress, null);
+  }
 
   /** The settings without a peer address (peers dial the public URL). */
   public RelayConfig(String controlUrl, String token, String region, String replicaId,
@@ -87,53 +103,77 @@ public record RelayConfig(
 
   public RelayConfig withControl(String url, String relayToken, String regionName) {
     return new RelayConfig(url, relayToken, regionName, replicaId, listen, publicUrl, appsHost,
-        tls, drainTimeout, tunnel, agentAuthTtl, agentAuthNegativeTtl, handshakeRate, peerAddress);
+        tls, drainTimeout, tunnel, agentAuthTtl, agentAuthNegativeTtl, handshakeRate, peerAddress,
+        adminListen);
   }
 
   public RelayConfig withReplicaId(String value) {
     return new RelayConfig(controlUrl, token, region, value, listen, publicUrl, appsHost, tls,
-        drainTimeout, tunnel, agentAuthTtl, agentAuthNegativeTtl, handshakeRate, peerAddress);
+        drainTimeout, tunnel, agentAuthTtl, agentAuthNegativeTtl, handshakeRate, peerAddress,
+        adminListen);
   }
 
   public RelayConfig withListen(String value) {
     return new RelayConfig(controlUrl, token, region, replicaId, value, publicUrl, appsHost, tls,
-        drainTimeout, tunnel, agentAuthTtl, agentAuthNegativeTtl, handshakeRate, peerAddress);
+        drainTimeout, tunnel, agentAuthTtl, agentAuthNegativeTtl, handshakeRate, peerAddress,
+        adminListen);
   }
 
   public RelayConfig withPublicUrl(String value) {
     return new RelayConfig(controlUrl, token, region, replicaId, listen, value, appsHost, tls,
-        drainTimeout, tunnel, agentAuthTtl, agentAuthNegativeTtl, handshakeRate, peerAddress);
+        drainTimeout, tunnel, agentAuthTtl, agentAuthNegativeTtl, handshakeRate, peerAddress,
+        adminListen);
   }
 
   public RelayConfig withAppsHost(String value) {
     return new RelayConfig(controlUrl, token, region, replicaId, listen, publicUrl, value, tls,
-        drainTimeout, tunnel, agentAuthTtl, agentAuthNegativeTtl, handshakeRate, peerAddress);
+        drainTimeout, tunnel, agentAuthTtl, agentAuthNegativeTtl, handshakeRate, peerAddress,
+        adminListen);
   }
 
   public RelayConfig withTls(TlsConfig value) {
     return new RelayConfig(controlUrl, token, region, replicaId, listen, publicUrl, appsHost,
         value, drainTimeout, tunnel, agentAuthTtl, agentAuthNegativeTtl, handshakeRate,
-        peerAddress);
+        peerAddress, adminListen);
   }
 
   public RelayConfig withTunnel(TunnelConfig value) {
     return new RelayConfig(controlUrl, token, region, replicaId, listen, publicUrl, appsHost, tls,
-        drainTimeout, value, agentAuthTtl, agentAuthNegativeTtl, handshakeRate, peerAddress);
+        drainTimeout, value, agentAuthTtl, agentAuthNegativeTtl, handshakeRate, peerAddress,
+        adminListen);
   }
 
   public RelayConfig withAgentAuthTtl(Duration positive, Duration negative) {
     return new RelayConfig(controlUrl, token, region, replicaId, listen, publicUrl, appsHost, tls,
-        drainTimeout, tunnel, positive, negative, handshakeRate, peerAddress);
+        drainTimeout, tunnel, positive, negative, handshakeRate, peerAddress,
+        adminListen);
   }
 
   public RelayConfig withHandshakeRate(int value) {
     return new RelayConfig(controlUrl, token, region, replicaId, listen, publicUrl, appsHost, tls,
-        drainTimeout, tunnel, agentAuthTtl, agentAuthNegativeTtl, value, peerAddress);
+        drainTimeout, tunnel, agentAuthTtl, agentAuthNegativeTtl, value, peerAddress,
+        adminListen);
   }
 
   public RelayConfig withPeerAddress(String value) {
     return new RelayConfig(controlUrl, token, region, replicaId, listen, publicUrl, appsHost, tls,
-        drainTimeout, tunnel, agentAuthTtl, agentAuthNegativeTtl, handshakeRate, value);
+        drainTimeout, tunnel, agentAuthTtl, agentAuthNegativeTtl, handshakeRate, value,
+        adminListen);
+  }
+
+  /** With the admin listener on {@code value} ({@code host:port}; null or empty: none). */
+  public RelayConfig withAdminListen(String value) {
+    return new RelayConfig(controlUrl, token, region, replicaId, listen, publicUrl, appsHost, tls,
+        drainTimeout, tunnel, agentAuthTtl, agentAuthNegativeTtl, handshakeRate, peerAddress,
+        value);
+  }
+
+  /**
+   * Whether {@code admin-listen} is set: the relay then serves {@code /metrics} and
+   * {@code /debug/consistency} only there.
+   */
+  public boolean adminEnabled() {
+    return adminListen != null && !adminListen.isBlank();
   }
 
   @Override
@@ -159,6 +199,14 @@ public record RelayConfig(
         Checks.url(problems, path, "peer-address", peerAddress, "https");
       } else {
         Checks.listenAddress(problems, path, "peer-address", peerAddress);
+      }
+    }
+    if (adminEnabled()) {
+      Checks.listenAddress(problems, path, "admin-listen", adminListen.strip());
+      if (listen != null && adminListen.strip().equals(listen.strip())
+          && !listen.strip().endsWith(":0")) {
+        problems.add(ConfigSection.key(path, "admin-listen") + ": must differ from listen ("
+            + listen.strip() + ")");
       }
     }
     if (Checks.required(problems, path, "drain-timeout", drainTimeout)) {

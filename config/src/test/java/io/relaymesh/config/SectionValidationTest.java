@@ -96,6 +96,39 @@ class SectionValidationTest {
   }
 
   @Test
+  void relayAdminListenIsOffByDefaultAndAHostPortDistinctFromListen() {
+    RelayConfig off = ConfigLoader.of("relay", RelayConfig.class).flags(validRelay()).load()
+        .config();
+    assertThat(off.adminListen()).isNull();
+    assertThat(off.adminEnabled()).isFalse();
+    assertThat(RelayConfig.defaults().adminEnabled()).isFalse();
+
+    Map<String, Object> flags = validRelay();
+    flags.put("admin-listen", "9090");
+    assertThat(relayProblems(flags))
+        .containsExactly("relay.admin-listen: expected host:port, got \"9090\"");
+    flags.put("admin-listen", "0.0.0.0:90000");
+    assertThat(relayProblems(flags))
+        .containsExactly("relay.admin-listen: port out of range 0..65535: 90000");
+    flags.put("admin-listen", RelayConfig.DEFAULT_LISTEN);
+    assertThat(relayProblems(flags)).containsExactly(
+        "relay.admin-listen: must differ from listen (" + RelayConfig.DEFAULT_LISTEN + ")");
+    flags.put("admin-listen", "");
+    assertThat(relayProblems(flags)).isEmpty();
+
+    flags.remove("admin-listen");
+    RelayConfig on = ConfigLoader.of("relay", RelayConfig.class).flags(flags)
+        .env(Map.of("RELAYMESH_RELAY_ADMIN_LISTEN", "0.0.0.0:9090")).load().config();
+    assertThat(on.adminEnabled()).isTrue();
+    assertThat(on.adminListen()).isEqualTo("0.0.0.0:9090");
+    // the with-ers keep it
+    assertThat(on.withListen("127.0.0.1:0").withPeerAddress("10.0.0.7:8443").adminListen())
+        .isEqualTo("0.0.0.0:9090");
+    assertThat(RelayConfig.defaults().withAdminListen("127.0.0.1:0").withHandshakeRate(7)
+        .adminListen()).isEqualTo("127.0.0.1:0");
+  }
+
+  @Test
   void tlsFilesMustExistAndComeInPairs() throws IOException {
     Path cert = Files.writeString(dir.resolve("cert.pem"), "-----BEGIN CERTIFICATE-----\n");
     Path key = Files.writeString(dir.resolve("key.pem"), "-----BEGIN PRIVATE KEY-----\n");
