@@ -13,6 +13,7 @@ import io.relaymesh.relay.control.AgentAuthCache;
 import io.relaymesh.relay.control.ControlClient;
 import io.relaymesh.relay.control.Registration;
 import io.relaymesh.relay.control.Reporter;
+import io.relaymesh.relay.http.AdminListener;
 import io.relaymesh.relay.http.HealthEndpoints;
 import io.relaymesh.relay.http.JsonErrors;
 import io.relaymesh.relay.http.ConsistencyEndpoint;
@@ -55,7 +56,9 @@ import org.slf4j.LoggerFactory;
  * an agent held by another relay is forwarded there one hop ({@link PeerForwarder}); registration
  * and heartbeat with the control plane; agent presence and the connection log. With
  * {@code relay.apps-host} set, requests for its subdomains are workspace apps ({@link AppRouter},
- * HTTP/1.1 and HTTP/2 through ALPN) and never reach the endpoints above.
+ * HTTP/1.1 and HTTP/2 through ALPN) and never reach the endpoints above. With
+ * {@code relay.admin-listen} set, {@code /metrics} and {@code /debug/consistency} move to a
+ * plain-HTTP admin listener ({@link AdminListener}) and the public listener answers them 404.
  *
  * <pre>{@code
  * RelayServer relay = RelayServer.start(vertx, config).await();   // or RelayServer.run(config)
@@ -98,6 +101,7 @@ public final class RelayServer {
   private PeerEndpoint peerEndpoint;
   private RelayTls tls;
   private CertificateReloader reloader;
+  private volatile AdminListener admin; // null: relay.admin-listen not set
   private String deploymentId;
   private int port;
   private String url;
@@ -182,7 +186,7 @@ public final class RelayServer {
 
     String host = listenHost(config.listen());
     int wanted = listenPort(config.listen());
-    return vertx.executeBlocking(() -> {
+    return startAdmin(health, consistency).compose(a -> vertx.executeBlocking(() -> {
       tls = RelayTls.create(tlsSettings(config));
       try {
         verifier.refresh(); // warm the key cache; an unknown kid refreshes again later
@@ -191,7 +195,7 @@ public final class RelayServer {
             e.getMessage());
       }
       return tls;
-    }, false).compose(t -> {
+    }, false)).compose(t -> {
       HttpServerOptions options = t.configure(new HttpServerOptions()
           .setHost(host).setPort(wanted).setTcpNoDelay(true)
           .setIdleTimeout(0)
@@ -226,6 +230,24 @@ public final class RelayServer {
       registration.start();
       return this;
     });
+  }
+
+  /**
+   * The plain-HTTP admin listener on {@code relay.admin-listen}, when set; fails naming the
+   * setting when it cannot listen. Started first: a relay whose admin port is taken never
+   * registers.
+   */
+  private Future<AdminListener> startAdmin(HealthEndpoints health,
+      ConsistencyEndpoint consistency) {
+    if (!config.adminEnabled()) {
+      return Future.succeededFuture();
+    }
+    return AdminListener.start(vertx, config.adminListen().strip(), health, consistency,
+        metrics.metrics()::handle).onSuccess(a -> {
+          admin = a;
+          LOG.atInfo().setMessage("relay admin listener (metrics, health, consistency)")
+              .addKeyValue("replica", replicaId).addKeyValue("admin_url", a.url()).log();
+        });
   }
 
   /** Counts the TLS protocol of a new connection (called once its handshake is done). */
@@ -266,12 +288,24 @@ public final class RelayServer {
       return;
     }
     switch (req.path()) {
-      case "/metrics" -> metrics.metrics().handle(req);
-      case ConsistencyEndpoint.PATH -> consistency.handle(req);
+      case "/metrics" -> unlessAdmin(req, () -> metrics.metrics().handle(req));
+      case ConsistencyEndpoint.PATH -> unlessAdmin(req, () -> consistency.handle(req));
       case AgentEndpoint.PATH -> upgradeOnly(req, () -> agents.handle(req));
       case ClientEndpoint.PATH -> upgradeOnly(req, () -> clients.handle(req));
       case PeerEndpoint.PATH -> upgradeOnly(req, () -> peer.handle(req));
       default -> JsonErrors.send(req, 404, "not_found", "no such endpoint: " + req.path());
+    }
+  }
+
+  /**
+   * An admin endpoint on the public listener: served only without {@code relay.admin-listen},
+   * else 404 like any unknown path.
+   */
+  private void unlessAdmin(HttpServerRequest req, Runnable handler) {
+    if (config.adminEnabled()) {
+      JsonErrors.send(req, 404, "not_found", "no such endpoint: " + req.path());
+    } else {
+      handler.run();
     }
   }
 
@@ -365,6 +399,16 @@ public final class RelayServer {
   /** The port the relay listens on. */
   public int port() {
     return port;
+  }
+
+  /** The port of the admin listener ({@code relay.admin-listen}), or -1 when it is not set. */
+  public int adminPort() {
+    return admin == null ? -1 : admin.port();
+  }
+
+  /** {@code http://host:port} of the admin listener, or null when it is not set. */
+  public String adminUrl() {
+    return admin == null ? null : admin.url();
   }
 
   /** The URL clients and agents use ({@code relay.public-url}, else derived from the listener). */
@@ -472,7 +516,10 @@ public final class RelayServer {
         });
   }
 
-  /** Closes the tunnels, stops registration and the listener (and the own Vert.x of {@link #run}). */
+  /**
+   * Closes the tunnels, stops registration and the listeners (the admin listener last), and the
+   * own Vert.x of {@link #run}.
+   */
   public Future<Void> close() {
     if (closed) {
       return Future.succeededFuture();
@@ -492,6 +539,8 @@ public final class RelayServer {
         : tunnels.closeAll("relay is shutting down");
     sessions.transform(x -> deploymentId == null ? Future.succeededFuture()
             : vertx.undeploy(deploymentId))
+        // the admin listener last: /readyz answers 503 until the relay is gone
+        .transform(x -> admin == null ? Future.<Void>succeededFuture() : admin.close())
         .transform(x -> {
           if (control != null) {
             control.close();
