@@ -33,6 +33,15 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 relaymesh.io/region: {{ .Values.region | quote }}
 {{- end -}}
 
+{{/* Marks the ClusterIP Service of the admin port, the one the ServiceMonitor selects. */}}
+{{- define "relay.metricsServiceLabel" -}}
+relaymesh.io/service: metrics
+{{- end -}}
+
+{{- define "relay.metricsServiceName" -}}
+{{- printf "%s-metrics" (include "relay.fullname" . | trunc 55 | trimSuffix "-") -}}
+{{- end -}}
+
 {{- define "relay.serviceAccountName" -}}
 {{- if .Values.serviceAccount.create -}}
 {{- default (include "relay.fullname" .) .Values.serviceAccount.name -}}
@@ -64,7 +73,13 @@ relaymesh.io/region: {{ .Values.region | quote }}
 {{- $_ := required "relaymesh-relay: value 'publicUrl' is required (https URL agents and clients use to reach this region)" .Values.publicUrl -}}
 {{- $_ := required "relaymesh-relay: value 'token.existingSecret' is required (Secret holding the region's relay token)" .Values.token.existingSecret -}}
 {{- $_ := required "relaymesh-relay: value 'tls.secretName' is required (Secret of type kubernetes.io/tls with the relay's certificate)" .Values.tls.secretName -}}
+{{- if eq (int .Values.admin.port) (int .Values.containerPort) }}
+{{- fail (printf "relaymesh-relay: admin.port (%v) must differ from containerPort (%v): the admin listener is a second, plain-HTTP listener" .Values.admin.port .Values.containerPort) }}
+{{- end }}
 {{- range .Values.extraEnv }}
+{{- if eq .name "RELAYMESH_RELAY_ADMIN_LISTEN" }}
+{{- fail "relaymesh-relay: RELAYMESH_RELAY_ADMIN_LISTEN cannot be set in extraEnv: use admin.port (the probes and the ServiceMonitor follow it)" }}
+{{- end }}
 {{- if eq .name "RELAYMESH_RELAY_TOKEN" }}
 {{- fail "relaymesh-relay: RELAYMESH_RELAY_TOKEN cannot be set in extraEnv: use token.existingSecret (a Secret), never a literal" }}
 {{- end }}

@@ -50,6 +50,12 @@ final class RelayCommand implements Callable<Integer> {
           + "default: the public URL.")
   String peerAddress;
 
+  @Option(names = "--admin-listen", paramLabel = "HOST:PORT",
+      description = "Serve /metrics, /healthz, /readyz and /debug/consistency over plain HTTP "
+          + "here (a private network, e.g. 0.0.0.0:9090); the public listener then no longer "
+          + "serves /metrics and /debug/consistency.")
+  String adminListen;
+
   @Option(names = "--tls-cert", paramLabel = "FILE", description = "PEM certificate chain.")
   Path tlsCert;
 
@@ -66,6 +72,7 @@ final class RelayCommand implements Callable<Integer> {
         .flag("control-url", controlUrl).flag("token", token).flag("region", region)
         .flag("replica-id", replicaId).flag("listen", listen).flag("public-url", publicUrl)
         .flag("apps-host", appsHost).flag("peer-address", peerAddress)
+        .flag("admin-listen", adminListen)
         .flag("tls-cert", tlsCert).flag("tls-key", tlsKey)
         .load();
     if (printConfig) {
@@ -75,7 +82,8 @@ final class RelayCommand implements Callable<Integer> {
     RelayConfig config = loaded.config();
     RelayServer relay = RelayServer.run(config);
     main.env.out().println("relaymesh relay " + relay.replicaId() + " (region " + relay.region()
-        + ") listening on " + relay.url() + ", TLS sha256 " + relay.fingerprint());
+        + ") listening on " + relay.url() + ", TLS sha256 " + relay.fingerprint()
+        + (relay.adminUrl() != null ? ", admin " + relay.adminUrl() : ""));
     main.env.out().flush();
     ShutdownHook.install(() -> {
       // SIGTERM: GOAWAY to every tunnel, let streams finish up to the drain timeout, then stop

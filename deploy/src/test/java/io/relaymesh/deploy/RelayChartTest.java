@@ -33,6 +33,25 @@ class RelayChartTest {
         c -> c.withValuesFile(Charts.EXAMPLES.resolve(file))));
   }
 
+  /** The label that marks the ClusterIP Service of the admin port. */
+  static final String METRICS_LABEL = "relaymesh.io/service";
+
+  /** The Service agents and clients reach (the one without the metrics label). */
+  static Map<String, Object> publicService(Manifests m) {
+    List<Map<String, Object>> found = m.ofKind("Service").stream()
+        .filter(s -> !map(s, "metadata", "labels").containsKey(METRICS_LABEL)).toList();
+    assertThat(found).as("public Services").hasSize(1);
+    return found.get(0);
+  }
+
+  /** The ClusterIP Service of the admin port. */
+  static Map<String, Object> metricsService(Manifests m) {
+    List<Map<String, Object>> found = m.ofKind("Service").stream()
+        .filter(s -> "metrics".equals(map(s, "metadata", "labels").get(METRICS_LABEL))).toList();
+    assertThat(found).as("metrics Services").hasSize(1);
+    return found.get(0);
+  }
+
   @Test
   void lintPassesWithoutWarnings() {
     LintResult lint = new Helm(Charts.RELAY).lint().strict().call();
@@ -49,10 +68,12 @@ class RelayChartTest {
     assertThat(rolling.get("maxUnavailable")).as("a new replica is ready before an old drains")
         .isEqualTo(0);
 
-    Map<String, Object> service = m.one("Service");
+    assertThat(m.ofKind("Service")).hasSize(2);
+    Map<String, Object> service = publicService(m);
     assertThat(map(service, "spec").get("type")).isEqualTo("LoadBalancer");
-    Map<String, Object> port = list(map(service, "spec"), "ports").get(0);
-    assertThat(port).containsEntry("port", 443).containsEntry("targetPort", "https");
+    assertThat(list(map(service, "spec"), "ports")).as("the LoadBalancer exposes only the relay port")
+        .singleElement().satisfies(port -> assertThat(port).containsEntry("port", 443)
+            .containsEntry("targetPort", "https"));
     assertThat(map(service, "spec", "selector"))
         .isEqualTo(map(deployment, "spec", "selector", "matchLabels"));
 
@@ -97,17 +118,56 @@ class RelayChartTest {
   }
 
   @Test
-  void probesAreHttpsOnTheRelayPort() {
+  void probesArePlainHttpOnTheAdminPort() {
     Manifests m = render(RelayChartTest::required);
     Map<String, Object> c = m.container();
-    Map<String, Object> port = list(c, "ports").get(0);
-    assertThat(port).containsEntry("name", "https").containsEntry("containerPort", 8443);
+    assertThat(list(c, "ports")).containsExactly(
+        Map.of("name", "https", "containerPort", 8443, "protocol", "TCP"),
+        Map.of("name", "admin", "containerPort", 9090, "protocol", "TCP"));
+    assertThat(m.envValue("RELAYMESH_RELAY_ADMIN_LISTEN")).isEqualTo("0.0.0.0:9090");
     Map<String, Object> ready = map(c, "readinessProbe", "httpGet");
-    assertThat(ready).containsEntry("path", "/readyz").containsEntry("scheme", "HTTPS")
-        .containsEntry("port", "https");
+    assertThat(ready).containsEntry("path", "/readyz").containsEntry("scheme", "HTTP")
+        .containsEntry("port", "admin");
     Map<String, Object> live = map(c, "livenessProbe", "httpGet");
-    assertThat(live).containsEntry("path", "/healthz").containsEntry("scheme", "HTTPS")
-        .containsEntry("port", "https");
+    assertThat(live).containsEntry("path", "/healthz").containsEntry("scheme", "HTTP")
+        .containsEntry("port", "admin");
+  }
+
+  @Test
+  void metricsAreScrapedOverHttpFromAClusterIpServiceNeverFromTheLoadBalancer() {
+    Manifests m = render(c -> required(c).set("serviceMonitor.enabled", true)
+        .set("admin.port", 9100));
+    assertThat(m.envValue("RELAYMESH_RELAY_ADMIN_LISTEN")).isEqualTo("0.0.0.0:9100");
+    assertThat(list(m.container(), "ports")).anyMatch(p -> "admin".equals(p.get("name"))
+        && Integer.valueOf(9100).equals(p.get("containerPort")));
+    assertThat(map(m.container(), "readinessProbe", "httpGet")).containsEntry("port", "admin");
+
+    Map<String, Object> lb = publicService(m);
+    assertThat(map(lb, "spec").get("type")).isEqualTo("LoadBalancer");
+    assertThat(list(map(lb, "spec"), "ports")).as("no admin port on the LoadBalancer")
+        .noneMatch(p -> "admin".equals(p.get("targetPort")) || "admin".equals(p.get("name"))
+            || Integer.valueOf(9100).equals(p.get("port"))
+            || Integer.valueOf(9100).equals(p.get("targetPort")));
+
+    Map<String, Object> metrics = metricsService(m);
+    Map<String, Object> spec = map(metrics, "spec");
+    assertThat(spec).containsEntry("type", "ClusterIP").containsEntry("clusterIP", "None")
+        .doesNotContainKeys("externalTrafficPolicy", "loadBalancerSourceRanges");
+    assertThat(list(spec, "ports")).containsExactly(
+        Map.of("name", "admin", "port", 9100, "targetPort", "admin", "protocol", "TCP"));
+    assertThat(map(spec, "selector"))
+        .isEqualTo(map(m.one("Deployment"), "spec", "selector", "matchLabels"));
+    assertThat(map(metrics, "metadata").get("name")).isEqualTo("relay-eu-relaymesh-relay-metrics");
+
+    Map<String, Object> monitor = map(m.one("ServiceMonitor"), "spec");
+    Map<String, Object> selector = map(monitor, "selector", "matchLabels");
+    assertThat(map(metrics, "metadata", "labels")).as("the ServiceMonitor selects the metrics Service")
+        .containsAllEntriesOf(selector);
+    assertThat(map(lb, "metadata", "labels").entrySet().containsAll(selector.entrySet()))
+        .as("the ServiceMonitor does not select the LoadBalancer").isFalse();
+    Map<String, Object> endpoint = list(monitor, "endpoints").get(0);
+    assertThat(endpoint).containsEntry("port", "admin").containsEntry("scheme", "http")
+        .containsEntry("path", "/metrics").doesNotContainKey("tlsConfig");
   }
 
   @Test
@@ -204,8 +264,10 @@ class RelayChartTest {
       Security.assertHardened(m);
       Security.assertNoInlineSecrets(m);
       Map<String, Object> endpoint = list(map(m.one("ServiceMonitor"), "spec"), "endpoints").get(0);
-      assertThat(endpoint).containsEntry("scheme", "https").containsEntry("path", "/metrics")
-          .containsEntry("port", "https");
+      assertThat(endpoint).containsEntry("scheme", "http").containsEntry("path", "/metrics")
+          .containsEntry("port", "admin").doesNotContainKey("tlsConfig");
+      assertThat(list(map(publicService(m), "spec"), "ports"))
+          .noneMatch(p -> "admin".equals(p.get("targetPort")));
       assertThat(list(endpoint, "relabelings")).anyMatch(r -> "region".equals(r.get("targetLabel"))
           && r.get("replacement").equals(m.envValue("RELAYMESH_RELAY_REGION")));
     }
@@ -242,6 +304,13 @@ class RelayChartTest {
     assertThatThrownBy(() -> render(c -> required(c).set("extraEnv[0].name", "RELAYMESH_RELAY_TOKEN")
         .set("extraEnv[0].value", "x")))
         .hasMessageContaining("RELAYMESH_RELAY_TOKEN cannot be set in extraEnv: use token.existingSecret");
+    assertThatThrownBy(() -> render(c -> required(c).set("admin.port", 80)))
+        .hasMessageContaining("admin").hasMessageContaining("minimum");
+    assertThatThrownBy(() -> render(c -> required(c).set("admin.port", 8443)))
+        .hasMessageContaining("admin.port (8443) must differ from containerPort (8443)");
+    assertThatThrownBy(() -> render(c -> required(c)
+        .set("extraEnv[0].name", "RELAYMESH_RELAY_ADMIN_LISTEN").set("extraEnv[0].value", "0.0.0.0:1")))
+        .hasMessageContaining("RELAYMESH_RELAY_ADMIN_LISTEN cannot be set in extraEnv: use admin.port");
   }
 
   @Test
