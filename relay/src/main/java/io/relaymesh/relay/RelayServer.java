@@ -536,7 +536,7 @@ public final class RelayServer {
       peers.close();
     }
     Future<Void> sessions = tunnels == null ? Future.succeededFuture()
-        : tunnels.closeAll("relay is shutting down");
+        : tunnels.closeAll(vertx, Tunnels.CLOSE_WAIT, "relay is shutting down");
     sessions.transform(x -> deploymentId == null ? Future.succeededFuture()
             : vertx.undeploy(deploymentId))
         // the admin listener last: /readyz answers 503 until the relay is gone

@@ -17,6 +17,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * What both tunnel endpoints share: the session limits, the relay-wide metrics, the set of live
@@ -25,6 +27,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p>Threading: thread-safe.
  */
 public final class Tunnels {
+  private static final Logger LOG = LoggerFactory.getLogger(Tunnels.class);
 
   private final TunnelConfig config;
   private final RelayMetrics metrics;
@@ -168,16 +171,39 @@ public final class Tunnels {
       vertx.cancelTimer(timer);
       done.tryComplete();
     });
-    return done.future().compose(x -> closeAll(reason));
+    return done.future().compose(x -> closeAll(vertx, CLOSE_WAIT, reason));
   }
 
-  /** Closes every session now (GOAWAY, streams reset). */
-  public Future<Void> closeAll(String reason) {
+  /**
+   * How long {@link #closeAll} waits for sessions to confirm their close. A peer that does not
+   * read never acknowledges the WebSocket close (the close frame stays queued): shutting down
+   * must not wait for it; the listener's and Vert.x's own close then drop the connection.
+   */
+  public static final Duration CLOSE_WAIT = Duration.ofSeconds(5);
+
+  /**
+   * Closes every session now (GOAWAY, streams reset); completes when all confirmed their close
+   * or after {@code wait}, whichever comes first.
+   */
+  public Future<Void> closeAll(io.vertx.core.Vertx vertx, Duration wait, String reason) {
     refuseNew(reason);
     List<Future<Void>> all = new ArrayList<>();
     for (Session s : List.copyOf(live.keySet())) {
       all.add(s.close(ErrorCode.GOING_AWAY, reason).recover(e -> Future.succeededFuture()));
     }
-    return Future.join(all).mapEmpty();
+    io.vertx.core.Promise<Void> done = io.vertx.core.Promise.promise();
+    long timer = vertx.setTimer(Math.max(1, wait.toMillis()), t -> {
+      int left = live.size();
+      if (left > 0) {
+        LOG.warn("{} session(s) did not confirm their close within {} ms; dropping them",
+            left, wait.toMillis());
+      }
+      done.tryComplete();
+    });
+    Future.join(all).onComplete(x -> {
+      vertx.cancelTimer(timer);
+      done.tryComplete();
+    });
+    return done.future();
   }
 }

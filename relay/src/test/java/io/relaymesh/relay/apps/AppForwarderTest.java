@@ -514,7 +514,11 @@ class AppForwarderTest {
         "bob", "bob/gone", "main", "127.0.0.1");
     AppForwarder forwarder = newForwarder(8, Duration.ofSeconds(30));
     HttpServer front = miniFront(forwarder, target);
+    // a new browser connection (client) per request: the Vert.x 5.0.7 HTTP client can lose the
+    // answer to a second request on a reused keep-alive connection (~1 in 300 under load, also
+    // against a trivial Vert.x server; never with a raw socket client), not what is tested here
     HttpClient c = fx.vertx.createHttpClient();
+    HttpClient c2 = fx.vertx.createHttpClient();
     try {
       Got ok = plainGet(c, front);
       assertThat(ok.status()).isEqualTo(200);
@@ -523,12 +527,13 @@ class AppForwarderTest {
       Waits.until("bob's tunnel closed", Duration.ofSeconds(20), tunnel.session()::isClosed);
       Waits.until("the idle connection over it dropped", Duration.ofSeconds(10),
           () -> forwarder.idleConnections() == 0);
-      Got g = plainGet(c, front);
+      Got g = plainGet(c2, front);
       assertThat(g.status()).isEqualTo(502);
       assertThat(g.body().toString()).startsWith("agent_not_connected: agent 'main' of"
           + " workspace bob/gone is not connected to this relay");
     } finally {
       c.close();
+      c2.close();
       await(front.close());
     }
   }
