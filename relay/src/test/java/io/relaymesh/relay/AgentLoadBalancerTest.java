@@ -190,8 +190,10 @@ class AgentLoadBalancerTest {
     Waits.until("tunnels on eu-1 and eu-2, have " + agent.relayReplicas(), Duration.ofSeconds(30),
         () -> Set.copyOf(agent.relayReplicas()).equals(Set.of("eu/eu-1", "eu/eu-2")));
     assertThat(agent.relayUrls()).containsOnly(lb.url() + TunnelKeeper.TUNNEL_PATH);
-    assertThat(a.agents().tunnelCount()).isEqualTo(1);
-    assertThat(b.agents().tunnelCount()).isEqualTo(1);
+    Waits.until("one agent tunnel per replica, have " + a.agents().tunnelCount() + " and "
+        + b.agents().tunnelCount(), Duration.ofSeconds(20),
+        () -> a.agents().tunnelCount() == 1 && b.agents().tunnelCount() == 1);
+    assertThat(lb.connections.get()).isEqualTo(2);
     Waits.until("presence on both replicas, have " + presence(), Duration.ofSeconds(20),
         () -> presence().equals(List.of("eu/eu-1", "eu/eu-2")));
     assertThat(sameReplica(agent)).isZero();
