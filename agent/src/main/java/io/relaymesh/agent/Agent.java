@@ -242,6 +242,14 @@ public final class Agent {
     return keeper.connectedUrls();
   }
 
+  /**
+   * The relay replicas of {@link #relayUrls()} ({@code region/replica-id}; distinct even when
+   * replicas share one load-balanced URL).
+   */
+  public List<String> relayReplicas() {
+    return keeper.connectedReplicas();
+  }
+
   /** Why the last tunnel attempt failed or the last tunnel ended (for status output), or null. */
   public String lastError() {
     return keeper.lastError();

@@ -32,9 +32,11 @@ public final class AgentMetrics {
   public static final String RECONNECT_TOKEN_REJECTED = "token-rejected";
   public static final String RECONNECT_DISCOVERY_FAILED = "discovery-failed";
   public static final String RECONNECT_REBALANCE = "rebalance";
+  /** A new tunnel landed on a replica already held (one load-balanced URL): closed, dialed again. */
+  public static final String RECONNECT_SAME_REPLICA = "same-replica";
   private static final List<String> RECONNECT_REASONS = List.of(RECONNECT_CLOSED, RECONNECT_GOAWAY,
       RECONNECT_DIAL_FAILED, RECONNECT_TOKEN_REJECTED, RECONNECT_DISCOVERY_FAILED,
-      RECONNECT_REBALANCE);
+      RECONNECT_REBALANCE, RECONNECT_SAME_REPLICA);
 
   /** Stream kinds. */
   public static final String KIND_SSH = "ssh";

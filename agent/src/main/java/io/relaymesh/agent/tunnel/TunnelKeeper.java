@@ -70,8 +70,22 @@ public final class TunnelKeeper {
   /** How soon a keeper short of tunnels because of a draining replica looks again (jittered). */
   public static final Duration SHORT_RECHECK = Duration.ofSeconds(10);
 
-  /** A live tunnel that counts towards the wanted number (not draining). */
-  private record Held(RelayCandidate relay, DialedTunnel tunnel, String name) {
+  /**
+   * How many times one reconcile dials a chosen replica whose tunnels keep landing on a replica
+   * already held (replicas sharing one load-balanced URL); then it settles for fewer tunnels
+   * until the next reconcile ({@link #SHORT_RECHECK}).
+   */
+  public static final int SAME_REPLICA_ATTEMPTS = 4;
+  /** Longest replica identity taken from {@link DialedTunnel#REPLICA_HEADER}. */
+  private static final int MAX_REPLICA_HEADER = 200;
+
+  /**
+   * A live tunnel that counts towards the wanted number (not draining).
+   *
+   * @param relay the replica reached (named by the relay's upgrade answer; else the one aimed at)
+   * @param aimed the replica dialed, whose URL the tunnel went through
+   */
+  private record Held(RelayCandidate relay, RelayCandidate aimed, DialedTunnel tunnel, String name) {
   }
 
   private final Vertx vertx;
@@ -89,6 +103,8 @@ public final class TunnelKeeper {
   private boolean stopped;
   private boolean reconciling;
   private boolean again;
+  /** A dial of this reconcile gave up after {@link #SAME_REPLICA_ATTEMPTS} landings on held replicas. */
+  private boolean landedShort;
   private long timer = -1;
   private long timerDue;
   private long remeasureTimer = -1;
@@ -101,6 +117,7 @@ public final class TunnelKeeper {
   private final List<Promise<String>> waiters = new ArrayList<>();
   private volatile String lastError;
   private volatile List<String> connectedUrls = List.of();
+  private volatile List<String> connectedReplicas = List.of();
 
   /**
    * @param relays the candidate replicas (looked up before every reconcile)
@@ -141,6 +158,15 @@ public final class TunnelKeeper {
     return connectedUrls;
   }
 
+  /**
+   * The replicas connected to now ({@code region/replica-id} as the relays named themselves, else
+   * as the control plane listed them; the URL for a relay given by URL only), in the order of
+   * {@link #connectedUrls()}.
+   */
+  public List<String> connectedReplicas() {
+    return connectedReplicas;
+  }
+
   /** Why the last attempt failed or the last tunnel ended, or null. */
   public String lastError() {
     return lastError;
@@ -170,6 +196,7 @@ public final class TunnelKeeper {
       return;
     }
     reconciling = true;
+    landedShort = false;
     here(relays.get())
         .compose(candidates -> here(picker.pick(usable(candidates), currentKeys())))
         .compose(picked -> {
@@ -187,9 +214,10 @@ public final class TunnelKeeper {
             return;
           }
           retireUnchosen(ar.result().targets());
-          if (held.size() < picker.count() && !draining.isEmpty()) {
-            // short of tunnels only because a draining replica is avoided: look again soon,
-            // it may come back (restarted) or another replica may register
+          if (held.size() < picker.count() && (!draining.isEmpty() || landedShort)) {
+            // short of tunnels because a draining replica is avoided, or because the dials kept
+            // landing on replicas already held (one load-balanced URL): look again soon, the
+            // replica may come back (restarted), another may register, the balancer may spread
             schedule(SHORT_RECHECK.toMillis() / 2 + random.nextInt((int) SHORT_RECHECK.toMillis() / 2));
           }
           if (again) {
@@ -220,8 +248,11 @@ public final class TunnelKeeper {
   }
 
   private void report(RelayPicker.Picked picked) {
-    Set<String> chosen = picked.targets().stream().map(RelayCandidate::key).collect(Collectors.toSet());
-    if (stopped || picked.measured().isEmpty() || chosen.equals(held.keySet())) {
+    if (stopped || picked.measured().isEmpty()) {
+      return;
+    }
+    Match m = match(picked.targets());
+    if (m.satisfied().size() == picked.targets().size() && m.standing().size() == held.size()) {
       return;
     }
     LOG.info("relays by round trip: {}; choosing {}",
@@ -231,12 +262,58 @@ public final class TunnelKeeper {
         .forEach(e -> LOG.info("unreachable: {}", e));
   }
 
+  /**
+   * Which targets the held tunnels stand for: a tunnel on the target replica itself, else (for a
+   * target not held itself) a tunnel on another replica reached through the target's URL, e.g.
+   * replicas behind one load balancer, or {@code relay-url} without a replica id. Each held tunnel
+   * stands for one target at most, so two replicas sharing a URL need two tunnels on distinct
+   * replicas.
+   *
+   * @param satisfied keys of the targets a held tunnel stands for
+   * @param standing keys (replica reached) of the held tunnels standing for a target
+   */
+  private record Match(Set<String> satisfied, Set<String> standing) {
+  }
+
+  private Match match(List<RelayCandidate> targets) {
+    Set<String> satisfied = new HashSet<>();
+    Set<String> standing = new HashSet<>();
+    for (RelayCandidate t : targets) {
+      if (held.containsKey(t.key())) {
+        satisfied.add(t.key());
+        standing.add(t.key());
+      }
+    }
+    for (RelayCandidate t : targets) {
+      if (satisfied.contains(t.key())) {
+        continue;
+      }
+      for (Map.Entry<String, Held> e : held.entrySet()) {
+        if (!standing.contains(e.getKey()) && sameUrl(e.getValue().aimed().publicUrl(), t.publicUrl())) {
+          satisfied.add(t.key());
+          standing.add(e.getKey());
+          break;
+        }
+      }
+    }
+    return new Match(satisfied, standing);
+  }
+
+  private static boolean sameUrl(String a, String b) {
+    return stripSlash(a).equalsIgnoreCase(stripSlash(b));
+  }
+
+  private static String stripSlash(String url) {
+    return url.endsWith("/") ? url.substring(0, url.length() - 1) : url;
+  }
+
   /** Dials every target not held or being dialed; fails (after all finished) with the first failure. */
   private Future<Void> dialMissing(List<RelayCandidate> targets) {
     List<Future<Void>> dials = new ArrayList<>();
+    Set<String> satisfied = match(targets).satisfied();
     for (RelayCandidate c : targets) {
-      if (!held.containsKey(c.key()) && !dialing.contains(c.key())) {
-        dials.add(dial(c));
+      if (!satisfied.contains(c.key()) && !dialing.contains(c.key())) {
+        dials.add(dial(c, 1));
       }
     }
     if (dials.isEmpty()) {
@@ -252,17 +329,21 @@ public final class TunnelKeeper {
     });
   }
 
-  private Future<Void> dial(RelayCandidate relay) {
+  /**
+   * Dials {@code relay} (attempt {@code attempt} of this reconcile). A tunnel that landed on a
+   * replica already held (the relay names itself in {@link DialedTunnel#REPLICA_HEADER}) is closed
+   * at once with GOAWAY and dialed again, up to {@link #SAME_REPLICA_ATTEMPTS} times.
+   */
+  private Future<Void> dial(RelayCandidate relay, int attempt) {
     String key = relay.key();
     String name = "tunnel-" + (++tunnelIds);
-    String base = relay.publicUrl();
-    String url = (base.endsWith("/") ? base.substring(0, base.length() - 1) : base) + TUNNEL_PATH;
+    String url = stripSlash(relay.publicUrl()) + TUNNEL_PATH;
     DialedTunnel[] self = new DialedTunnel[1];
     SessionMetrics goAwayWatch = new SessionMetrics() {
       @Override
       public void goAway(boolean sent, ErrorCode code) {
         if (!sent) {
-          context.runOnContext(v -> onGoAway(name, key, self[0], code));
+          context.runOnContext(v -> onGoAway(name, self[0], code));
         }
       }
     };
@@ -275,9 +356,28 @@ public final class TunnelKeeper {
           states();
           if (stopped) {
             t.session().close(ErrorCode.NO_ERROR, "agent stopping");
-          } else {
-            up(name, relay, t);
+            return Future.<Void>succeededFuture();
           }
+          RelayCandidate reached = reached(relay, t);
+          Held twin = held.get(reached.key());
+          if (twin == null) {
+            up(name, relay, reached, t);
+            return Future.<Void>succeededFuture();
+          }
+          metrics.reconnect(AgentMetrics.RECONNECT_SAME_REPLICA);
+          dropTwin(name, reached, t);
+          if (attempt < SAME_REPLICA_ATTEMPTS) {
+            tunnelLine(LOG.atInfo(), "tunnel landed on a replica already held; closed it, dialing again",
+                name, reached, t).addKeyValue("aimed_at", relay.key()).addKeyValue("held_by", twin.name())
+                .addKeyValue("attempt", attempt).addKeyValue("reason", "same-replica").log();
+            return dial(relay, attempt + 1);
+          }
+          landedShort = true;
+          tunnelLine(LOG.atWarn(), "tunnels keep landing on replicas already held (one load-balanced URL?);"
+                  + " staying with fewer tunnels until the next check", name, reached, t)
+              .addKeyValue("aimed_at", relay.key()).addKeyValue("held_by", twin.name())
+              .addKeyValue("attempt", attempt).addKeyValue("reason", "same-replica")
+              .addKeyValue("tunnels", held.size()).addKeyValue("wanted", picker.count()).log();
           return Future.<Void>succeededFuture();
         }, e -> {
           dialing.remove(key);
@@ -286,12 +386,52 @@ public final class TunnelKeeper {
         });
   }
 
-  private void up(String name, RelayCandidate relay, DialedTunnel t) {
+  /**
+   * The replica {@code t} reached: the one named by the relay's {@link DialedTunnel#REPLICA_HEADER}
+   * ({@code <region>/<replica-id>}, reached through {@code aimed}'s URL), else (a relay that does
+   * not say) the one aimed at.
+   */
+  static RelayCandidate reached(RelayCandidate aimed, DialedTunnel t) {
+    String said = t.replica();
+    if (said == null || said.length() > MAX_REPLICA_HEADER) {
+      return aimed;
+    }
+    int slash = said.indexOf('/');
+    String region = slash > 0 ? said.substring(0, slash) : aimed.region();
+    String replica = slash >= 0 ? said.substring(slash + 1) : said;
+    if (replica.isBlank()) {
+      return aimed;
+    }
+    if (replica.equals(aimed.replicaId()) && java.util.Objects.equals(region, aimed.region())) {
+      return aimed;
+    }
+    return new RelayCandidate(region, replica, aimed.publicUrl());
+  }
+
+  /** Closes a tunnel that duplicates a held one: GOAWAY (no stream should be on it yet), closed after {@link #STOP_GRACE}. */
+  private void dropTwin(String name, RelayCandidate reached, DialedTunnel t) {
+    all.add(t);
+    states();
+    Session s = t.session();
+    long grace = vertx.setTimer(STOP_GRACE.toMillis(), id -> s.close(ErrorCode.NO_ERROR, "duplicate tunnel"));
+    s.goAway(ErrorCode.NO_ERROR, "agent already holds a tunnel to this replica");
+    s.closeFuture().onComplete(ar -> context.runOnContext(v -> {
+      vertx.cancelTimer(grace);
+      all.remove(t);
+      states();
+    }));
+  }
+
+  private void up(String name, RelayCandidate aimed, RelayCandidate relay, DialedTunnel t) {
     long since = System.nanoTime();
     all.add(t);
-    held.put(relay.key(), new Held(relay, t, name));
+    held.put(relay.key(), new Held(relay, aimed, t, name));
     published();
-    tunnelLine(LOG.atInfo(), "tunnel up", name, relay, t).addKeyValue("proxied", t.proxied()).log();
+    LoggingEventBuilder line = tunnelLine(LOG.atInfo(), "tunnel up", name, relay, t).addKeyValue("proxied", t.proxied());
+    if (relay != aimed) {
+      line.addKeyValue("aimed_at", aimed.key());
+    }
+    line.log();
     waiters.forEach(w -> w.tryComplete(t.url()));
     waiters.clear();
     Session s = t.session();
@@ -326,11 +466,12 @@ public final class TunnelKeeper {
     schedule(backoff.nextDelayMillis());
   }
 
-  private void onGoAway(String name, String key, DialedTunnel t, ErrorCode code) {
-    Held h = held.get(key);
-    if (t == null || stopped || h == null || h.tunnel() != t) {
+  private void onGoAway(String name, DialedTunnel t, ErrorCode code) {
+    Held h = t == null ? null : held.values().stream().filter(x -> x.tunnel() == t).findFirst().orElse(null);
+    if (stopped || h == null) {
       return;
     }
+    String key = h.relay().key();
     held.remove(key);
     published();
     metrics.reconnect(AgentMetrics.RECONNECT_GOAWAY);
@@ -351,10 +492,11 @@ public final class TunnelKeeper {
 
   /** GOAWAY to held tunnels no longer chosen, once the chosen ones are all up. */
   private void retireUnchosen(List<RelayCandidate> targets) {
-    Set<String> keep = targets.stream().map(RelayCandidate::key).collect(Collectors.toSet());
-    if (!held.keySet().containsAll(keep)) {
+    Match m = match(targets);
+    if (m.satisfied().size() < targets.stream().map(RelayCandidate::key).distinct().count()) {
       return;
     }
+    Set<String> keep = m.standing();
     for (Held h : new ArrayList<>(held.values())) {
       if (!keep.contains(h.relay().key())) {
         held.remove(h.relay().key());
@@ -434,8 +576,14 @@ public final class TunnelKeeper {
 
   private void published() {
     List<String> urls = new ArrayList<>();
-    held.values().forEach(h -> urls.add(h.tunnel().url()));
+    List<String> replicas = new ArrayList<>();
+    held.values().forEach(h -> {
+      urls.add(h.tunnel().url());
+      RelayCandidate r = h.relay();
+      replicas.add(r.replicaId() == null ? r.publicUrl() : (r.region() != null ? r.region() + "/" : "") + r.replicaId());
+    });
     connectedUrls = List.copyOf(urls);
+    connectedReplicas = List.copyOf(replicas);
     states();
   }
 

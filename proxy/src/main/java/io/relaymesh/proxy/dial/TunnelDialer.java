@@ -10,6 +10,7 @@ import io.relaymesh.proxy.wire.WireSpec;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
+import io.vertx.core.MultiMap;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.UpgradeRejectedException;
@@ -151,6 +152,11 @@ public final class TunnelDialer {
         return;
       }
       WebSocket ws = ar.result();
+      // the 101 answer's headers are only available now (null once the handler returned)
+      MultiMap upgradeHeaders = MultiMap.caseInsensitiveMultiMap();
+      if (ws.headers() != null) {
+        upgradeHeaders.addAll(ws.headers());
+      }
       if (promise.future().isComplete()) { // timed out meanwhile
         ws.close();
         client.close();
@@ -171,7 +177,7 @@ public final class TunnelDialer {
       session.closeFuture().onComplete(c -> client.close());
       session.ready().onComplete(r -> {
         if (r.succeeded()) {
-          if (!promise.tryComplete(new DialedTunnel(session, ws, target.url, proxied))) {
+          if (!promise.tryComplete(new DialedTunnel(session, ws, target.url, proxied, upgradeHeaders))) {
             session.close(ErrorCode.CANCEL, "dial timed out");
           } else {
             LOG.debug("tunnel to {} established{}", target.url, via);

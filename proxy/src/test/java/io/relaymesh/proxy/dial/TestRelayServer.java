@@ -21,6 +21,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * wrong token gets 401 with the JSON error shape.
  */
 final class TestRelayServer implements AutoCloseable {
+  /** Sent as {@link DialedTunnel#REPLICA_HEADER} in the upgrade answer when set. */
+  volatile String replica;
   final TestCerts certs;
   final List<Session> sessions = new CopyOnWriteArrayList<>();
   final HttpServer server;
@@ -44,6 +46,10 @@ final class TestRelayServer implements AutoCloseable {
         req.response().setStatusCode(401).putHeader("Content-Type", "application/json")
             .end(new JsonObject().put("code", "unauthenticated").put("message", "agent token is not valid").encode());
         return;
+      }
+      String replica = this.replica;
+      if (replica != null) {
+        req.response().putHeader(DialedTunnel.REPLICA_HEADER, replica);
       }
       req.toWebSocket().onSuccess(ws -> {
         WebSocketTransport t = WebSocketTransport.negotiated(ws);

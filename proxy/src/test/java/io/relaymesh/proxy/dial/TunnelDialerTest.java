@@ -59,7 +59,22 @@ class TunnelDialerTest {
     assertThat(t.proxied()).isFalse();
     assertThat(t.url()).isEqualTo("wss://127.0.0.1:" + relay.port() + "/tunnel");
     assertThat(relay.sessions).hasSize(before + 1);
+    assertThat(t.replica()).isNull(); // the server named no replica
     await(t.session().close(ErrorCode.NO_ERROR, "done"));
+  }
+
+  @Test
+  void upgradeAnswerHeadersAreKept() {
+    relay.replica = "eu/eu-7";
+    try {
+      DialedTunnel t = dialOk(pinned(), relay.url("127.0.0.1"));
+      assertThat(t.replica()).isEqualTo("eu/eu-7");
+      assertThat(t.upgradeHeaders().get("RELAYMESH-REPLICA")).isEqualTo("eu/eu-7");
+      assertThat(t.upgradeHeaders().get("Sec-WebSocket-Protocol")).isEqualTo("relaymesh.v1");
+      await(t.session().close(ErrorCode.NO_ERROR, "done"));
+    } finally {
+      relay.replica = null;
+    }
   }
 
   @Test

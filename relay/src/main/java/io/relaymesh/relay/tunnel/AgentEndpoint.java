@@ -2,6 +2,7 @@ package io.relaymesh.relay.tunnel;
 
 import io.relaymesh.control.auth.TokenKind;
 import io.relaymesh.control.auth.Tokens;
+import io.relaymesh.proxy.dial.DialedTunnel;
 import io.relaymesh.proxy.session.Session;
 import io.relaymesh.proxy.wire.ErrorCode;
 import io.relaymesh.relay.control.AgentAuthCache;
@@ -23,7 +24,10 @@ import org.slf4j.LoggerFactory;
  * {@link AgentAuthCache} before the upgrade: {@code 401} when missing or refused, {@code 503} when
  * the control plane cannot say. The ready session is registered in the {@link AgentRegistry} and
  * its presence reported; the token is checked again every half cache TTL while the tunnel lives,
- * and a revoked token closes it. Agents may not open streams (refused {@code UNSUPPORTED}).
+ * and a revoked token closes it. Agents may not open streams (refused {@code UNSUPPORTED}). The
+ * {@code 101} answer names this replica in {@link DialedTunnel#REPLICA_HEADER}
+ * ({@code Relaymesh-Replica: <region>/<replica-id>}), so that an agent dialing replicas that share
+ * one load-balanced URL knows where each tunnel landed.
  *
  * <p>Threading: request handling on the connection's event loop; the session lives there too.
  */
@@ -73,6 +77,8 @@ public final class AgentEndpoint {
       }
       AgentIdentity agent = ar.result();
       TunnelMetrics m = tunnels.newTunnelMetrics(TunnelMetrics.Type.AGENT);
+      // who answered: behind one load-balanced URL the agent learns which replica it reached
+      req.response().putHeader(DialedTunnel.REPLICA_HEADER, tunnels.relayName());
       tunnels.upgrade(ctx, req, m).onComplete(up -> {
         if (up.failed()) {
           LOG.info("agent tunnel from {} for {} not opened: {}", remote, agent.describe(),
