@@ -121,7 +121,8 @@ class RelayTokenRotationTest {
     assertError(c.http.delete("/api/v1/relays/eu/tokens/" + oldId, admin), 409,
         "relay_token_in_use", "relay token " + oldId + " of region 'eu' is still used by healthy "
             + "replica(s) eu-2; restart them with the new token first (they move over at their "
-            + "next registration), or revoke with force");
+            + "next registration), or revoke anyway with force=true (relaymesh relays tokens "
+            + "revoke eu " + oldId + " --force)");
     // eu-2 restarts with the new token; now the old one is unused and can go
     assertThat(c.http.post("/api/v1/relay/register", fresh, replica("eu-2")).status()).isEqualTo(200);
     assertThat(tokens("eu").getJsonObject(0).getJsonArray("replicas").getList()).isEmpty();

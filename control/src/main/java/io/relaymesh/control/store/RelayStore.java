@@ -193,7 +193,8 @@ public final class RelayStore {
                           + tokenId + " of region '" + region + "' is still used by healthy "
                           + "replica(s) " + String.join(", ", names) + "; restart them with the "
                           + "new token first (they move over at their next registration), or "
-                          + "revoke with force");
+                          + "revoke anyway with force=true (relaymesh relays tokens revoke "
+                          + region + " " + tokenId + " --force)");
                     }
                     return revoke(c, tokenId);
                   });
