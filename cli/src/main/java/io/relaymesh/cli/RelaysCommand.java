@@ -22,10 +22,11 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 
-/** {@code relaymesh relays create|list|delete}. */
+/** {@code relaymesh relays create|list|delete|tokens}. */
 @Command(name = "relays", mixinStandardHelpOptions = true,
-    description = "Manage relay regions (create/delete: admins).",
-    subcommands = {RelaysCommand.Create.class, RelaysCommand.ListCmd.class, RelaysCommand.Delete.class})
+    description = "Manage relay regions (create/delete/tokens: admins).",
+    subcommands = {RelaysCommand.Create.class, RelaysCommand.ListCmd.class,
+        RelaysCommand.Delete.class, RelaysCommand.Tokens.class})
 final class RelaysCommand implements Runnable {
 
   @ParentCommand Main main;
@@ -157,6 +158,118 @@ final class RelaysCommand implements Runnable {
       Credentials c = Credentials.load(env);
       c.client().delete("/api/v1/relays/" + ControlClient.seg(region));
       env.out().println("deleted region " + region + "; its relay token is revoked");
+      return 0;
+    }
+  }
+
+  /** {@code relaymesh relays tokens create|list|revoke}: rotating a region's relay token. */
+  @Command(name = "tokens", mixinStandardHelpOptions = true,
+      description = {"Rotate a region's relay token without an outage (admins): create a new "
+          + "token, give it to the region's relays and restart them one by one, check with "
+          + "'tokens list' that no healthy replica uses the old token, then revoke it."},
+      subcommands = {TokensCreate.class, TokensList.class, TokensRevoke.class})
+  static final class Tokens implements Runnable {
+    @ParentCommand RelaysCommand parent;
+    @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+      spec.commandLine().usage(parent.main.env.out());
+    }
+
+    Env env() {
+      return parent.main.env;
+    }
+
+    static String path(String region) {
+      return "/api/v1/relays/" + ControlClient.seg(region) + "/tokens";
+    }
+  }
+
+  @Command(name = "create", mixinStandardHelpOptions = true,
+      description = "Create another relay token for a region; prints it once. The region's "
+          + "other tokens keep working until they are revoked.")
+  static final class TokensCreate implements Callable<Integer> {
+    @ParentCommand Tokens parent;
+    @Parameters(index = "0", paramLabel = "REGION") String region;
+    @Option(names = {"-o", "--output"}, paramLabel = "FORMAT",
+        description = "table or json (default: cli.output, RELAYMESH_CLI_OUTPUT)")
+    Output.Format output;
+
+    @Override
+    public Integer call() {
+      Env env = parent.env();
+      Credentials c = Credentials.load(env);
+      JsonObject r = c.client().post(Tokens.path(region), new JsonObject());
+      if (Output.json(output, env)) {
+        env.out().println(r.encodePrettily());
+        return 0;
+      }
+      env.out().println("created relay token " + r.getLong("id") + " of region " + region);
+      env.out().println("relay token (shown only once): " + r.getString("token"));
+      env.out().println("next: give it to the region's relays (their Secret), restart them one "
+          + "by one, check 'relaymesh relays tokens list " + region + "', then revoke the old "
+          + "token with 'relaymesh relays tokens revoke " + region + " ID'");
+      return 0;
+    }
+  }
+
+  @Command(name = "list", mixinStandardHelpOptions = true,
+      description = {"List a region's relay tokens (never the tokens themselves): when created, "
+          + "last used (to within 15 s), revoked, and the healthy replicas that use each."})
+  static final class TokensList implements Callable<Integer> {
+    @ParentCommand Tokens parent;
+    @Parameters(index = "0", paramLabel = "REGION") String region;
+    @Option(names = {"-o", "--output"}, paramLabel = "FORMAT",
+        description = "table or json (default: cli.output, RELAYMESH_CLI_OUTPUT)")
+    Output.Format output;
+
+    @Override
+    public Integer call() {
+      Env env = parent.env();
+      Credentials c = Credentials.load(env);
+      JsonArray tokens = c.client().get(Tokens.path(region)).getJsonArray("tokens");
+      if (Output.json(output, env)) {
+        env.out().println(tokens.encodePrettily());
+        return 0;
+      }
+      List<List<String>> rows = new ArrayList<>();
+      for (int i = 0; i < tokens.size(); i++) {
+        JsonObject t = tokens.getJsonObject(i);
+        JsonArray reps = t.getJsonArray("replicas", new JsonArray());
+        List<String> names = new ArrayList<>();
+        reps.forEach(x -> names.add(String.valueOf(x)));
+        rows.add(Arrays.asList(String.valueOf(t.getLong("id")),
+            t.getBoolean("active", false) ? "active" : "revoked",
+            Output.time(t.getString("createdAt")), Output.time(t.getString("lastUsedAt")),
+            Output.time(t.getString("revokedAt")),
+            names.isEmpty() ? "-" : String.join(", ", names)));
+      }
+      Output.table(env.out(), List.of("ID", "STATE", "CREATED", "LAST USED", "REVOKED",
+          "REPLICAS"), rows);
+      return 0;
+    }
+  }
+
+  @Command(name = "revoke", mixinStandardHelpOptions = true,
+      description = {"Revoke a relay token of a region: relays using it are refused at their "
+          + "next call. Refused for the region's last active token (use 'relays delete' to cut "
+          + "the region off) and, without --force, while healthy replicas still use it."})
+  static final class TokensRevoke implements Callable<Integer> {
+    @ParentCommand Tokens parent;
+    @Parameters(index = "0", paramLabel = "REGION") String region;
+    @Parameters(index = "1", paramLabel = "ID", description = "the token id ('tokens list')")
+    long id;
+    @Option(names = "--force",
+        description = "Revoke even while healthy replicas still use the token.")
+    boolean force;
+
+    @Override
+    public Integer call() {
+      Env env = parent.env();
+      Credentials c = Credentials.load(env);
+      c.client().delete(Tokens.path(region) + "/" + id + (force ? "?force=true" : ""));
+      env.out().println("revoked relay token " + id + " of region " + region);
       return 0;
     }
   }

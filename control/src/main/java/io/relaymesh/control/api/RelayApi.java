@@ -22,7 +22,8 @@ import java.util.Locale;
 import java.util.UUID;
 
 /**
- * Regions and relays: admins create and delete regions; users list them with health; relays
+ * Regions and relays: admins create and delete regions and create, list and revoke a region's
+ * relay tokens (rotation without an outage); users list regions with health; relays
  * (relay token) register, heartbeat, deregister, check agent tokens, report agent presence, ask
  * where an agent is, get peer tickets for one-hop forwarding, and post connection-log records,
  * which admins list.
@@ -74,6 +75,40 @@ final class RelayApi {
           }
           return Reply.noContent();
         }));
+    handle(r.post("/api/v1/relays/:region/tokens"), ctx -> Api.admin(s, ctx)
+        .compose(p -> region(ctx))
+        .compose(g -> {
+          String token = Tokens.generate(TokenKind.RELAY);
+          return s.relays().createToken(g.id(), Tokens.hash(token))
+              .map(t -> Reply.created(new JsonObject().put("region", g.name()).put("id", t.id())
+                  .put("token", token).put("createdAt", t.createdAt().toString())));
+        }));
+    handle(r.get("/api/v1/relays/:region/tokens"), ctx -> Api.admin(s, ctx)
+        .compose(p -> region(ctx))
+        .compose(g -> s.relays().tokens(g.id()).map(list -> {
+          JsonArray a = new JsonArray();
+          list.forEach(t -> a.add(t.toJson()));
+          return Reply.ok(new JsonObject().put("region", g.name()).put("tokens", a));
+        })));
+    handle(r.delete("/api/v1/relays/:region/tokens/:id"), ctx -> Api.admin(s, ctx)
+        .compose(p -> region(ctx))
+        .compose(g -> {
+          String id = ctx.pathParam("id");
+          long tokenId;
+          try {
+            tokenId = Long.parseLong(id);
+          } catch (NumberFormatException e) {
+            throw ControlException.notFound("relay_token_not_found", "relay token '"
+                + Api.abbreviate(id) + "' of region '" + g.name() + "' not found (token ids "
+                + "are numbers: see GET /api/v1/relays/" + g.name() + "/tokens)");
+          }
+          String force = ctx.queryParams().get("force");
+          if (force != null && !force.equals("true") && !force.equals("false")) {
+            throw ControlException.badRequest("'force' must be true or false");
+          }
+          return s.relays().revokeToken(g.id(), g.name(), tokenId, "true".equals(force))
+              .map(x -> Reply.noContent());
+        }));
 
     handle(r.post("/api/v1/relay/register"), this::register);
     handle(r.post("/api/v1/relay/deregister"), ctx -> Api.relay(s, ctx).compose(p ->
@@ -81,7 +116,7 @@ final class RelayApi {
     handle(r.post("/api/v1/relay/peer-ticket"), this::peerTicket);
     handle(r.post("/api/v1/relay/heartbeat"), ctx -> Api.relay(s, ctx).compose(p -> {
       String replica = replicaId(Api.body(ctx));
-      return s.relays().heartbeat(p.regionId(), replica).map(ok -> {
+      return s.relays().heartbeat(p.regionId(), p.tokenId(), replica).map(ok -> {
         if (!ok) {
           throw notRegistered(p, replica);
         }
@@ -113,6 +148,20 @@ final class RelayApi {
     handle(r.get("/api/v1/connections"), this::listConnections);
   }
 
+  private record RegionRef(long id, String name) {}
+
+  /** The region named by the {@code :region} path parameter; 404 naming it when unknown. */
+  private Future<RegionRef> region(RoutingContext ctx) {
+    String name = ctx.pathParam("region");
+    return s.relays().regionId(name).map(id -> {
+      if (id == null) {
+        throw ControlException.notFound("region_not_found",
+            "region '" + Api.abbreviate(name) + "' not found");
+      }
+      return new RegionRef(id, name);
+    });
+  }
+
   private Future<Reply> register(RoutingContext ctx) {
     return Api.relay(s, ctx).compose(p -> {
       JsonObject b = Api.body(ctx);
@@ -122,7 +171,7 @@ final class RelayApi {
         throw ControlException.badRequest("field 'publicUrl' must be an http(s) URL");
       }
       String fingerprint = fingerprint(Api.string(b, "tlsFingerprint", false));
-      return s.relays().register(p.regionId(), replica, publicUrl,
+      return s.relays().register(p.regionId(), p.tokenId(), replica, publicUrl,
               Api.string(b, "appsHost", false), Api.string(b, "peerAddress", false),
               Api.string(b, "version", false), fingerprint)
           .map(x -> Reply.ok(new JsonObject().put("region", p.region()).put("replicaId", replica)
