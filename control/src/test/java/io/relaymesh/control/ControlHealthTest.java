@@ -33,23 +33,23 @@ class ControlHealthTest {
       Resp ready = c.http.get("/readyz", null);
       assertThat(ready.status()).as(ready.toString()).isEqualTo(200);
       assertThat(ready.json().getString("status")).isEqualTo("ready");
-      assertThat(ready.json().getString("schemaVersion")).isEqualTo("4");
+      assertThat(ready.json().getString("schemaVersion")).isEqualTo("5");
 
       // a failed migration in the history: not ready
-      c.sql("UPDATE flyway_schema_history SET success = false WHERE version = '4'");
+      c.sql("UPDATE flyway_schema_history SET success = false WHERE version = '5'");
       Resp failed = c.http.get("/readyz", null);
       assertThat(failed.status()).isEqualTo(503);
       assertThat(failed.code()).isEqualTo("schema_not_current");
-      assertThat(failed.json().getString("message")).contains("migration 4 failed");
+      assertThat(failed.json().getString("message")).contains("migration 5 failed");
       // a schema behind this build (e.g. a restored old backup): not ready
-      c.sql("DELETE FROM flyway_schema_history WHERE version = '4'");
+      c.sql("DELETE FROM flyway_schema_history WHERE version = '5'");
       Resp behind = c.http.get("/readyz", null);
       assertThat(behind.status()).isEqualTo(503);
       assertThat(behind.json().getString("message"))
-          .isEqualTo("database schema is at version 3, this control plane needs 4");
+          .isEqualTo("database schema is at version 4, this control plane needs 5");
       c.sql("INSERT INTO flyway_schema_history (installed_rank, version, description, type, "
-          + "script, checksum, installed_by, execution_time, success) VALUES (100, '4', 'x', "
-          + "'SQL', 'V4__x.sql', 0, 'test', 0, true)");
+          + "script, checksum, installed_by, execution_time, success) VALUES (100, '5', 'x', "
+          + "'SQL', 'V5__x.sql', 0, 'test', 0, true)");
       assertThat(c.http.get("/readyz", null).status()).isEqualTo(200);
 
       // the database refuses connections: not ready, still alive
