@@ -213,6 +213,9 @@ class RelayTokensCommandTest {
     // the relay's heartbeats (every second) are refused; it does not give up
     waitFor(() -> refusedHeartbeats() >= before + 3, () -> "three refused heartbeats, have "
         + (refusedHeartbeats() - before));
+    // the relay leaves the load balancer: not ready, saying why
+    waitFor(() -> us1.notReadyReason() != null && us1.notReadyReason().contains("refuses this"
+        + " relay's token"), () -> "us-1 not ready, reason: " + us1.notReadyReason());
     // and the control plane stops routing to it once its heartbeats are missing
     waitFor(() -> !region(admin, "us").getJsonArray("replicas").getJsonObject(0)
         .getBoolean("healthy"), () -> "us-1 unhealthy");

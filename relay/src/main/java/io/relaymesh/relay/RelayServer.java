@@ -363,7 +363,8 @@ public final class RelayServer {
     return TlsSettings.selfSigned(t.stateDir(), names).withEngine(engine);
   }
 
-  private String notReadyReason() {
+  /** Why the relay is not ready ({@code /readyz} answers 503 with it), or {@code null}. */
+  public String notReadyReason() {
     boolean tlsLoaded;
     try {
       tlsLoaded = tls != null && current() != null;

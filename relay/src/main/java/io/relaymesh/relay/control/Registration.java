@@ -155,6 +155,8 @@ public final class Registration implements AutoCloseable {
           LOG.info("relay: heartbeats to {} work again", control.baseUrl());
         }
         failures = 0;
+        registered = true;
+        problem = null;
         schedule(heartbeatMs, this::heartbeat);
       } else if (ar.cause() instanceof ControlException ce && ce.status() == 404) {
         registered = false;
@@ -162,8 +164,17 @@ public final class Registration implements AutoCloseable {
         LOG.warn("relay: {}", problem);
         register();
       } else {
-        if (failures++ == 0) {
-          LOG.warn("relay: heartbeat failed: {}", ar.cause().getMessage());
+        if (ar.cause() instanceof ControlException ce && (ce.status() == 401
+            || ce.status() == 403)) {
+          // the token was revoked (or replaced): the control plane no longer lists this replica,
+          // so it must leave the load balancer too (readiness) until a current token is given
+          registered = false;
+          problem = "the control plane refuses this relay's token: " + ce.getMessage();
+        }
+        // the first failure, then every 30th (a few minutes apart): a lasting refusal stays visible
+        if (failures++ % 30 == 0) {
+          LOG.atWarn().setMessage("relay: heartbeat failed").addKeyValue("failures", failures)
+              .addKeyValue("error", ar.cause().getMessage()).log();
         }
         schedule(Math.min(heartbeatMs, ControlClient.jitter(MIN_RETRY_MS << Math.min(failures, 10))),
             this::heartbeat);
