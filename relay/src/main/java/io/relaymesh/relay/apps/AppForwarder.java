@@ -136,7 +136,6 @@ public final class AppForwarder {
 
   private void attempt(HttpServerRequest req, UpstreamRequest plan, AppTarget target,
       Context browser, Promise<Void> done, boolean mayRetry) {
-    Session session = target.tunnel().session();
     Promise<Void> attempt = Promise.promise();
     attempt.future().onComplete(ar -> {
       if (ar.failed() && ar.cause() instanceof Http1Exchange.StaleConnection && mayRetry) {
