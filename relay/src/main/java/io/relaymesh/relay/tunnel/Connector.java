@@ -163,17 +163,18 @@ public final class Connector {
           line.addKeyValue("via", in.via());
         }
         line.log();
-        boolean app = RelayMetrics.kindIndex(ok.kind()) == RelayMetrics.APP;
-        if (app && in.forwarding() == Forwarding.IN) {
-          // TCP on the agent tunnel (counted there as tcp): an app stream while it lives
+        if (RelayMetrics.kindIndex(ok.kind()) == RelayMetrics.APP
+            && in.forwarding() == Forwarding.IN) {
+          // TCP on the agent tunnel (counted there as tcp): an app stream while it lives, as
+          // the app proxy counts its own (AppForwarder)
           metrics.stream(RelayMetrics.TCP, -1);
           metrics.stream(RelayMetrics.APP, 1);
-        }
-        Splice.splice(inbound, up.stream(), up.label()).onSuccess(res -> {
-          if (app && in.forwarding() == Forwarding.IN) {
+          up.stream().closeFuture().onComplete(x -> {
             metrics.stream(RelayMetrics.APP, -1);
             metrics.stream(RelayMetrics.TCP, 1);
-          }
+          });
+        }
+        Splice.splice(inbound, up.stream(), up.label()).onSuccess(res -> {
           closed(connectionId, claims, in, started, res);
         });
       });
