@@ -25,7 +25,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * both bodies with back-pressure ({@link Http1Exchange}), reusing idle connections per app and
  * user ({@link UpstreamPool}) and passing WebSocket upgrades through
  * ({@link WebSocketPassThrough}). Hop-by-hop headers are removed here ({@link HopByHop}); the
- * caller has stripped relaymesh credentials and added {@code X-Forwarded-*}.
+ * caller has stripped relaymesh credentials and added {@code X-Forwarded-*}. When another relay
+ * holds the agent ({@link AppTarget#forwarded()}), the connection is a stream of kind
+ * {@code APP} on the peer session to that relay, opened through the same {@link Forwarder} as
+ * client streams ({@link #peers}); everything else (HTTP, TLS to the app, pooling) stays here.
  *
  * <p>Threading: thread-safe; {@link #forward} is called on the browser request's context and
  * its future completes there.
@@ -180,7 +183,9 @@ public final class AppForwarder {
 
   /**
    * Counts an app connection's open ({@code kind="app"}); an opened one moves from the
-   * {@code tcp} streams gauge (its kind on the wire) to {@code app} while it lives.
+   * {@code tcp} streams gauge (its kind on the wire) to {@code app} while it lives. A forwarded
+   * one also counts in {@code peer_forwarded_streams_total{direction="out"}} and stays in the
+   * {@code peer} gauge (the holding relay counts it as {@code app}).
    */
   private void counted(io.vertx.core.AsyncResult<UpstreamConnection> ar, long start,
       boolean forwarded) {
