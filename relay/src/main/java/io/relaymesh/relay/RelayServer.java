@@ -169,19 +169,22 @@ public final class RelayServer {
     AgentEndpoint agents = new AgentEndpoint(vertx, tunnels, registry, auth, reporter,
         config.agentAuthTtl());
     peers = new PeerSessions(vertx, control, tunnels, replicaId, config.tunnel());
+    PeerForwarder forwarder = new PeerForwarder(control, peers, config.region(), replicaId);
     ClientEndpoint clients = new ClientEndpoint(vertx, tunnels, registry, verifier, reporter,
-        new PeerForwarder(control, peers, config.region(), replicaId));
+        forwarder);
+    AppsControl appsControl = new AppsControl(control);
+    AppAuth appAuth = new AppAuth(vertx, verifier, appsControl);
     peerEndpoint = new PeerEndpoint(vertx, tunnels, registry, verifier, reporter,
-        config.region(), replicaId);
+        config.region(), replicaId).apps(appAuth);
     HealthEndpoints health = new HealthEndpoints(this::notReadyReason,
         () -> new JsonObject().put("region", config.region()).put("replicaId", replicaId));
     ConsistencyEndpoint consistency = new ConsistencyEndpoint(vertx, config.token(),
         () -> ConsistencyEndpoint.check(metrics, tunnels, registry,
             peerEndpoint::sessionCount));
-    AppsControl appsControl = new AppsControl(control);
     AppRouter apps = config.appsHost() == null ? null : new AppRouter(vertx, config.appsHost(),
-        appsControl, new AppAuth(vertx, verifier, appsControl), registry,
-        new AppForwarder(vertx, tunnels, reporter), config.region() + "/" + replicaId)
+        appsControl, appAuth, registry,
+        new AppForwarder(vertx, tunnels, reporter).peers(forwarder),
+        config.region() + "/" + replicaId)
         .metrics(metrics);
 
     String host = listenHost(config.listen());

@@ -4,6 +4,7 @@ import io.relaymesh.control.apps.AppHost;
 import io.relaymesh.control.apps.AppTokens;
 import io.relaymesh.control.tickets.TicketException;
 import io.relaymesh.control.tickets.TicketVerifier;
+import io.relaymesh.proxy.wire.ErrorCode;
 import io.relaymesh.relay.control.ControlException;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -42,23 +43,54 @@ public final class AppAuth {
    * @param message a sentence for the user when not allowed (never a token)
    * @param setCookie a {@code Set-Cookie} value to send with the answer (new or cleared app
    *     cookie), or null
+   * @param appToken the app token that allowed the request (null: public share), for the relay
+   *     holding the agent when the request is forwarded (it verifies it again); never logged
    */
   public record Decision(boolean allowed, String username, int status, String code,
-      String message, String setCookie) {
+      String message, String setCookie, String appToken) {
 
-    static Decision allow(String username, String setCookie) {
-      return new Decision(true, username, 0, null, null, setCookie);
+    static Decision allow(String username, String setCookie, String appToken) {
+      return new Decision(true, username, 0, null, null, setCookie, appToken);
     }
 
     static Decision refuse(int status, String code, String message) {
-      return new Decision(false, null, status, code, message, null);
+      return new Decision(false, null, status, code, message, null, null);
     }
 
-    static final Decision NONE = new Decision(false, null, 0, "unauthenticated", null, null);
+    static final Decision NONE = new Decision(false, null, 0, "unauthenticated", null, null,
+        null);
 
     Decision withCookie(String cookie) {
       return new Decision(allowed, username, status, code, message,
-          setCookie != null ? setCookie : cookie);
+          setCookie != null ? setCookie : cookie, appToken);
+    }
+
+    @Override
+    public String toString() { // never the cookie or the token
+      return "Decision[" + (allowed ? "allowed " + username : "refused " + status + " " + code)
+          + "]";
+    }
+  }
+
+  /**
+   * What the relay holding the agent accepted for an app stream another relay forwarded.
+   *
+   * @param app the app as this relay resolved it (agent, port: not the forwarding relay's word)
+   * @param username who, from the verified app token; null on a public share (anonymous)
+   */
+  public record PeerGrant(AppsControl.Resolved app, String username) {}
+
+  /** Why the relay holding the agent refuses a forwarded app stream: {@code code} and reason. */
+  public static final class PeerRefusal extends RuntimeException {
+    private final ErrorCode code;
+
+    PeerRefusal(ErrorCode code, String reason) {
+      super(reason, null, false, false);
+      this.code = code;
+    }
+
+    public ErrorCode code() {
+      return code;
     }
   }
 
@@ -104,7 +136,7 @@ public final class AppAuth {
   public Future<Decision> decide(HttpServerRequest req, AppHost app,
       AppsControl.Resolved resolved, String cookieName) {
     if (resolved.isPublic()) {
-      return Future.succeededFuture(Decision.allow(null, null));
+      return Future.succeededFuture(Decision.allow(null, null, null));
     }
     String label = app.label();
     String cookie = AppHeaders.cookie(req.headers(), cookieName);
@@ -131,12 +163,66 @@ public final class AppAuth {
     return header == null || header.isBlank() ? null : header.trim();
   }
 
+  /**
+   * For an app stream another relay of this control plane forwarded to this one (the relay
+   * holding the agent), docs/apps.md "Several relays": the app {@code label} is resolved here
+   * again (cached) and must be public, or {@code appToken} must be a genuine, unexpired app
+   * token for exactly this app (verified offline like the cookie, same cache). The forwarding
+   * relay is trusted for nothing: it only proved, with its peer ticket, to be a relay. Fails
+   * with {@link PeerRefusal}.
+   */
+  public Future<PeerGrant> forwarded(String label, String appToken) {
+    return control.resolve(label).transform(r -> {
+      if (r.failed()) {
+        if (r.cause() instanceof ControlException ce && ce.status() >= 400
+            && ce.status() < 500) {
+          return Future.failedFuture(new PeerRefusal(ce.status() == 404 ? ErrorCode.NOT_FOUND
+              : ErrorCode.FORBIDDEN, "app " + label + ": " + AppsControl.reason(ce)));
+        }
+        return Future.failedFuture(new PeerRefusal(ErrorCode.INTERNAL, "the relay holding the"
+            + " agent cannot reach the control plane to look up app " + label));
+      }
+      AppsControl.Resolved app = r.result();
+      if (app.isPublic()) {
+        return Future.succeededFuture(new PeerGrant(app, null));
+      }
+      if (appToken == null || appToken.isBlank()) {
+        return Future.failedFuture(new PeerRefusal(ErrorCode.UNAUTHORIZED, "app " + label
+            + " is shared at level '" + app.level() + "': a forwarded request needs its app"
+            + " token (\"appToken\" in the OPEN metadata)"));
+      }
+      return verify(label, appToken).transform(v -> {
+        if (v.failed()) {
+          if (v.cause() instanceof TicketException te
+              && te.reason() == TicketException.Reason.KEYS_UNAVAILABLE) {
+            return Future.failedFuture(new PeerRefusal(ErrorCode.INTERNAL, "the relay holding"
+                + " the agent cannot fetch the signing keys to check the app token"));
+          }
+          return Future.failedFuture(new PeerRefusal(ErrorCode.UNAUTHORIZED, "app token"
+              + " refused by the relay holding the agent: " + v.cause().getMessage()));
+        }
+        AppTokens.Claims claims = v.result();
+        if (claims.expired(verifier.clock().instant(), verifier.skew())) {
+          return Future.failedFuture(new PeerRefusal(ErrorCode.UNAUTHORIZED, "app token of "
+              + claims.username() + " for app " + label + " expired at "
+              + claims.expiresAt()));
+        }
+        return Future.succeededFuture(new PeerGrant(app, claims.username()));
+      });
+    });
+  }
+
+  /** {@code token} verified for app {@code label} (cached while it is valid). */
+  private Future<AppTokens.Claims> verify(String label, String token) {
+    return verified.get(label + ' ' + token,
+        () -> vertx.executeBlocking(() -> AppTokens.verify(verifier, token, label), false),
+        ar -> ar.succeeded() ? Duration.between(verifier.clock().instant(),
+            ar.result().expiresAt()) : Duration.ZERO);
+  }
+
   /** Null when the cookie is not usable (then it is cleared and the next credential tried). */
   private Future<Decision> fromCookie(String label, String token, String cookieName) {
-    return verified.get(label + ' ' + token,
-            () -> vertx.executeBlocking(() -> AppTokens.verify(verifier, token, label), false),
-            ar -> ar.succeeded() ? Duration.between(verifier.clock().instant(),
-                ar.result().expiresAt()) : Duration.ZERO)
+    return verify(label, token)
         .transform(ar -> {
           if (ar.failed()) {
             if (ar.cause() instanceof TicketException te
@@ -150,12 +236,12 @@ public final class AppAuth {
           }
           AppTokens.Claims claims = ar.result();
           if (!claims.expired(verifier.clock().instant(), Duration.ZERO)) {
-            return Future.succeededFuture(Decision.allow(claims.username(), null));
+            return Future.succeededFuture(Decision.allow(claims.username(), null, token));
           }
           return control.refresh(label, token).transform(r -> {
             if (r.succeeded()) {
               return Future.succeededFuture(Decision.allow(r.result().username(),
-                  setCookie(cookieName, r.result())));
+                  setCookie(cookieName, r.result()), r.result().appToken()));
             }
             if (r.cause() instanceof ControlException ce && ce.status() >= 400
                 && ce.status() < 500) {
@@ -174,7 +260,8 @@ public final class AppAuth {
     }
     return control.authorize(label, token).transform(ar -> {
       if (ar.succeeded()) {
-        return Future.succeededFuture(Decision.allow(ar.result().username(), null));
+        return Future.succeededFuture(Decision.allow(ar.result().username(), null,
+            ar.result().appToken()));
       }
       if (ar.cause() instanceof ControlException ce && (ce.status() == 401
           || ce.status() == 403)) {

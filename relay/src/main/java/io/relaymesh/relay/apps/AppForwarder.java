@@ -3,9 +3,11 @@ package io.relaymesh.relay.apps;
 import io.relaymesh.relay.metrics.RelayMetrics;
 
 import io.relaymesh.proxy.session.Session;
+import io.relaymesh.proxy.session.StreamRefusedException;
 import io.relaymesh.proxy.session.StreamResetException;
 import io.relaymesh.proxy.wire.ErrorCode;
 import io.relaymesh.relay.control.Reporter;
+import io.relaymesh.relay.tunnel.Forwarder;
 import io.relaymesh.relay.tunnel.Tunnels;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
@@ -23,7 +25,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * both bodies with back-pressure ({@link Http1Exchange}), reusing idle connections per app and
  * user ({@link UpstreamPool}) and passing WebSocket upgrades through
  * ({@link WebSocketPassThrough}). Hop-by-hop headers are removed here ({@link HopByHop}); the
- * caller has stripped relaymesh credentials and added {@code X-Forwarded-*}.
+ * caller has stripped relaymesh credentials and added {@code X-Forwarded-*}. When another relay
+ * holds the agent ({@link AppTarget#forwarded()}), the connection is a stream of kind
+ * {@code APP} on the peer session to that relay, opened through the same {@link Forwarder} as
+ * client streams ({@link #peers}); everything else (HTTP, TLS to the app, pooling) stays here.
  *
  * <p>Threading: thread-safe; {@link #forward} is called on the browser request's context and
  * its future completes there.
@@ -43,6 +48,7 @@ public final class AppForwarder {
   private final UpstreamPool pool;
   private final AtomicLong ids = new AtomicLong();
   private volatile Duration headTimeout = DEFAULT_HEAD_TIMEOUT;
+  private volatile Forwarder peers;
 
   public AppForwarder(Vertx vertx, Tunnels tunnels, Reporter reporter) {
     this(vertx, tunnels, reporter, DEFAULT_MAX_IDLE, DEFAULT_IDLE_TIMEOUT);
@@ -54,6 +60,20 @@ public final class AppForwarder {
     this.tunnels = tunnels;
     this.reporter = reporter;
     this.pool = new UpstreamPool(vertx, maxIdle, idleTimeout);
+  }
+
+  /**
+   * Forwards requests whose agent is held by another relay through {@code peers}
+   * ({@link AppTarget#forwarded()}); without it they fail {@code 502 agent_not_connected}.
+   */
+  public AppForwarder peers(Forwarder peers) {
+    this.peers = peers;
+    return this;
+  }
+
+  /** Whether requests for agents on other relays are forwarded. */
+  public boolean forwards() {
+    return peers != null;
   }
 
   /** Sets how long the app may take to answer (tests). */
@@ -80,8 +100,13 @@ public final class AppForwarder {
       AppTarget target) {
     Context browser = vertx.getOrCreateContext();
     Session session = target.tunnel() == null ? null : target.tunnel().session();
-    if (session == null || session.isClosed() || session.isGoingAway()
-        || tunnels.refusing() != null) {
+    if (target.forwarded() && (peers == null || tunnels.refusing() != null)) {
+      AppPages.resume(req);
+      return Future.failedFuture(notConnected(target, peers == null ? "no tunnel"
+          : tunnels.refusing()));
+    }
+    if (!target.forwarded() && (session == null || session.isClosed() || session.isGoingAway()
+        || tunnels.refusing() != null)) {
       AppPages.resume(req);
       return Future.failedFuture(notConnected(target, session == null ? "no tunnel"
           : tunnels.refusing() != null ? tunnels.refusing() : "its tunnel is closing"));
@@ -114,7 +139,6 @@ public final class AppForwarder {
 
   private void attempt(HttpServerRequest req, UpstreamRequest plan, AppTarget target,
       Context browser, Promise<Void> done, boolean mayRetry) {
-    Session session = target.tunnel().session();
     Promise<Void> attempt = Promise.promise();
     attempt.future().onComplete(ar -> {
       if (ar.failed() && ar.cause() instanceof Http1Exchange.StaleConnection && mayRetry) {
@@ -128,17 +152,24 @@ public final class AppForwarder {
         done.handle(ar);
       }
     });
-    session.context().runOnContext(v -> {
+    // a forwarded target's connections live on peer sessions: taken here, run on their loop
+    Context home = target.forwarded() ? browser : target.tunnel().session().context();
+    home.runOnContext(v -> {
       UpstreamConnection idle = mayRetry ? pool.take(UpstreamPool.Key.of(target)) : null;
       if (idle != null) {
-        new Http1Exchange(vertx, plan, target, req, browser, idle, true, headTimeout, pool,
-            attempt).start();
+        Runnable start = () -> new Http1Exchange(vertx, plan, target, req, browser, idle, true,
+            headTimeout, pool, attempt).start();
+        if (idle.context == home) {
+          start.run();
+        } else {
+          idle.context.runOnContext(x -> start.run());
+        }
         return;
       }
       String id = "ac-" + ids.incrementAndGet();
       long start = System.nanoTime();
-      UpstreamConnection.open(target, id, reporter).onComplete(ar -> {
-        counted(ar, start);
+      UpstreamConnection.open(target, id, reporter, peers).onComplete(ar -> {
+        counted(ar, start, target.forwarded());
         if (ar.failed()) {
           AppProxyException e = openFailure(target, ar.cause());
           browser.runOnContext(x -> attempt.tryFail(e));
@@ -152,20 +183,28 @@ public final class AppForwarder {
 
   /**
    * Counts an app connection's open ({@code kind="app"}); an opened one moves from the
-   * {@code tcp} streams gauge (its kind on the wire) to {@code app} while it lives.
+   * {@code tcp} streams gauge (its kind on the wire) to {@code app} while it lives. A forwarded
+   * one also counts in {@code peer_forwarded_streams_total{direction="out"}} and stays in the
+   * {@code peer} gauge (the holding relay counts it as {@code app}).
    */
-  private void counted(io.vertx.core.AsyncResult<UpstreamConnection> ar, long start) {
+  private void counted(io.vertx.core.AsyncResult<UpstreamConnection> ar, long start,
+      boolean forwarded) {
     RelayMetrics m = tunnels.metrics();
     if (m == null) {
       return;
     }
     long nanos = System.nanoTime() - start;
-    if (ar.failed()) {
-      m.streamOpen(RelayMetrics.APP, ar.cause() instanceof StreamResetException r
-          ? RelayMetrics.result(r.code()) : "error", nanos);
+    String result = ar.succeeded() ? "ok" : ar.cause() instanceof StreamResetException r
+        ? RelayMetrics.result(r.code()) : "error";
+    m.streamOpen(RelayMetrics.APP, result, nanos);
+    if (forwarded) {
+      // on a peer session (streams gauge: peer); the holding relay counts it as app
+      m.peerForwarded(true, result);
       return;
     }
-    m.streamOpen(RelayMetrics.APP, "ok", nanos);
+    if (ar.failed()) {
+      return;
+    }
     m.stream(RelayMetrics.TCP, -1);
     m.stream(RelayMetrics.APP, 1);
     ar.result().stream.closeFuture().onComplete(x -> {
@@ -174,7 +213,10 @@ public final class AppForwarder {
     });
   }
 
-  static AppProxyException openFailure(AppTarget t, Throwable cause) {
+  AppProxyException openFailure(AppTarget t, Throwable cause) {
+    if (t.forwarded()) {
+      return forwardFailure(t, cause);
+    }
     Session s = t.tunnel().session();
     if (s.isClosed() || s.isGoingAway()) {
       return notConnected(t, cause.getMessage());
@@ -195,6 +237,43 @@ public final class AppForwarder {
     return new AppProxyException(502, "app_unreachable", "cannot reach port " + t.port()
         + " in workspace " + t.workspace() + " (agent " + t.agent() + "): "
         + cause.getMessage());
+  }
+
+  /**
+   * Why a connection through another relay could not be opened: no relay holds the agent
+   * ({@code agent_not_connected}), the holder could not be reached or the control plane could
+   * not say which relay holds it ({@code relay_unreachable}, naming the relay and why), the
+   * holder refused ({@code forbidden}: its own check of the app token or share said no), or its
+   * agent did ({@code app_unreachable}).
+   */
+  private AppProxyException forwardFailure(AppTarget t, Throwable cause) {
+    if (!(cause instanceof StreamResetException r)) {
+      return new AppProxyException(502, "relay_unreachable", t.agentDescription()
+          + " is not connected to relay " + tunnels.relayName() + ", and forwarding to the"
+          + " relay holding it failed: " + cause.getMessage());
+    }
+    boolean remote = r instanceof StreamRefusedException x && x.isRemote();
+    if (!remote) {
+      if (r.reason() != null && r.reason().contains(Forwarder.NOT_HELD)) {
+        return new AppProxyException(502, "agent_not_connected", "agent '" + t.agent()
+            + "' of workspace " + t.workspace() + " is not connected to relay "
+            + tunnels.relayName() + " nor to any other relay; start it, or wait until it"
+            + " reconnects");
+      }
+      return new AppProxyException(502, "relay_unreachable", r.reason());
+    }
+    return switch (r.code()) {
+      case UNREACHABLE, GOING_AWAY -> new AppProxyException(502, "agent_not_connected",
+          r.reason());
+      case UNAUTHORIZED, FORBIDDEN -> new AppProxyException(403, "forbidden", "the relay"
+          + " holding " + t.agentDescription() + " refused the request: " + r.reason());
+      case CONNECT_REFUSED -> new AppProxyException(502, "app_unreachable", "nothing is"
+          + " listening on port " + t.port() + " in workspace " + t.workspace() + " (agent "
+          + t.agent() + "): " + r.reason());
+      default -> new AppProxyException(502, "app_unreachable", "agent " + t.agent()
+          + " of workspace " + t.workspace() + " did not open port " + t.port()
+          + " (through the relay holding it): " + r.code() + " " + r.reason());
+    };
   }
 
   private static AppProxyException notConnected(AppTarget t, String why) {

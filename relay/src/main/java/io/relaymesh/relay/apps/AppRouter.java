@@ -29,7 +29,8 @@ import org.slf4j.LoggerFactory;
  * caller is authorized ({@link AppAuth}; no credential: browser navigations are redirected to
  * the control plane's login, others get {@code 401}); relaymesh credentials are stripped and
  * forwarding headers added ({@link AppHeaders}); then the request goes to the agent's tunnel
- * through the {@link AppForwarder}.
+ * through the {@link AppForwarder}, or, when another relay holds the agent, through that relay
+ * (which verifies the app token again).
  *
  * <p>Threading: {@link #handle} on the request's event loop; every asynchronous step hops back
  * to it.
@@ -90,6 +91,8 @@ public final class AppRouter {
   static String refusalReason(AppProxyException e) {
     return switch (e.code()) {
       case "agent_not_connected" -> "agent-offline";
+      case "relay_unreachable" -> "relay-unreachable";
+      case "forbidden" -> "forbidden";
       case "app_unreachable" -> "upstream-refused";
       case "app_timeout", "upstream_timeout" -> "upstream-timeout";
       case "bad_request" -> "bad-request";
@@ -161,7 +164,7 @@ public final class AppRouter {
       req.response().headers().add("Set-Cookie", d.setCookie());
     }
     if (d.allowed()) {
-      forward(req, app, host, resolved, d.username());
+      forward(req, app, host, resolved, d.username(), d.appToken());
       return;
     }
     if (d.status() == 0) {
@@ -195,9 +198,9 @@ public final class AppRouter {
   }
 
   private void forward(HttpServerRequest req, AppHost app, String host,
-      AppsControl.Resolved resolved, String username) {
+      AppsControl.Resolved resolved, String username, String appToken) {
     AgentTunnel tunnel = registry.pick(resolved.agentId());
-    if (tunnel == null) {
+    if (tunnel == null && !forwarder.forwards()) {
       refused("agent-offline");
       AppPages.error(req, 502, "agent_not_connected", "Agent not connected", "agent '"
           + resolved.agent() + "' of workspace " + resolved.workspaceFullName()
@@ -208,8 +211,10 @@ public final class AppRouter {
     String clientIp = clientIp(req);
     MultiMap headers = AppHeaders.upstream(req.headers(), clientIp, host);
     String uri = AppHeaders.stripQuery(req.uri());
-    AppTarget target = new AppTarget(tunnel, app.label(), resolved.port(), resolved.https(),
-        username, resolved.workspaceFullName(), resolved.agent(), clientIp);
+    // not held here: forwarded to the relay holding the agent, which checks the app token again
+    AppTarget target = new AppTarget(tunnel, resolved.agentId(), app.label(), resolved.port(),
+        resolved.https(), username, resolved.workspaceFullName(), resolved.agent(), clientIp,
+        appToken);
     Future<Void> done;
     try {
       done = forwarder.forward(req, uri, headers, target);
@@ -234,6 +239,7 @@ public final class AppRouter {
 
   private static String title(int status) {
     return switch (status) {
+      case 403 -> "Access denied";
       case 502 -> "App unreachable";
       case 504 -> "App timed out";
       case 503 -> "Temporarily unavailable";

@@ -413,7 +413,12 @@ final class Http1Exchange implements UpstreamConnection.Listener {
     if (tls) {
       fail(new AppProxyException(502, "upstream_tls_failed", "TLS with the https app on "
           + where + " failed: " + why));
-    } else if (target.tunnel().session().isClosed()) {
+    } else if (target.forwarded() && (conn.stream.session().isClosed()
+        || conn.stream.session().isGoingAway())) {
+      fail(new AppProxyException(502, "relay_unreachable", "the connection to relay "
+          + conn.relay() + ", which holds agent '" + target.agent() + "' of workspace "
+          + target.workspace() + ", broke: " + why));
+    } else if (!target.forwarded() && target.tunnel().session().isClosed()) {
       fail(new AppProxyException(502, "agent_not_connected", "agent '" + target.agent()
           + "' of workspace " + target.workspace() + " disconnected from this relay: " + why));
     } else {

@@ -16,10 +16,13 @@ import io.relaymesh.proxy.session.Session;
 import io.relaymesh.proxy.session.Stream;
 import io.relaymesh.proxy.wire.ErrorCode;
 import io.relaymesh.proxy.wire.WireSpec;
+import io.relaymesh.proxy.session.StreamRefusedException;
 import io.relaymesh.relay.control.Reporter;
+import io.relaymesh.relay.tunnel.Forwarder;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.internal.buffer.BufferInternal;
 import io.vertx.core.json.JsonObject;
@@ -77,11 +80,19 @@ final class UpstreamConnection {
   private boolean ended;
   private String closeReason;
   private int exchanges;
-  private Runnable onIdleLoss;
+  private volatile Runnable onIdleLoss; // cleared by the pool, maybe from another loop
   long idleTimer = -1;
 
-  private UpstreamConnection(String id, AppTarget target, Stream stream, Reporter reporter) {
+  /** For logs: {@code at-3} (agent tunnel here), or the relay holding the agent. */
+  private final String tunnelId;
+  /** {@code forwarded to eu/eu-1} for the connection log, or null for a direct connection. */
+  private final String via;
+
+  private UpstreamConnection(String id, AppTarget target, Stream stream, Reporter reporter,
+      String relay) {
     this.id = id;
+    this.tunnelId = relay == null ? target.tunnel().id() : "peer " + relay;
+    this.via = relay == null ? null : "forwarded to " + relay;
     this.target = target;
     this.stream = stream;
     this.context = stream.session().context();
@@ -104,32 +115,67 @@ final class UpstreamConnection {
   }
 
   /**
-   * Opens a stream to the app's port on the agent of {@code target}; completes on the session's
-   * context. Fails with the session's {@code StreamRefusedException} when the agent refuses.
+   * Opens a stream to the app's port on the agent of {@code target}; completes on the stream's
+   * session's context. Fails with the session's {@code StreamRefusedException} when the agent
+   * refuses. A {@linkplain AppTarget#forwarded() forwarded} target is opened through
+   * {@code peers} on the relay holding the agent: kind {@code APP} to {@code 127.0.0.1:<port>}
+   * with OPEN metadata {@code {"app", "appToken" (not on a public share), "user",
+   * "connectionId", "clientAddress"}} (docs/relay.md "Forwarding"); the TLS of an {@code s} app
+   * is still spoken here, the other relay only carries bytes.
    */
-  static Future<UpstreamConnection> open(AppTarget target, String id, Reporter reporter) {
-    Session session = target.tunnel().session();
+  static Future<UpstreamConnection> open(AppTarget target, String id, Reporter reporter,
+      Forwarder peers) {
     JsonObject meta = new JsonObject().put("user", target.username())
         .put("connectionId", id).put("clientAddress", target.clientAddress())
         .put("app", target.app());
+    String to = "127.0.0.1:" + target.port();
+    Future<Forwarder.Forwarded> opened;
+    if (target.forwarded()) {
+      if (peers == null) {
+        return Future.failedFuture(new StreamRefusedException(ErrorCode.UNREACHABLE,
+            ErrorCode.UNREACHABLE.value(), target.agentDescription() + " is not connected to"
+            + " this relay, which does not forward", false));
+      }
+      if (target.appToken() != null) {
+        meta.put("appToken", target.appToken());
+      }
+      opened = peers.open(target.agentId(), target.agentDescription(), WireSpec.KIND_APP, to,
+          meta);
+    } else {
+      opened = target.tunnel().session().open(WireSpec.KIND_TCP, to, meta.toBuffer())
+          .map(s -> new Forwarder.Forwarded(s, null));
+    }
     Promise<UpstreamConnection> p = Promise.promise();
-    session.open(WireSpec.KIND_TCP, "127.0.0.1:" + target.port(), meta.toBuffer())
-        .onComplete(ar -> session.context().runOnContext(v -> {
+    Context home = target.forwarded() ? Vertx.currentContext()
+        : target.tunnel().session().context();
+    opened.onComplete(ar -> {
+      Context ctx = ar.succeeded() ? ar.result().stream().session().context() : home;
+      if (ctx == null) {
+        completeHere(p, ar, target, id, reporter);
+      } else {
+        ctx.runOnContext(v -> completeHere(p, ar, target, id, reporter));
+      }
+    });
+    return p.future();
+  }
+
+  private static void completeHere(Promise<UpstreamConnection> p,
+      io.vertx.core.AsyncResult<Forwarder.Forwarded> ar, AppTarget target, String id,
+      Reporter reporter) {
           if (ar.failed()) {
             p.fail(ar.cause());
             return;
           }
-          UpstreamConnection c = new UpstreamConnection(id, target, ar.result(), reporter);
+          UpstreamConnection c = new UpstreamConnection(id, target, ar.result().stream(),
+              reporter, ar.result().relay());
           LOG.atInfo().setMessage("stream open").addKeyValue("stream_id", id)
               .addKeyValue("kind", "app").addKeyValue("user", user(target))
               .addKeyValue("workspace", target.workspace()).addKeyValue("agent", target.agent())
               .addKeyValue("app", target.app()).addKeyValue("port", target.port())
               .addKeyValue("https", target.https()).addKeyValue("remote", target.clientAddress())
-              .addKeyValue("tunnel_id", target.tunnel().id())
+              .addKeyValue("tunnel_id", c.tunnelId)
               .addKeyValue("stream", c.stream.id()).log();
           p.complete(c);
-        }));
-    return p.future();
   }
 
   /** Starts an exchange on this connection. */
@@ -138,6 +184,11 @@ final class UpstreamConnection {
     if (l != null) {
       exchanges++;
     }
+  }
+
+  /** The relay holding the agent ({@code eu/eu-1}) of a forwarded connection, else null. */
+  String relay() {
+    return via == null ? null : via.substring("forwarded to ".length());
   }
 
   boolean isOpen() {
@@ -326,12 +377,12 @@ final class UpstreamConnection {
         .addKeyValue("workspace", target.workspace()).addKeyValue("agent", target.agent())
         .addKeyValue("app", target.app()).addKeyValue("port", target.port())
         .addKeyValue("remote", target.clientAddress())
-        .addKeyValue("tunnel_id", target.tunnel().id()).addKeyValue("requests", exchanges)
+        .addKeyValue("tunnel_id", tunnelId).addKeyValue("requests", exchanges)
         .addKeyValue("bytes_in", stream.bytesOut()).addKeyValue("bytes_out", stream.bytesIn())
         .addKeyValue("duration_ms", Duration.between(started, ended).toMillis())
         .addKeyValue("reason", reason).log();
     if (reporter != null) {
-      reporter.connection(new JsonObject()
+      JsonObject record = new JsonObject()
           .put("username", user(target))
           .put("workspace", target.workspace())
           .put("agent", target.agent())
@@ -342,7 +393,11 @@ final class UpstreamConnection {
           .put("endedAt", ended.toString())
           .put("bytesIn", stream.bytesOut())
           .put("bytesOut", stream.bytesIn())
-          .put("closeReason", reason.length() <= 200 ? reason : reason.substring(0, 200)));
+          .put("closeReason", reason.length() <= 200 ? reason : reason.substring(0, 200));
+      if (via != null) {
+        record.put("via", via);
+      }
+      reporter.connection(record);
     }
   }
 

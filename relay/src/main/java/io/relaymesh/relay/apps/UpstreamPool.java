@@ -1,6 +1,5 @@
 package io.relaymesh.relay.apps;
 
-import io.relaymesh.proxy.session.Session;
 import io.vertx.core.Vertx;
 import java.time.Duration;
 import java.util.ArrayDeque;
@@ -8,7 +7,8 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * Idle keep-alive connections to workspace apps, per (agent tunnel session, port, https, user):
+ * Idle keep-alive connections to workspace apps, per (agent tunnel session, or agent held by
+ * another relay; port, https, user):
  * the next request to the same app by the same user reuses one instead of opening a stream.
  * Bounded ({@link #maxIdle} per key, dropped after {@link #idleTimeout}); a connection that dies
  * while idle (the app closed it, the tunnel closed) is forgotten at once.
@@ -21,10 +21,16 @@ import java.util.Map;
  */
 final class UpstreamPool {
 
-  /** Which connections are interchangeable. */
-  record Key(Session session, int port, boolean https, String user) {
+  /**
+   * Which connections are interchangeable.
+   *
+   * @param route the agent tunnel's session, or {@code agent <id>} for connections forwarded to
+   *     the relay holding the agent (over whichever peer session was used)
+   */
+  record Key(Object route, int port, boolean https, String user) {
     static Key of(AppTarget t) {
-      return new Key(t.tunnel().session(), t.port(), t.https(), t.username());
+      return new Key(t.forwarded() ? "agent " + t.agentId() : t.tunnel().session(), t.port(),
+          t.https(), t.username());
     }
   }
 

@@ -7,6 +7,9 @@ import io.relaymesh.control.tickets.TicketVerifier;
 import io.relaymesh.proxy.session.Session;
 import io.relaymesh.proxy.session.Stream;
 import io.relaymesh.proxy.wire.ErrorCode;
+import io.relaymesh.proxy.wire.WireSpec;
+import io.relaymesh.relay.apps.AppAuth;
+import io.relaymesh.relay.apps.AppsControl;
 import io.relaymesh.relay.control.Reporter;
 import io.relaymesh.relay.http.JsonErrors;
 import io.relaymesh.relay.tunnel.AgentRegistry;
@@ -42,7 +45,9 @@ import org.slf4j.LoggerFactory;
  * again here (audience: all relays, this relay's region, or the forwarding relay's region, which
  * the peer ticket proved) and the open is authorized exactly like a client's
  * ({@link OpenRequest#decide}), then opened on the local agent tunnel and spliced
- * ({@link Connector}). A forwarded stream is never forwarded again: an agent that is not
+ * ({@link Connector}). App streams (kind {@code APP}, from another relay's app proxy) carry the
+ * app label and its app token instead, verified here again ({@link #apps}). A forwarded stream
+ * is never forwarded again: an agent that is not
  * connected here is {@code UNREACHABLE}. The relay never opens streams towards the peer.
  *
  * <p>Threading: the session and its streams on the connection's event loop; ticket checks on a
@@ -61,6 +66,7 @@ public final class PeerEndpoint {
   private final String region;
   private final String replicaId;
   private final AtomicInteger live = new AtomicInteger();
+  private volatile AppAuth apps;
 
   public PeerEndpoint(Vertx vertx, Tunnels tunnels, AgentRegistry registry,
       TicketVerifier verifier, Reporter reporter, String region, String replicaId) {
@@ -71,6 +77,16 @@ public final class PeerEndpoint {
     this.connector = new Connector(reporter, tunnels);
     this.region = region;
     this.replicaId = replicaId;
+  }
+
+  /**
+   * Accepts app streams (kind {@code APP}) that other relays' app proxies forward, authorized
+   * by {@code auth} ({@link AppAuth#forwarded}); without it they are refused
+   * {@code UNSUPPORTED}.
+   */
+  public PeerEndpoint apps(AppAuth auth) {
+    this.apps = auth;
+    return this;
   }
 
   /** Peer sessions currently open to this relay. */
@@ -173,6 +189,10 @@ public final class PeerEndpoint {
           "OPEN metadata is not a JSON object");
       return;
     }
+    if (stream.kind() == WireSpec.KIND_APP) {
+      appStream(ctx, peer, label, meta, stream, startNanos);
+      return;
+    }
     Object ticket = meta.getValue("ticket");
     if (!(ticket instanceof String clientTicket)) {
       connector.refuse(stream, label, Connector.Forwarding.IN, startNanos, ErrorCode.UNAUTHORIZED, "a forwarded stream needs the"
@@ -194,6 +214,73 @@ public final class PeerEndpoint {
               OpenRequest.decide(ar.result(), null, stream.kind(), stream.target()), stream,
               startNanos);
         }));
+  }
+
+  /**
+   * An app proxy connection another relay forwards: OPEN kind {@code APP}, target
+   * {@code 127.0.0.1:<port>}, metadata {@code {"app": <label>, "appToken", "user",
+   * "connectionId", "clientAddress"}}. The app is resolved here again and the app token verified
+   * here ({@link AppAuth#forwarded}: public share, or a genuine unexpired token for exactly this
+   * app); the agent and port come from this relay's resolution, the target must name that port.
+   * Then a TCP stream to the agent's loopback port, spliced ({@link Connector}); the agent sees
+   * {@code {"user", "connectionId", "clientAddress", "app", "via"}}, never the token.
+   */
+  private void appStream(Context ctx, PeerTickets.Claims peer, String label, JsonObject meta,
+      Stream stream, long startNanos) {
+    AppAuth auth = apps;
+    Object app = meta.getValue("app");
+    Object token = meta.getValue("appToken");
+    Object address = meta.getValue("clientAddress");
+    String clientAddress = address instanceof String a ? a : null;
+    if (auth == null) {
+      connector.refuse(stream, label, Connector.Forwarding.IN, startNanos, ErrorCode.UNSUPPORTED,
+          "relay " + region + "/" + replicaId + " does not accept forwarded app streams");
+      return;
+    }
+    if (!(app instanceof String appLabel) || (token != null && !(token instanceof String))) {
+      connector.refuse(stream, label, Connector.Forwarding.IN, startNanos,
+          ErrorCode.PROTOCOL_ERROR, "a forwarded app stream needs {\"app\": <app label>} (and"
+          + " \"appToken\" as a string) in its OPEN metadata");
+      return;
+    }
+    auth.forwarded(appLabel, (String) token).onComplete(ar -> ctx.runOnContext(v -> {
+      if (ar.failed()) {
+        ErrorCode code = ar.cause() instanceof AppAuth.PeerRefusal r ? r.code()
+            : ErrorCode.INTERNAL;
+        connector.refuse(stream, label, Connector.Forwarding.IN, startNanos, code,
+            String.valueOf(ar.cause().getMessage()));
+        return;
+      }
+      AppsControl.Resolved resolved = ar.result().app();
+      String target = "127.0.0.1:" + resolved.port();
+      if (!target.equals(stream.target())) {
+        connector.refuse(stream, label, Connector.Forwarding.IN, startNanos,
+            ErrorCode.FORBIDDEN, "app " + appLabel + " is port " + resolved.port()
+            + ", not target '" + stream.target() + "'");
+        return;
+      }
+      String agentDescription = "agent '" + resolved.agent() + "' of workspace '"
+          + resolved.workspaceFullName() + "'";
+      AgentTunnel tunnel = registry.pick(resolved.agentId());
+      if (tunnel == null) {
+        // one hop only: a forwarded stream is never forwarded again
+        connector.refuse(stream, label, Connector.Forwarding.IN, startNanos,
+            ErrorCode.UNREACHABLE, agentDescription + " is not connected to relay " + region
+            + "/" + replicaId);
+        return;
+      }
+      String user = ar.result().username() == null ? "anonymous" : ar.result().username();
+      String connectionId = tunnels.nextId("c");
+      JsonObject agentMeta = new JsonObject().put("user", user)
+          .put("connectionId", connectionId).put("clientAddress", clientAddress)
+          .put("app", appLabel).put("via", peer.caller());
+      connector.connect(ctx, stream, new Connector.Inbound(label, clientAddress,
+          "peer " + peer.caller(), Connector.Forwarding.IN, startNanos), connectionId,
+          new Connector.Subject(user, resolved.workspaceFullName(), resolved.agent(), null,
+              appLabel, WireSpec.KIND_APP, resolved.port()),
+          tunnel.session().open(WireSpec.KIND_TCP, target, agentMeta.toBuffer())
+              .map(s -> new Connector.Upstream(s, "agent tunnel " + tunnel.id())));
+    }));
   }
 
   private void authorized(Context ctx, PeerTickets.Claims peer, String label,

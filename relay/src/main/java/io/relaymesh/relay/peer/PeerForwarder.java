@@ -14,7 +14,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Forwards a stream for an agent that is not connected to this relay, one hop: asks the control
+ * Forwards a stream (a client's, or an app proxy connection) for an agent that is not connected to this relay, one hop: asks the control
  * plane which healthy replicas hold the agent ({@code GET /api/v1/relay/agents/:id/replicas},
  * cached {@link #CACHE_MS}), skips this relay, prefers a replica with a live peer session, and
  * opens the stream on the peer session ({@link PeerSessions}) to it. A replica that cannot be
@@ -66,8 +66,7 @@ public final class PeerForwarder implements Forwarder {
       }
       if (candidates.isEmpty()) {
         holders.remove(agentId);
-        return refused(ErrorCode.UNREACHABLE, agentDescription
-            + " is not connected to any relay");
+        return refused(ErrorCode.UNREACHABLE, agentDescription + " " + NOT_HELD);
       }
       return attempt(agentId, agentDescription, kind, target, metadata, candidates, 0,
           new StringBuilder());

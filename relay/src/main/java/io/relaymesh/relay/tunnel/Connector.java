@@ -59,6 +59,26 @@ public final class Connector {
   public record Inbound(String tunnelId, String clientAddress, String via, Forwarding forwarding,
       long startNanos) {}
 
+  /**
+   * Who a relayed connection is for, as authorized: for logs, metrics and the connection log.
+   *
+   * @param username the user ({@code anonymous} on a public app share)
+   * @param ticketId the ticket that authorized it, or null (app streams: an app token or share)
+   * @param app the app label of an app stream ({@code 8080--main--dev--alice}), or null
+   * @param kind the stream's kind for logs and metrics ({@code WireSpec.KIND_*}; app streams
+   *     are {@code KIND_APP} though they are TCP towards the agent)
+   * @param port the workspace port
+   */
+  public record Subject(String username, String workspace, String agent, String ticketId,
+      String app, int kind, int port) {
+
+    /** A client stream authorized by a ticket. */
+    public static Subject of(TicketClaims claims, OpenRequest.Allowed ok) {
+      return new Subject(claims.username(), claims.workspace(), claims.agent(),
+          claims.ticketId(), null, ok.kind(), ok.port());
+    }
+  }
+
   private final Reporter reporter;
   private final RelayMetrics metrics;
   private final String relayName;
@@ -99,6 +119,13 @@ public final class Connector {
    */
   public void connect(Context ctx, Stream inbound, Inbound in, String connectionId,
       TicketClaims claims, OpenRequest.Allowed ok, Future<Upstream> upstream) {
+    connect(ctx, inbound, in, connectionId, Subject.of(claims, ok), upstream);
+  }
+
+  /** Like the ticket variant, for any authorized {@link Subject} (app streams). */
+  public void connect(Context ctx, Stream inbound, Inbound in, String connectionId,
+      Subject ok, Future<Upstream> upstream) {
+    Subject claims = ok;
     Instant started = Instant.now();
     upstream.onComplete(ar -> ctx.runOnContext(v -> {
       if (ar.failed()) {
@@ -125,18 +152,36 @@ public final class Connector {
             .addKeyValue("workspace", claims.workspace()).addKeyValue("agent", claims.agent())
             .addKeyValue("port", ok.port()).addKeyValue("tunnel_id", in.tunnelId())
             .addKeyValue("upstream", up.where()).addKeyValue("relay", relayName)
-            .addKeyValue("remote", in.clientAddress()).addKeyValue("ticket_id", claims.ticketId());
+            .addKeyValue("remote", in.clientAddress());
+        if (claims.ticketId() != null) {
+          line.addKeyValue("ticket_id", claims.ticketId());
+        }
+        if (claims.app() != null) {
+          line.addKeyValue("app", claims.app());
+        }
         if (in.via() != null) {
           line.addKeyValue("via", in.via());
         }
         line.log();
-        Splice.splice(inbound, up.stream(), up.label()).onSuccess(res -> closed(connectionId,
-            claims, ok, in, started, res));
+        if (RelayMetrics.kindIndex(ok.kind()) == RelayMetrics.APP
+            && in.forwarding() == Forwarding.IN) {
+          // TCP on the agent tunnel (counted there as tcp): an app stream while it lives, as
+          // the app proxy counts its own (AppForwarder)
+          metrics.stream(RelayMetrics.TCP, -1);
+          metrics.stream(RelayMetrics.APP, 1);
+          up.stream().closeFuture().onComplete(x -> {
+            metrics.stream(RelayMetrics.APP, -1);
+            metrics.stream(RelayMetrics.TCP, 1);
+          });
+        }
+        Splice.splice(inbound, up.stream(), up.label()).onSuccess(res -> {
+          closed(connectionId, claims, in, started, res);
+        });
       });
     }));
   }
 
-  private void counted(OpenRequest.Allowed ok, Inbound in, String result) {
+  private void counted(Subject ok, Inbound in, String result) {
     int k = RelayMetrics.kindIndex(ok.kind());
     if (k >= 0) {
       metrics.streamOpen(k, result, in.startNanos() < 0 ? -1
@@ -147,8 +192,9 @@ public final class Connector {
     }
   }
 
-  private void closed(String connectionId, TicketClaims claims, OpenRequest.Allowed ok,
-      Inbound in, Instant started, Splice.Result res) {
+  private void closed(String connectionId, Subject claims, Inbound in, Instant started,
+      Splice.Result res) {
+    Subject ok = claims;
     Instant ended = Instant.now();
     org.slf4j.spi.LoggingEventBuilder line = LOG.atInfo().setMessage("stream closed")
         .addKeyValue("stream_id", connectionId)
@@ -160,6 +206,9 @@ public final class Connector {
             res.bytesToClient())
         .addKeyValue("duration_ms", Duration.between(started, ended).toMillis())
         .addKeyValue("reason", res.closeReason());
+    if (claims.app() != null) {
+      line.addKeyValue("app", claims.app());
+    }
     if (in.via() != null) {
       line.addKeyValue("via", in.via());
     }
@@ -170,12 +219,17 @@ public final class Connector {
         .put("agent", claims.agent())
         .put("port", ok.port())
         .put("clientAddress", in.clientAddress())
-        .put("ticketId", claims.ticketId())
         .put("startedAt", started.toString())
         .put("endedAt", ended.toString())
         .put("bytesIn", res.bytesFromClient())
         .put("bytesOut", res.bytesToClient())
         .put("closeReason", truncate(res.closeReason(), 200));
+    if (claims.ticketId() != null) {
+      record.put("ticketId", claims.ticketId());
+    }
+    if (claims.app() != null) {
+      record.put("app", claims.app());
+    }
     if (in.via() != null) {
       record.put("via", in.via());
     }

@@ -6,10 +6,19 @@ import io.vertx.core.json.JsonObject;
 
 /**
  * Reaches an agent that is not connected to this relay through the relay that holds it, one hop
- * ({@code io.relaymesh.relay.peer.PeerForwarder}). Used by the client endpoint; meant for the
- * app proxy as well (the metadata carries whatever credential the other relay checks).
+ * ({@code io.relaymesh.relay.peer.PeerForwarder}). Used by the client endpoint (kind {@code SSH}
+ * or {@code TCP}, the metadata carries the client's ticket) and the app proxy (kind {@code APP},
+ * the metadata names the app and carries its app token): the other relay re-verifies that
+ * credential, it never trusts this one for who is asking.
  */
 public interface Forwarder {
+
+  /**
+   * In the reason of a local {@code UNREACHABLE} refusal when no relay holds the agent (as
+   * opposed to a holder that could not be reached): {@code agent 'main' of workspace
+   * 'alice/dev' is not connected to any relay}.
+   */
+  String NOT_HELD = "is not connected to any relay";
 
   /**
    * A stream opened at another relay.
