@@ -198,7 +198,7 @@ final class ServerCommand implements Callable<Integer> {
           config.relayPublicUrl() != null ? config.relayPublicUrl()
               : BuiltinRelay.publicUrl(config.accessUrl(), config.relayListen()),
           config.relayAppsHost(), config.relayTlsCert(), config.relayTlsKey(),
-          dir.resolve("relay-token"), dir.resolve("tls"),
+          dir.resolve("relay-token"), dir, // the self-signed certificate goes to <dir>/tls
           BuiltinRelay.replicaId(dir.resolve("replica-id"))));
     } catch (IOException e) {
       throw new CliException("cannot keep the built-in relay's state in " + dir + ": " + e, e);

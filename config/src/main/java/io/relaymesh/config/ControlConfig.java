@@ -49,13 +49,13 @@ public record ControlConfig(
         List<String> appAllowedLowPorts,
     @Doc("host:port the built-in relay's TLS listener binds (port 0: any free port)")
         String relayListen,
-    @Doc("URL agents and clients use to reach the built-in relay; default: https://<access-url host>:<relay port>, else derived from relay-listen")
+    @Doc("URL agents and clients use to reach the built-in relay; default: `https://<access-url host>:<relay port>` (relay-listen's port), else derived from relay-listen")
         String relayPublicUrl,
     @Doc("wildcard host of the built-in relay's app and port-share subdomains; apps are disabled when unset")
         String relayAppsHost,
-    @Doc("PEM certificate chain of the built-in relay; unset: a self-signed certificate kept in <data-dir>/builtin-relay/tls")
+    @Doc("PEM certificate chain of the built-in relay; unset: a self-signed certificate kept in `<data-dir>/builtin-relay/tls`")
         Path relayTlsCert,
-    @Doc("PEM private key of relay-tls-cert") Path relayTlsKey)
+    @Doc("PEM private key of relay-tls-cert (set both or neither)") Path relayTlsKey)
     implements ConfigSection {
 
   public static final String DEFAULT_LISTEN = "127.0.0.1:3000";
@@ -154,7 +154,9 @@ public record ControlConfig(
     if (builtinRelay) {
       Checks.required(problems, path, "relay-listen", relayListen);
     }
-    Checks.listenAddress(problems, path, "relay-listen", relayListen);
+    if (relayListen != null && !relayListen.isBlank()) {
+      Checks.listenAddress(problems, path, "relay-listen", relayListen);
+    }
     Checks.url(problems, path, "relay-public-url", relayPublicUrl, "http", "https");
     Checks.hostname(problems, path, "relay-apps-host", relayAppsHost);
     if (relayTlsCert != null && relayTlsKey == null) {
