@@ -3,8 +3,6 @@ package io.relaymesh.cli;
 import io.relaymesh.agent.Agent;
 import io.relaymesh.config.AgentConfig;
 import io.relaymesh.config.ControlConfig;
-import io.relaymesh.config.RelayConfig;
-import io.relaymesh.config.TlsConfig;
 import io.relaymesh.control.ControlServer;
 import io.relaymesh.proxy.Transports;
 import io.relaymesh.relay.RelayServer;
@@ -12,13 +10,9 @@ import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
-import java.security.SecureRandom;
 import java.time.Duration;
-import java.util.Base64;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -35,7 +29,7 @@ import picocli.CommandLine.ParentCommand;
         "Writes <data-dir>/dev.json and logs the local CLI in. Ctrl-C stops it."})
 final class DevCommand implements Callable<Integer> {
 
-  static final String REGION = "local";
+  static final String REGION = BuiltinRelay.REGION;
   static final String WORKSPACE = "dev";
   static final String AGENT = "main";
   static final String ADMIN = "admin";
@@ -84,21 +78,15 @@ final class DevCommand implements Callable<Integer> {
           new JsonObject().put("username", ADMIN).put("password", password)).getString("token");
       ControlClient admin = new ControlClient(controlUrl, adminToken);
 
-      String relayToken = secret(dir.resolve("relay-token"), () -> admin.post("/api/v1/relays",
-          new JsonObject().put("region", REGION)).getString("relayToken"));
       String agentToken = secret(dir.resolve("agent-token"), () -> admin.post("/api/v1/workspaces",
           new JsonObject().put("name", WORKSPACE).put("agent", AGENT)).getString("agentToken"));
 
-      RelayConfig relayConfig = RelayConfig.defaults()
-          .withControl(controlUrl, relayToken, REGION)
-          .withReplicaId(REGION + "-dev")
-          .withAppsHost(APPS_HOST)
-          .withListen("127.0.0.1:" + relayPort)
-          .withTls(TlsConfig.defaults().withStateDir(dir.resolve("relay")));
       stage = "relay on 127.0.0.1:" + relayPort + " (--relay-port)";
-      relay = ClientTunnel.await(RelayServer.start(vertx, relayConfig), Duration.ofMinutes(1));
+      relay = BuiltinRelay.start(vertx, control, "127.0.0.1:" + port,
+          new BuiltinRelay.Options("127.0.0.1:" + relayPort, "--relay-port (0 = any free port)",
+              null, APPS_HOST, null, null, dir.resolve("relay-token"), dir.resolve("relay"),
+              REGION + "-dev"));
       stage = "agent";
-      ClientTunnel.await(relay.firstRegistration(), Duration.ofSeconds(30));
       Path caCert = dir.resolve("relay-ca.pem");
       write(caCert, relay.caCertPem());
 
@@ -174,7 +162,7 @@ final class DevCommand implements Callable<Integer> {
         ClientTunnel.await(agent.close(), Duration.ofSeconds(10));
       }
       if (relay != null) {
-        ClientTunnel.await(relay.close(), Duration.ofSeconds(10));
+        BuiltinRelay.drainAndStop(relay, Duration.ofSeconds(10));
       }
       if (control != null) {
         ClientTunnel.await(control.close(), Duration.ofSeconds(30));
@@ -186,34 +174,15 @@ final class DevCommand implements Callable<Integer> {
     }
   }
 
-  interface Mint {
-    String get();
-  }
-
-  /** The secret kept in {@code file} (mode 0600), minted and saved when missing. */
-  private static String secret(Path file, Mint mint) throws IOException {
-    if (Files.isRegularFile(file)) {
-      return Files.readString(file, StandardCharsets.UTF_8).trim();
-    }
-    String v = mint.get();
-    if (v != null) {
-      write(file, v);
-    }
-    return v;
+  private static String secret(Path file, StateFiles.Mint mint) throws IOException {
+    return StateFiles.secret(file, mint);
   }
 
   private static void write(Path file, String content) throws IOException {
-    Files.createDirectories(file.getParent());
-    Path tmp = Files.createTempFile(file.getParent(), ".dev", ".tmp",
-        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-    Files.writeString(tmp, content, StandardCharsets.UTF_8);
-    Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
-        java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    StateFiles.write(file, content);
   }
 
   private static String random() {
-    byte[] b = new byte[18];
-    new SecureRandom().nextBytes(b);
-    return Base64.getUrlEncoder().withoutPadding().encodeToString(b);
+    return StateFiles.random();
   }
 }

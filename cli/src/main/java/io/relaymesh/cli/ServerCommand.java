@@ -3,19 +3,31 @@ package io.relaymesh.cli;
 import io.relaymesh.config.ConfigLoader;
 import io.relaymesh.config.ControlConfig;
 import io.relaymesh.config.LoadedConfig;
+import io.relaymesh.config.RelayConfig;
 import io.relaymesh.control.ControlServer;
+import io.relaymesh.proxy.Transports;
+import io.relaymesh.relay.RelayServer;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.Base64;
+import java.time.Duration;
 import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 
-/** {@code relaymesh server}: the control plane. */
+/**
+ * {@code relaymesh server}: the control plane, and in the same process a built-in relay
+ * (region {@code local}, see {@link BuiltinRelay}) unless {@code --no-builtin-relay}.
+ */
 @Command(name = "server", mixinStandardHelpOptions = true,
-    description = "Run the control plane (embedded PostgreSQL unless --postgres-url is given).")
+    description = {"Run the control plane (embedded PostgreSQL unless --postgres-url is given)",
+        "and a built-in relay, region 'local' (unless --no-builtin-relay)."})
 final class ServerCommand implements Callable<Integer> {
 
   @ParentCommand Main main;
@@ -45,6 +57,29 @@ final class ServerCommand implements Callable<Integer> {
   @Option(names = "--builtin-relay", negatable = true,
       description = "Serve a built-in relay (default true; --no-builtin-relay to turn it off).")
   Boolean builtinRelay;
+
+  @Option(names = "--relay-listen", paramLabel = "ADDR",
+      description = "host:port of the built-in relay's TLS listener (default "
+          + ControlConfig.DEFAULT_RELAY_LISTEN + ").")
+  String relayListen;
+
+  @Option(names = "--relay-public-url", paramLabel = "URL",
+      description = "URL agents and clients use for the built-in relay (default: the access "
+          + "URL's host with the relay port).")
+  String relayPublicUrl;
+
+  @Option(names = "--relay-apps-host", paramLabel = "HOST",
+      description = "Wildcard host of the built-in relay's app URLs (default: no apps).")
+  String relayAppsHost;
+
+  @Option(names = "--relay-tls-cert", paramLabel = "FILE",
+      description = "PEM certificate chain of the built-in relay (default: self-signed, kept in "
+          + "<data-dir>/builtin-relay/tls).")
+  Path relayTlsCert;
+
+  @Option(names = "--relay-tls-key", paramLabel = "FILE",
+      description = "PEM private key of --relay-tls-cert.")
+  Path relayTlsKey;
 
   @Option(names = "--session-ttl", paramLabel = "DURATION", description = "Login session lifetime (default 7d).")
   String sessionTtl;
@@ -82,6 +117,11 @@ final class ServerCommand implements Callable<Integer> {
         .flag("ticket-ttl", ticketTtl)
         .flag("heartbeat-timeout", heartbeatTimeout)
         .flag("key-rotation", keyRotation)
+        .flag("relay-listen", relayListen)
+        .flag("relay-public-url", relayPublicUrl)
+        .flag("relay-apps-host", relayAppsHost)
+        .flag("relay-tls-cert", relayTlsCert)
+        .flag("relay-tls-key", relayTlsKey)
         .load();
   }
 
@@ -110,30 +150,78 @@ final class ServerCommand implements Callable<Integer> {
       }
     }
     ControlConfig config = config().config();
-    ControlServer server = ControlServer.run(config);
-    ShutdownHook hook = ShutdownHook.install(server::stop);
+    Vertx vertx = Transports.create(new VertxOptions());
+    ControlServer server;
+    try {
+      server = ClientTunnel.await(ControlServer.start(vertx, config), Duration.ofMinutes(5));
+    } catch (RuntimeException e) {
+      vertx.close();
+      throw e;
+    }
+    RelayServer relay = null;
     try {
       if (createAdmin != null) {
         ControlServer.await(server.createAdmin(createAdmin, adminPassword));
         env.out().println("created admin user '" + createAdmin + "'"
             + (generated ? " with password: " + adminPassword + " (shown once)" : ""));
       }
+      if (config.builtinRelay()) {
+        relay = startRelay(vertx, server, config);
+      }
     } catch (RuntimeException e) {
-      hook.remove();
-      server.stop();
+      stop(vertx, null, server);
       throw e;
     }
+    RelayServer r = relay;
+    ShutdownHook hook = ShutdownHook.install(() -> stop(vertx, r, server));
     env.out().println("relaymesh control plane listening on " + server.url()
         + (server.embeddedDatabase() ? " (embedded PostgreSQL in "
             + config.dataDir().resolve("postgres") + ")" : ""));
-    env.out().println("log in with: relaymesh login " + server.url());
-    if (config.builtinRelay()) {
-      LoggerFactory.getLogger(ServerCommand.class).atWarn()
-          .setMessage("the built-in relay is not part of this build yet; run 'relaymesh relay' "
-              + "for a region (or pass --no-builtin-relay to silence this)").log();
+    if (relay != null) {
+      env.out().println("relaymesh built-in relay " + relay.replicaId() + " (region "
+          + relay.region() + ") listening on " + relay.url() + ", TLS sha256 "
+          + relay.fingerprint());
     }
+    env.out().println("log in with: relaymesh login " + server.url());
     env.out().flush();
     hook.awaitStopped();
     return 0;
+  }
+
+  /** The built-in relay, its state in {@code <data-dir>/builtin-relay}. */
+  private static RelayServer startRelay(Vertx vertx, ControlServer server, ControlConfig config) {
+    Path dir = config.dataDir().toAbsolutePath().resolve("builtin-relay");
+    try {
+      return BuiltinRelay.start(vertx, server, config.listen(), new BuiltinRelay.Options(
+          config.relayListen(), "server.relay-listen (--relay-listen, "
+              + "RELAYMESH_SERVER_RELAY_LISTEN), or turn it off with --no-builtin-relay",
+          config.relayPublicUrl() != null ? config.relayPublicUrl()
+              : BuiltinRelay.publicUrl(config.accessUrl(), config.relayListen()),
+          config.relayAppsHost(), config.relayTlsCert(), config.relayTlsKey(),
+          dir.resolve("relay-token"), dir, // the self-signed certificate goes to <dir>/tls
+          BuiltinRelay.replicaId(dir.resolve("replica-id"))));
+    } catch (IOException e) {
+      throw new CliException("cannot keep the built-in relay's state in " + dir + ": " + e, e);
+    }
+  }
+
+  /** SIGTERM: the built-in relay drains first (and deregisters), then the control plane stops. */
+  private static void stop(Vertx vertx, RelayServer relay, ControlServer server) {
+    try {
+      if (relay != null) {
+        BuiltinRelay.drainAndStop(relay, RelayConfig.DEFAULT_DRAIN_TIMEOUT);
+      }
+      ClientTunnel.await(server.close(), Duration.ofSeconds(60));
+    } catch (RuntimeException e) {
+      LoggerFactory.getLogger(ServerCommand.class).atWarn()
+          .setMessage("control plane did not stop cleanly").addKeyValue("error", e.toString())
+          .log();
+    } finally {
+      try {
+        vertx.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      } catch (Exception e) {
+        // exiting anyway
+      }
+    }
   }
 }

@@ -22,6 +22,13 @@ import java.util.List;
  *     revoking a session or lowering a share takes effect within it
  * @param appAllowedLowPorts ports below 1024 that may be opened as workspace apps (all others
  *     below 1024 are refused); empty by default
+ * @param relayListen address the built-in relay's TLS listener binds, {@code host:port}
+ * @param relayPublicUrl URL agents and clients use for the built-in relay; {@code null}: the
+ *     access URL's host with the relay's port, else derived from {@code relayListen}
+ * @param relayAppsHost wildcard host of the built-in relay's app URLs; {@code null}: no apps
+ * @param relayTlsCert PEM certificate chain of the built-in relay; {@code null}: a self-signed
+ *     certificate kept in {@code <data-dir>/builtin-relay/tls}
+ * @param relayTlsKey PEM private key of {@code relayTlsCert}
  */
 public record ControlConfig(
     @Doc("address the HTTP API listens on, host:port (port 0: any free port)") String listen,
@@ -39,7 +46,16 @@ public record ControlConfig(
     @Doc("lifetime of an app token (a workspace app's cookie), 10s to 10m; session revocation and share changes take effect within it")
         Duration appTokenTtl,
     @Doc("ports below 1024 that may be shared and opened as workspace apps, e.g. 80,443; others below 1024 are refused")
-        List<String> appAllowedLowPorts)
+        List<String> appAllowedLowPorts,
+    @Doc("host:port the built-in relay's TLS listener binds (port 0: any free port)")
+        String relayListen,
+    @Doc("URL agents and clients use to reach the built-in relay; default: `https://<access-url host>:<relay port>` (relay-listen's port), else derived from relay-listen")
+        String relayPublicUrl,
+    @Doc("wildcard host of the built-in relay's app and port-share subdomains; apps are disabled when unset")
+        String relayAppsHost,
+    @Doc("PEM certificate chain of the built-in relay; unset: a self-signed certificate kept in `<data-dir>/builtin-relay/tls`")
+        Path relayTlsCert,
+    @Doc("PEM private key of relay-tls-cert (set both or neither)") Path relayTlsKey)
     implements ConfigSection {
 
   public static final String DEFAULT_LISTEN = "127.0.0.1:3000";
@@ -52,6 +68,7 @@ public record ControlConfig(
   public static final Duration DEFAULT_KEY_ROTATION = Duration.ofDays(1);
   public static final Duration DEFAULT_APP_TOKEN_TTL = Duration.ofSeconds(60);
   public static final List<String> DEFAULT_APP_ALLOWED_LOW_PORTS = List.of();
+  public static final String DEFAULT_RELAY_LISTEN = "0.0.0.0:8443";
   /** Ports below this need to be listed in {@code app-allowed-low-ports}. */
   public static final int LOW_PORT_LIMIT = 1024;
 
@@ -64,6 +81,15 @@ public record ControlConfig(
       Duration keyRotation) {
     this(listen, accessUrl, dataDir, postgresUrl, builtinRelay, sessionTtl, ticketTtl,
         heartbeatTimeout, keyRotation, DEFAULT_APP_TOKEN_TTL, DEFAULT_APP_ALLOWED_LOW_PORTS);
+  }
+
+  /** The settings before the built-in relay had its own, with those at their defaults. */
+  public ControlConfig(String listen, String accessUrl, Path dataDir, String postgresUrl,
+      boolean builtinRelay, Duration sessionTtl, Duration ticketTtl, Duration heartbeatTimeout,
+      Duration keyRotation, Duration appTokenTtl, List<String> appAllowedLowPorts) {
+    this(listen, accessUrl, dataDir, postgresUrl, builtinRelay, sessionTtl, ticketTtl,
+        heartbeatTimeout, keyRotation, appTokenTtl, appAllowedLowPorts, DEFAULT_RELAY_LISTEN,
+        null, null, null, null);
   }
 
   public static ControlConfig defaults() {
@@ -125,6 +151,23 @@ public record ControlConfig(
         }
       }
     }
+    if (builtinRelay) {
+      Checks.required(problems, path, "relay-listen", relayListen);
+    }
+    if (relayListen != null && !relayListen.isBlank()) {
+      Checks.listenAddress(problems, path, "relay-listen", relayListen);
+    }
+    Checks.url(problems, path, "relay-public-url", relayPublicUrl, "http", "https");
+    Checks.hostname(problems, path, "relay-apps-host", relayAppsHost);
+    if (relayTlsCert != null && relayTlsKey == null) {
+      problems.add(ConfigSection.key(path, "relay-tls-key") + ": required when "
+          + ConfigSection.key(path, "relay-tls-cert") + " is set");
+    } else if (relayTlsKey != null && relayTlsCert == null) {
+      problems.add(ConfigSection.key(path, "relay-tls-cert") + ": required when "
+          + ConfigSection.key(path, "relay-tls-key") + " is set");
+    }
+    Checks.readableFile(problems, path, "relay-tls-cert", relayTlsCert);
+    Checks.readableFile(problems, path, "relay-tls-key", relayTlsKey);
     if (ticketTtl != null && !ticketTtl.isNegative() && !ticketTtl.isZero() && (ticketTtl.compareTo(Duration.ofSeconds(10)) < 0
         || ticketTtl.compareTo(Duration.ofMinutes(10)) > 0)) {
       problems.add(ConfigSection.key(path, "ticket-ttl") + ": must be between 10s and 10m, got "
@@ -135,32 +178,50 @@ public record ControlConfig(
   /** This config with {@code field} replaced; used by the CLI and tests. */
   public ControlConfig withListen(String value) {
     return new ControlConfig(value, accessUrl, dataDir, postgresUrl, builtinRelay, sessionTtl,
-        ticketTtl, heartbeatTimeout, keyRotation, appTokenTtl, appAllowedLowPorts);
+        ticketTtl, heartbeatTimeout, keyRotation, appTokenTtl, appAllowedLowPorts, relayListen,
+        relayPublicUrl, relayAppsHost, relayTlsCert, relayTlsKey);
   }
 
   public ControlConfig withDataDir(Path value) {
     return new ControlConfig(listen, accessUrl, value, postgresUrl, builtinRelay, sessionTtl,
-        ticketTtl, heartbeatTimeout, keyRotation, appTokenTtl, appAllowedLowPorts);
+        ticketTtl, heartbeatTimeout, keyRotation, appTokenTtl, appAllowedLowPorts, relayListen,
+        relayPublicUrl, relayAppsHost, relayTlsCert, relayTlsKey);
   }
 
   public ControlConfig withPostgresUrl(String value) {
     return new ControlConfig(listen, accessUrl, dataDir, value, builtinRelay, sessionTtl,
-        ticketTtl, heartbeatTimeout, keyRotation, appTokenTtl, appAllowedLowPorts);
+        ticketTtl, heartbeatTimeout, keyRotation, appTokenTtl, appAllowedLowPorts, relayListen,
+        relayPublicUrl, relayAppsHost, relayTlsCert, relayTlsKey);
   }
 
   public ControlConfig withAccessUrl(String value) {
     return new ControlConfig(listen, value, dataDir, postgresUrl, builtinRelay, sessionTtl,
-        ticketTtl, heartbeatTimeout, keyRotation, appTokenTtl, appAllowedLowPorts);
+        ticketTtl, heartbeatTimeout, keyRotation, appTokenTtl, appAllowedLowPorts, relayListen,
+        relayPublicUrl, relayAppsHost, relayTlsCert, relayTlsKey);
   }
 
   public ControlConfig withAppTokenTtl(Duration value) {
     return new ControlConfig(listen, accessUrl, dataDir, postgresUrl, builtinRelay, sessionTtl,
-        ticketTtl, heartbeatTimeout, keyRotation, value, appAllowedLowPorts);
+        ticketTtl, heartbeatTimeout, keyRotation, value, appAllowedLowPorts, relayListen,
+        relayPublicUrl, relayAppsHost, relayTlsCert, relayTlsKey);
   }
 
   public ControlConfig withAppAllowedLowPorts(List<String> value) {
     return new ControlConfig(listen, accessUrl, dataDir, postgresUrl, builtinRelay, sessionTtl,
-        ticketTtl, heartbeatTimeout, keyRotation, appTokenTtl, value);
+        ticketTtl, heartbeatTimeout, keyRotation, appTokenTtl, value, relayListen,
+        relayPublicUrl, relayAppsHost, relayTlsCert, relayTlsKey);
+  }
+
+  public ControlConfig withBuiltinRelay(boolean value) {
+    return new ControlConfig(listen, accessUrl, dataDir, postgresUrl, value, sessionTtl,
+        ticketTtl, heartbeatTimeout, keyRotation, appTokenTtl, appAllowedLowPorts, relayListen,
+        relayPublicUrl, relayAppsHost, relayTlsCert, relayTlsKey);
+  }
+
+  public ControlConfig withRelayListen(String value) {
+    return new ControlConfig(listen, accessUrl, dataDir, postgresUrl, builtinRelay, sessionTtl,
+        ticketTtl, heartbeatTimeout, keyRotation, appTokenTtl, appAllowedLowPorts, value,
+        relayPublicUrl, relayAppsHost, relayTlsCert, relayTlsKey);
   }
 
   private static void positive(String path, String name, Duration d, List<String> problems) {
@@ -175,6 +236,9 @@ public record ControlConfig(
         + ", postgresUrl=" + (postgresUrl == null ? null : Secret.MASK) + ", builtinRelay="
         + builtinRelay + ", sessionTtl=" + sessionTtl + ", ticketTtl=" + ticketTtl
         + ", heartbeatTimeout=" + heartbeatTimeout + ", keyRotation=" + keyRotation
-        + ", appTokenTtl=" + appTokenTtl + ", appAllowedLowPorts=" + appAllowedLowPorts + "]";
+        + ", appTokenTtl=" + appTokenTtl + ", appAllowedLowPorts=" + appAllowedLowPorts
+        + ", relayListen=" + relayListen + ", relayPublicUrl=" + relayPublicUrl
+        + ", relayAppsHost=" + relayAppsHost + ", relayTlsCert=" + relayTlsCert
+        + ", relayTlsKey=" + relayTlsKey + "]";
   }
 }

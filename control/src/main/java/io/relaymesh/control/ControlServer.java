@@ -5,6 +5,8 @@ import io.relaymesh.control.api.ApiRouter;
 import io.relaymesh.control.apps.AppAccess;
 import io.relaymesh.control.api.Services;
 import io.relaymesh.control.auth.Passwords;
+import io.relaymesh.control.auth.TokenKind;
+import io.relaymesh.control.auth.Tokens;
 import io.relaymesh.control.store.ConnectionStore;
 import io.relaymesh.control.store.Db;
 import io.relaymesh.control.store.EmbeddedPostgresServer;
@@ -236,6 +238,35 @@ public final class ControlServer {
     }
     return vertx.executeBlocking(() -> Passwords.hash(password), false)
         .compose(h -> services.users().create(username, h, true));
+  }
+
+  /**
+   * The relay token of this server's built-in relay in {@code region}: {@code current} while it
+   * is an active relay token of that region, else a new one, added to the region (which is
+   * created when missing). Only the token's hash is stored; the caller keeps the token.
+   */
+  public Future<String> builtinRelayToken(String region, String current) {
+    Future<io.relaymesh.control.auth.Principal.Relay> known = current == null
+        || !Tokens.wellFormed(current, TokenKind.RELAY) ? Future.succeededFuture(null)
+        : services.relays().authenticate(Tokens.hash(current));
+    return known.compose(p -> {
+      if (p != null && p.region().equals(region)) {
+        return Future.succeededFuture(current);
+      }
+      String token = Tokens.generate(TokenKind.RELAY);
+      io.vertx.core.buffer.Buffer hash = io.vertx.core.buffer.Buffer.buffer(Tokens.hash(token));
+      return db.tx("relays.builtin-token", c -> c.preparedQuery(
+              "INSERT INTO regions (name) VALUES ($1) ON CONFLICT (name) DO NOTHING")
+          .execute(io.vertx.sqlclient.Tuple.of(region))
+          .compose(x -> c.preparedQuery("INSERT INTO relay_tokens (region_id, token_hash) "
+              + "SELECT id, $2 FROM regions WHERE name = $1")
+              .execute(io.vertx.sqlclient.Tuple.of(region, hash))))
+          .map(x -> {
+            log.atInfo().setMessage("built-in relay token created")
+                .addKeyValue("region", region).log();
+            return token;
+          });
+    });
   }
 
   /**
