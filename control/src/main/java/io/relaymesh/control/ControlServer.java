@@ -248,19 +248,23 @@ public final class ControlServer {
   public Future<String> builtinRelayToken(String region, String current) {
     Future<io.relaymesh.control.auth.Principal.Relay> known = current == null
         || !Tokens.wellFormed(current, TokenKind.RELAY) ? Future.succeededFuture(null)
-        : services.relays().authenticate(Tokens.hash(current));
+        : services.relays().authenticate(Tokens.hash(current))
+            // a revoked token is refused with an error: replace it like an unknown one
+            .recover(e -> e instanceof ControlException ce && ce.status() == 401
+                ? Future.succeededFuture(null) : Future.failedFuture(e));
     return known.compose(p -> {
       if (p != null && p.region().equals(region)) {
         return Future.succeededFuture(current);
       }
       String token = Tokens.generate(TokenKind.RELAY);
-      io.vertx.core.buffer.Buffer hash = io.vertx.core.buffer.Buffer.buffer(Tokens.hash(token));
-      return db.tx("relays.builtin-token", c -> c.preparedQuery(
-              "INSERT INTO regions (name) VALUES ($1) ON CONFLICT (name) DO NOTHING")
-          .execute(io.vertx.sqlclient.Tuple.of(region))
-          .compose(x -> c.preparedQuery("INSERT INTO relay_tokens (region_id, token_hash) "
-              + "SELECT id, $2 FROM regions WHERE name = $1")
-              .execute(io.vertx.sqlclient.Tuple.of(region, hash))))
+      byte[] hash = Tokens.hash(token);
+      var relays = services.relays();
+      return relays.regionId(region).compose(id -> id != null
+              ? relays.createToken(id, hash).<Void>mapEmpty()
+              // a region created meanwhile by someone else: add the token to it
+              : relays.createRegion(region, hash).<Void>mapEmpty().recover(e -> relays
+                  .regionId(region).compose(again -> again == null ? Future.failedFuture(e)
+                      : relays.createToken(again, hash).<Void>mapEmpty())))
           .map(x -> {
             log.atInfo().setMessage("built-in relay token created")
                 .addKeyValue("region", region).log();
