@@ -246,4 +246,19 @@ class CliCommandsTest {
         .isEqualTo("port 8080 of carol/web (agent main) is not shared (owner only)\n");
     assertThat(cli.run(null, "ports", "list").out()).doesNotContain("8080--");
   }
+
+  @Test
+  void relayFlagsReachTheRelaysSettings(@TempDir Path config) {
+    CliRunner cli = new CliRunner(config);
+    Result r = cli.run(null, "relay", "--control-url", url, "--token", "rmr_not-checked-here",
+        "--region", "eu", "--peer-address", "10.1.2.3:8443", "--admin-listen", "127.0.0.1:9090",
+        "--print-config");
+    assertThat(r.exit()).as(r.toString()).isZero();
+    assertThat(r.out()).contains("peer-address", "10.1.2.3:8443", "admin-listen",
+        "127.0.0.1:9090").doesNotContain("rmr_not-checked-here");
+    Result bad = cli.run(null, "relay", "--control-url", url, "--token", "t", "--region", "eu",
+        "--peer-address", "no-port", "--print-config");
+    assertThat(bad.exit()).as(bad.toString()).isNotZero();
+    assertThat(bad.err()).contains("relay.peer-address").contains("no-port");
+  }
 }
