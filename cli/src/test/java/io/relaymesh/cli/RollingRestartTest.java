@@ -67,12 +67,13 @@ class RollingRestartTest {
   Path cliConfig;
   Agent agent;
   NetServer echo;
+  String alice;
 
   @BeforeEach
   void start() throws Exception {
     control = Control.startOnNewDatabase(dir.resolve("control"));
     String admin = control.setupAdmin();
-    String alice = control.createUser(admin, "alice");
+    alice = control.createUser(admin, "alice");
     String agentToken = control.createWorkspace(alice, "dev").getString("agentToken");
     vertx = Transports.create(new VertxOptions().setEventLoopPoolSize(4));
     String eu = control.createRegion(admin, "eu");
@@ -142,6 +143,10 @@ class RollingRestartTest {
   @Test
   void rollingRestartOfARegionFailsNoNewConnectionAndLetsInFlightStreamsFinish() throws Exception {
     waitFor(() -> agent.relayUrls().size() == 2, () -> "two agent tunnels, have " + agent.relayUrls());
+    // and the control plane knows (relays report presence asynchronously): tickets name them
+    waitFor(() -> control.http.get("/api/v1/workspaces/alice/dev", alice).json()
+            .getJsonArray("agents").getJsonObject(0).getJsonArray("relays").size() == 2,
+        () -> "the control plane lists the agent on two relays");
     AtomicBoolean stop = new AtomicBoolean();
     AtomicInteger ok = new AtomicInteger();
     List<String> failures = new CopyOnWriteArrayList<>();
