@@ -81,6 +81,7 @@ public final class IdleTunnelsMain {
   private boolean nmt = true;
   private int echoRounds = 200;
   private int warmup = 500;
+  private int histogram = 25;
   private final Map<String, String> relayEnv = new LinkedHashMap<>();
 
   private static final String PROBE = "probe-1";
@@ -130,6 +131,7 @@ public final class IdleTunnelsMain {
         case "--no-nmt" -> nmt = false;
         case "--echo-rounds" -> echoRounds = Integer.parseInt(args[++i]);
         case "--warmup" -> warmup = Integer.parseInt(args[++i]);
+        case "--histogram" -> histogram = Integer.parseInt(args[++i]);
         case "--relay-env" -> {
           String[] kv = args[++i].split("=", 2);
           relayEnv.put(kv[0], kv[1]);
@@ -138,7 +140,7 @@ public final class IdleTunnelsMain {
           System.err.println("""
               usage: IdleTunnelsMain [--jar cli/target/relaymesh.jar] [--steps 1000,5000,10000]
                      [--concurrency 32] [--settle SECONDS] [--relay-jvm "-Xmx512m ..."] [--no-nmt]
-                     [--echo-rounds 200] [--warmup 500] [--relay-env RELAYMESH_RELAY_X=value]...""");
+                     [--echo-rounds 200] [--warmup 500] [--histogram 25] [--relay-env RELAYMESH_RELAY_X=value]...""");
           System.exit(a.equals("--help") ? 0 : 2);
         }
       }
@@ -528,6 +530,12 @@ public final class IdleTunnelsMain {
       while (c.find()) {
         cats.put(c.group(1).trim(), Long.parseLong(c.group(3)) * 1024);
       }
+    }
+    if (histogram > 0 && n == steps.get(steps.size() - 1)) {
+      // what the live heap holds at the largest step: classes with about N or 2N instances are per tunnel
+      String h = sh("jcmd", Long.toString(relayPid), "GC.class_histogram");
+      System.out.println("\nRelay heap histogram at " + n + " tunnels (jcmd GC.class_histogram, top " + histogram + "):");
+      h.lines().skip(1).limit(histogram + 2L).forEach(System.out::println);
     }
     Sample sample = new Sample(n, gauge, rss, promRss, heap, direct, rssGc, heapGc, directGc, heapCommitted,
         nmtTotal, cats, hs[0], hs[1], newHs, echo[0], echo[1], (int) echo[2], readyz, failures);
