@@ -521,15 +521,9 @@ public final class IdleTunnelsMain {
     long nmtTotal = -1;
     Map<String, Long> cats = new LinkedHashMap<>();
     if (nmt) {
-      String s = sh("jcmd", Long.toString(relayPid), "VM.native_memory", "summary");
-      Matcher t = NMT_TOTAL.matcher(s);
-      if (t.find()) {
-        nmtTotal = Long.parseLong(t.group(2)) * 1024;
-      }
-      Matcher c = NMT.matcher(s);
-      while (c.find()) {
-        cats.put(c.group(1).trim(), Long.parseLong(c.group(3)) * 1024);
-      }
+      cats = parseNmt(sh("jcmd", Long.toString(relayPid), "VM.native_memory", "summary"));
+      nmtTotal = cats.getOrDefault("Total", -1L);
+      cats.remove("Total");
     }
     if (histogram > 0 && n == steps.get(steps.size() - 1)) {
       // what the live heap holds at the largest step: classes with about N or 2N instances are per tunnel
@@ -566,9 +560,13 @@ public final class IdleTunnelsMain {
   }
 
   private Map<String, Double> metrics() throws Exception {
-    HttpResponse<String> r = get(adminUrl + "/metrics");
+    return parsePrometheus(get(adminUrl + "/metrics").body());
+  }
+
+  /** Prometheus text format -> {@code name{labels}} -> value (comments skipped). */
+  static Map<String, Double> parsePrometheus(String body) {
     Map<String, Double> out = new LinkedHashMap<>();
-    for (String line : r.body().split("\n")) {
+    for (String line : body.split("\n")) {
       if (line.startsWith("#")) {
         continue;
       }
@@ -580,7 +578,24 @@ public final class IdleTunnelsMain {
     return out;
   }
 
-  private static long sum(Map<String, Double> m, String name, String label) {
+  /**
+   * {@code jcmd <pid> VM.native_memory summary} -> committed bytes by category, plus
+   * {@code "Total"}.
+   */
+  static Map<String, Long> parseNmt(String summary) {
+    Map<String, Long> out = new LinkedHashMap<>();
+    Matcher t = NMT_TOTAL.matcher(summary);
+    if (t.find()) {
+      out.put("Total", Long.parseLong(t.group(2)) * 1024);
+    }
+    Matcher c = NMT.matcher(summary);
+    while (c.find()) {
+      out.put(c.group(1).trim(), Long.parseLong(c.group(3)) * 1024);
+    }
+    return out;
+  }
+
+  static long sum(Map<String, Double> m, String name, String label) {
     double s = 0;
     boolean any = false;
     for (Map.Entry<String, Double> e : m.entrySet()) {
@@ -638,7 +653,7 @@ public final class IdleTunnelsMain {
 
   // ---- helpers ---------------------------------------------------------------------------------
 
-  private static double perKb(long v, long zero, int n) {
+  static double perKb(long v, long zero, int n) {
     return v < 0 || zero < 0 ? Double.NaN : (v - zero) / 1e3 / n;
   }
 
