@@ -21,8 +21,13 @@ import java.util.function.LongSupplier;
  */
 public final class AgentAuthCache {
 
-  /** Entries above this count make a lookup sweep the expired ones. */
+  /**
+   * Entries above this count make a lookup sweep the expired ones, at most once per
+   * {@link #SWEEP_EVERY} (a relay holding more live tokens than this must not scan them all on
+   * every miss).
+   */
   static final int SWEEP_THRESHOLD = 10_000;
+  static final Duration SWEEP_EVERY = Duration.ofSeconds(1);
 
   private record Entry(Future<AgentIdentity> answer, long expiresAtNanos) {}
 
@@ -31,6 +36,8 @@ public final class AgentAuthCache {
   private final long negativeTtlNanos;
   private final LongSupplier nanoClock;
   private final Map<String, Entry> entries = new ConcurrentHashMap<>();
+  private final java.util.concurrent.atomic.AtomicLong nextSweep =
+      new java.util.concurrent.atomic.AtomicLong(Long.MIN_VALUE);
 
   public AgentAuthCache(ControlClient control, Duration ttl, Duration negativeTtl,
       LongSupplier nanoClock) {
@@ -56,7 +63,9 @@ public final class AgentAuthCache {
     if (e != null && (!e.answer().isComplete() || now - e.expiresAtNanos() < 0)) {
       return e.answer();
     }
-    if (entries.size() > SWEEP_THRESHOLD) {
+    long sweepAt = nextSweep.get();
+    if (entries.size() > SWEEP_THRESHOLD && (sweepAt == Long.MIN_VALUE || now - sweepAt >= 0)
+        && nextSweep.compareAndSet(sweepAt, now + SWEEP_EVERY.toNanos())) {
       entries.values().removeIf(x -> x.answer().isComplete() && now - x.expiresAtNanos() >= 0);
     }
     Promise<AgentIdentity> promise = Promise.promise();
