@@ -198,7 +198,7 @@ public record RelayConfig(
       if (peerAddress.contains("://")) {
         Checks.url(problems, path, "peer-address", peerAddress, "https");
       } else {
-        Checks.listenAddress(problems, path, "peer-address", peerAddress);
+        Checks.listenAddress(problems, path, "peer-address", peerAddressForm(peerAddress));
       }
     }
     if (adminEnabled()) {
@@ -222,6 +222,22 @@ public record RelayConfig(
     Checks.required(problems, path, "tls", tls);
     Checks.required(problems, path, "tunnel", tunnel);
     // tls and tunnel validate themselves: ConfigLoader visits nested sections
+  }
+
+  /**
+   * The peer address as registered: a bare IPv6 {@code host:port} (as Kubernetes renders
+   * {@code $(POD_IP):8443} on an IPv6 cluster) gets its host bracketed, {@code [fd00::5]:8443};
+   * other forms are returned as they are, {@code null} stays {@code null}.
+   */
+  public static String peerAddressForm(String address) {
+    if (address == null || address.contains("://") || address.startsWith("[")) {
+      return address;
+    }
+    int colon = address.lastIndexOf(':');
+    if (colon > 0 && address.indexOf(':') != colon) {
+      return "[" + address.substring(0, colon) + "]" + address.substring(colon);
+    }
+    return address;
   }
 
   @Override

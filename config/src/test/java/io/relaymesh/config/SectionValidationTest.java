@@ -96,6 +96,26 @@ class SectionValidationTest {
   }
 
   @Test
+  void relayPeerAddressIsAHostPortOrAnHttpsUrlAndABareIpv6HostIsBracketed() {
+    Map<String, Object> flags = validRelay();
+    for (String ok : new String[] {"10.1.2.3:8443", "[fd00::5]:8443", "fd00::5:8443",
+        "https://relay-1.internal:8443"}) {
+      flags.put("peer-address", ok);
+      assertThat(relayProblems(flags)).as(ok).isEmpty();
+    }
+    flags.put("peer-address", "no-port");
+    assertThat(relayProblems(flags))
+        .containsExactly("relay.peer-address: expected host:port, got \"no-port\"");
+    flags.put("peer-address", "http://plain:80");
+    assertThat(relayProblems(flags)).singleElement().asString().startsWith("relay.peer-address");
+    // as Kubernetes renders $(POD_IP):8443 on an IPv6 cluster
+    assertThat(RelayConfig.peerAddressForm("fd00::5:8443")).isEqualTo("[fd00::5]:8443");
+    assertThat(RelayConfig.peerAddressForm("[fd00::5]:8443")).isEqualTo("[fd00::5]:8443");
+    assertThat(RelayConfig.peerAddressForm("10.1.2.3:8443")).isEqualTo("10.1.2.3:8443");
+    assertThat(RelayConfig.peerAddressForm(null)).isNull();
+  }
+
+  @Test
   void relayAdminListenIsOffByDefaultAndAHostPortDistinctFromListen() {
     RelayConfig off = ConfigLoader.of("relay", RelayConfig.class).flags(validRelay()).load()
         .config();

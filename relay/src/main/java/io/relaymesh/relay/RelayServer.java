@@ -228,7 +228,7 @@ public final class RelayServer {
           tls.engine().description(), fingerprint(), tls.selfSigned() ? ", self-signed" : "",
           Transports.name(vertx), servers.size());
       registration = new Registration(vertx, control, replicaId, url,
-          registeredAppsHost(config.appsHost(), url), config.peerAddress(),
+          registeredAppsHost(config.appsHost(), url), RelayConfig.peerAddressForm(config.peerAddress()),
           version(), this::fingerprint, agents::reportAllPresent);
       registration.start();
       return this;

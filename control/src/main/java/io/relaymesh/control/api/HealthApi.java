@@ -80,10 +80,16 @@ final class HealthApi {
         });
   }
 
+  /** The relay-count query in flight, shared by concurrent scrapes (one query at a time). */
+  private volatile io.vertx.core.Future<long[]> counting;
+
   private void metrics(RoutingContext ctx) {
-    s.relays().healthCounts()
-        .timeout(PROBE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
-        .onSuccess(c -> s.metrics().relays(c[0], c[1]))
+    io.vertx.core.Future<long[]> c0 = counting;
+    if (c0 == null || c0.isComplete()) {
+      c0 = s.relays().healthCounts().timeout(PROBE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+      counting = c0;
+    }
+    c0.onSuccess(c -> s.metrics().relays(c[0], c[1]))
         // the last known relay counts are served when the database does not answer
         .onComplete(x -> s.metrics().metrics().handle(ctx.request()));
   }

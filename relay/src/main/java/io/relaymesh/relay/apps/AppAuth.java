@@ -202,7 +202,9 @@ public final class AppAuth {
               + " refused by the relay holding the agent: " + v.cause().getMessage()));
         }
         AppTokens.Claims claims = v.result();
-        if (claims.expired(verifier.clock().instant(), verifier.skew())) {
+        // no clock skew allowance here: the forwarding relay refreshes an expired token before
+        // it forwards, so the holder need not (and must not let a peer replay a stale one)
+        if (claims.expired(verifier.clock().instant(), java.time.Duration.ZERO)) {
           return Future.failedFuture(new PeerRefusal(ErrorCode.UNAUTHORIZED, "app token of "
               + claims.username() + " for app " + label + " expired at "
               + claims.expiresAt()));

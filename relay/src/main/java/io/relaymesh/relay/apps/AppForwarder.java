@@ -34,6 +34,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * its future completes there.
  */
 public final class AppForwarder {
+  private static final org.slf4j.Logger LOG =
+      org.slf4j.LoggerFactory.getLogger(AppForwarder.class);
 
   /** How long the app may take to send its response head. */
   public static final Duration DEFAULT_HEAD_TIMEOUT = Duration.ofSeconds(60);
@@ -246,11 +248,29 @@ public final class AppForwarder {
    * holder refused ({@code forbidden}: its own check of the app token or share said no), or its
    * agent did ({@code app_unreachable}).
    */
+  /**
+   * The part of a forwarding error a browser may see: up to the first {@code ": "} ("agent 'main'
+   * of workspace 'alice/box' is on relay eu/eu-2, which did not answer"), without the details
+   * after it (peer addresses, dial and peer-ticket errors), which are logged instead.
+   */
+  static String headline(String reason) {
+    if (reason == null) {
+      return "no reason given";
+    }
+    int i = reason.indexOf(": ");
+    return i > 0 ? reason.substring(0, i) : reason;
+  }
+
   private AppProxyException forwardFailure(AppTarget t, Throwable cause) {
     if (!(cause instanceof StreamResetException r)) {
+      // the details (peer addresses, dial and peer-ticket errors) go to the log, not to the
+      // browser: a public share shows this page to anyone
+      LOG.atWarn().setMessage("app request could not be forwarded").addKeyValue("app", t.app())
+          .addKeyValue("relay", tunnels.relayName()).addKeyValue("error", cause.getMessage())
+          .log();
       return new AppProxyException(502, "relay_unreachable", t.agentDescription()
           + " is not connected to relay " + tunnels.relayName() + ", and forwarding to the"
-          + " relay holding it failed: " + cause.getMessage());
+          + " relay holding it failed: " + headline(cause.getMessage()));
     }
     boolean remote = r instanceof StreamRefusedException x && x.isRemote();
     if (!remote) {
@@ -260,7 +280,9 @@ public final class AppForwarder {
             + tunnels.relayName() + " nor to any other relay; start it, or wait until it"
             + " reconnects");
       }
-      return new AppProxyException(502, "relay_unreachable", r.reason());
+      LOG.atWarn().setMessage("app request could not be forwarded").addKeyValue("app", t.app())
+          .addKeyValue("relay", tunnels.relayName()).addKeyValue("error", r.reason()).log();
+      return new AppProxyException(502, "relay_unreachable", headline(r.reason()));
     }
     return switch (r.code()) {
       case UNREACHABLE, GOING_AWAY -> new AppProxyException(502, "agent_not_connected",

@@ -71,11 +71,12 @@ public final class AdminListener {
 
   static void route(HttpServerRequest req, HealthEndpoints health,
       ConsistencyEndpoint consistency, Handler<HttpServerRequest> metrics) {
-    switch (req.path()) {
+    String path = req.path() == null ? "" : req.path();
+    switch (path) {
       case "/healthz", "/readyz" -> health.handle(req);
       case METRICS -> metrics.handle(req);
-      case ConsistencyEndpoint.PATH -> consistency.handle(req);
-      default -> JsonErrors.send(req, 404, "not_found", "no such endpoint: " + req.path()
+      case ConsistencyEndpoint.PATH -> consistency.handle(req, false);
+      default -> JsonErrors.send(req, 404, "not_found", "no such endpoint: " + path
           + " (the admin listener serves /metrics, /healthz, /readyz, "
           + ConsistencyEndpoint.PATH + ")");
     }

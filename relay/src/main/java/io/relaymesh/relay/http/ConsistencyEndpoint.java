@@ -21,8 +21,10 @@ import java.util.function.Supplier;
  * registry, live sessions by type, open streams) with the gauges it exposes at {@code /metrics}
  * (which are kept by open/close events, not read from the tables). {@code 200
  * {"consistent":true,"checks":[...]}} or {@code 500} with {@code "differences"}. Only for the
- * operator: it needs {@code Authorization: Bearer <this relay's region token>} (compared in
- * constant time; {@code 401} otherwise, the token is never echoed).
+ * operator: on the public TLS listener it needs {@code Authorization: Bearer <this relay's region
+ * token>} (compared in constant time; {@code 401} otherwise, the token is never echoed); on the
+ * plain-HTTP admin listener (private network) it needs none, so the token never travels in plain
+ * text.
  *
  * <p>The tables and the gauges are read a few moments apart; a comparison is reported as a
  * difference only when it differs in each of {@link #ATTEMPTS} samples {@link #SPACING_MS} apart,
@@ -96,13 +98,21 @@ public final class ConsistencyEndpoint {
   }
 
   public void handle(HttpServerRequest req) {
+    handle(req, true);
+  }
+
+  /**
+   * @param requireToken false on the plain-HTTP admin listener, which is reachable only from the
+   *     private network it is bound to: the region token must not travel there in plain text
+   */
+  public void handle(HttpServerRequest req, boolean requireToken) {
     if (req.method() != HttpMethod.GET && req.method() != HttpMethod.HEAD) {
       req.response().putHeader("Allow", "GET, HEAD");
       JsonErrors.send(req, 405, "method_not_allowed", req.method() + " is not allowed on "
           + PATH);
       return;
     }
-    if (!authorized(JsonErrors.bearer(req))) {
+    if (requireToken && !authorized(JsonErrors.bearer(req))) {
       req.response().putHeader("WWW-Authenticate", "Bearer realm=\"relaymesh-relay\"");
       JsonErrors.send(req, 401, "unauthenticated", PATH + " needs 'Authorization: Bearer"
           + " <this relay's region token>'");
