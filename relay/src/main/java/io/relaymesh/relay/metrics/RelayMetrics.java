@@ -62,6 +62,9 @@ public final class RelayMetrics implements AutoCloseable {
   private final Timer rttRelay;
   private final Counter[] appStatus = new Counter[5];
   private final Map<String, Counter> counters = new ConcurrentHashMap<>();
+  private final Map<String, Counter> refusals = new ConcurrentHashMap<>();
+  /** Stream-open counters by kind index and result index, filled on first use. */
+  private final Counter[][] opens = new Counter[KINDS.length][7];
   private final Map<String, Timer> timers = new ConcurrentHashMap<>();
 
   /**
@@ -193,8 +196,18 @@ public final class RelayMetrics implements AutoCloseable {
    * {@code nanos} (&gt;= 0) from the request to the answer, recorded in the latency histogram.
    */
   public void streamOpen(int k, String result, long nanos) {
-    counter("relaymesh.relay.stream.opens", "stream opens and how they ended", "kind", KINDS[k],
-        "result", result).increment();
+    int r = resultIndex(result);
+    Counter c = r < 0 ? null : opens[k][r];
+    if (c == null) {
+      // once per kind and result (a registry returns the same meter for the same id); an
+      // unexpected result string still counts, through the keyed path
+      c = counter("relaymesh.relay.stream.opens", "stream opens and how they ended", "kind",
+          KINDS[k], "result", result);
+      if (r >= 0) {
+        opens[k][r] = c;
+      }
+    }
+    c.increment();
     if (nanos >= 0) {
       openLatency[k].record(nanos, TimeUnit.NANOSECONDS);
     }
@@ -236,8 +249,21 @@ public final class RelayMetrics implements AutoCloseable {
 
   /** Something refused or dropped inside a tunnel (docs/protocol.md §9 reasons). */
   public void refused(String reason) {
-    counter("relaymesh.relay.refusals", "limit refusals and drops inside tunnels", "reason",
-        reason).increment();
+    // one map lookup per refusal, no key building: refusals come in floods
+    refusals.computeIfAbsent(reason, r -> counter("relaymesh.relay.refusals",
+        "limit refusals and drops inside tunnels", "reason", r)).increment();
+  }
+
+  private static final String[] RESULTS =
+      {"ok", "refused", "timeout", "unauthorized", "unreachable", "limit", "error"};
+
+  private static int resultIndex(String result) {
+    for (int i = 0; i < RESULTS.length; i++) {
+      if (RESULTS[i].equals(result)) {
+        return i;
+      }
+    }
+    return -1;
   }
 
   public void goAway(boolean sent, ErrorCode code) {

@@ -249,6 +249,19 @@ class RelayMetricsTest {
     assertThat(user.status()).isEqualTo(401);
     assertThat(none.body() + wrong.body() + user.body()).doesNotContain(fx.relayToken)
         .doesNotContain(fx.alice);
+
+    // a gauge that drifted from the tables is reported (and the check recovers once it is back)
+    fx.relay.metrics().agentTunnel(1);
+    try {
+      Answer drift = relayGet("/debug/consistency", bearer(fx.relayToken));
+      assertThat(drift.status()).as(drift.body()).isEqualTo(500);
+      assertThat(drift.json().getBoolean("consistent")).isFalse();
+      assertThat(drift.json().getJsonArray("differences").encode())
+          .contains("relaymesh_relay_agent_tunnels");
+    } finally {
+      fx.relay.metrics().agentTunnel(-1);
+    }
+    assertThat(relayGet("/debug/consistency", bearer(fx.relayToken)).status()).isEqualTo(200);
   }
 
   @Test
