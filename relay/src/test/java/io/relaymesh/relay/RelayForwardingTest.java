@@ -132,7 +132,8 @@ class RelayForwardingTest {
       a.stop();
     }
     if (vertx != null) {
-      await(vertx.close());
+      // Vert.x shuts connections down gracefully (up to 30 s for one whose peer was killed)
+      await(vertx.close(), 90);
     }
     if (control != null) {
       control.close();
