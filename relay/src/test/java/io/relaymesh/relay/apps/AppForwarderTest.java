@@ -516,7 +516,9 @@ class AppForwarderTest {
     HttpServer front = miniFront(forwarder, target);
     // a new browser connection (client) per request: the Vert.x 5.0.7 HTTP client can lose the
     // answer to a second request on a reused keep-alive connection (~1 in 300 under load, also
-    // against a trivial Vert.x server; never with a raw socket client), not what is tested here
+    // against a trivial Vert.x server; never with a raw socket client). The request after the
+    // tunnel closed still goes unanswered about once in three CI runs (passes on the rerun);
+    // not understood yet (see the issue 7 note)
     HttpClient c = fx.vertx.createHttpClient();
     HttpClient c2 = fx.vertx.createHttpClient();
     try {
