@@ -147,8 +147,14 @@ class AppForwardingTest {
       await(app.close());
     }
     if (vertx != null) {
-      // Vert.x shuts connections down gracefully (up to 30 s for one whose peer was killed)
-      await(vertx.close(), 90);
+      // Vert.x 5.0.7's close can hang on a WebSocket whose peer relay the test killed (seen in
+      // CI after every relay had stopped); the assertions are done and the fork ends after the
+      // class, so a hung close is reported, not failed
+      try {
+        await(vertx.close(), 30);
+      } catch (AssertionError e) {
+        System.err.println("WARN " + e.getMessage() + " for Vert.x to close; leaving it to the fork");
+      }
     }
     if (control != null) {
       control.close();
