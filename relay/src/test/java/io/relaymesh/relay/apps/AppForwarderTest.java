@@ -306,22 +306,8 @@ class AppForwarderTest {
             .addSubProtocol("echo.v1").putHeader("x-app-port", String.valueOf(echo.port()))
             .putHeader("x-app-https", String.valueOf(https))), 30);
         assertThat(ws.subProtocol()).isEqualTo("echo.v1");
-        List<Buffer> got = new CopyOnWriteArrayList<>();
-        ws.handler(got::add);
-        byte[] big = new byte[1_500_000];
-        new Random(7).nextBytes(big);
-        ws.writeTextMessage("ping");
-        ws.writeBinaryMessage(Buffer.buffer(big));
-        Waits.until("echoes", Duration.ofSeconds(20),
-            () -> got.stream().mapToInt(Buffer::length).sum() >= 4 + big.length);
-        Buffer all = Buffer.buffer();
-        got.forEach(all::appendBuffer);
-        assertThat(all.getString(0, 4)).isEqualTo("ping");
-        assertThat(all.getBytes(4, all.length())).isEqualTo(big);
-        Promise<Void> closed = Promise.promise();
-        ws.closeHandler(v -> closed.tryComplete());
-        ws.close();
-        await(closed.future(), 20);
+        io.relaymesh.relay.testing.WebSocketEcho.assertEchoesAndCloses(ws, 1_500_000, 7,
+            Duration.ofSeconds(20));
       } finally {
         wc.close();
         echo.close();

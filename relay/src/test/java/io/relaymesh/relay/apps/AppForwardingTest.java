@@ -395,22 +395,8 @@ class AppForwardingTest {
           .setPort(b.port()).setURI("/ws").setSsl(true)
           .putHeader("Authorization", "Bearer " + alice);
       WebSocket ws = await(wc.connect(o), 30);
-      List<Buffer> got = new CopyOnWriteArrayList<>();
-      ws.handler(got::add);
-      byte[] data = new byte[700_000];
-      new Random(9).nextBytes(data);
-      ws.writeTextMessage("ping");
-      ws.writeBinaryMessage(Buffer.buffer(data));
-      Waits.until("echoes", Duration.ofSeconds(30),
-          () -> got.stream().mapToInt(Buffer::length).sum() >= 4 + data.length);
-      Buffer all = Buffer.buffer();
-      got.forEach(all::appendBuffer);
-      assertThat(all.getString(0, 4)).isEqualTo("ping");
-      assertThat(all.getBytes(4, all.length())).isEqualTo(data);
-      Promise<Void> closed = Promise.promise();
-      ws.closeHandler(v -> closed.tryComplete());
-      ws.close();
-      await(closed.future(), 20);
+      io.relaymesh.relay.testing.WebSocketEcho.assertEchoesAndCloses(ws, 700_000, 9,
+          Duration.ofSeconds(30));
     } finally {
       wc.close();
       await(own.close());
