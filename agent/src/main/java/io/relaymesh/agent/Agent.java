@@ -178,7 +178,8 @@ public final class Agent {
     HttpServer server = vertx.createHttpServer(new HttpServerOptions().setHost(host).setPort(port)
         .setIdleTimeout(60).setIdleTimeoutUnit(TimeUnit.SECONDS));
     server.requestHandler(req -> {
-      switch (req.path()) {
+      String path = req.path() == null ? "" : req.path(); // null for an absolute-form URI
+      switch (path) {
         case "/metrics" -> metrics.metrics().handle(req);
         case "/healthz" -> json(req, 200, new JsonObject().put("status", "ok"));
         case "/readyz" -> {
@@ -192,7 +193,7 @@ public final class Agent {
           }
         }
         default -> json(req, 404, new JsonObject().put("code", "not_found")
-            .put("message", "no such endpoint: " + req.path() + " (try /metrics, /healthz, /readyz)"));
+            .put("message", "no such endpoint: " + path + " (try /metrics, /healthz, /readyz)"));
       }
     });
     String shown = address;
