@@ -18,6 +18,8 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Date;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Verifies connection tickets offline against the control plane's published keys (JWKS):
@@ -47,6 +49,15 @@ public final class TicketVerifier {
   private final Duration minRefreshInterval;
   private volatile JWKSet keys = new JWKSet();
   private volatile Instant lastRefresh = Instant.EPOCH;
+  /**
+   * A verifier per key of the current key set (by {@code kid}, checked against the key
+   * instance): building one converts the JWK to a JCA public key, which every verify used to
+   * do again. Only keys of a fetched set get here (an unknown kid is refused before), and a
+   * refresh drops them all, so it holds at most one key set's worth.
+   */
+  private final Map<String, KeyVerifier> verifiers = new ConcurrentHashMap<>();
+
+  private record KeyVerifier(ECKey key, ECDSAVerifier verifier) {}
 
   public TicketVerifier(KeySource source, String region, Clock clock, Duration skew,
       Duration minRefreshInterval) {
@@ -79,6 +90,7 @@ public final class TicketVerifier {
   public synchronized void refresh() throws IOException {
     JWKSet fresh = source.fetch();
     keys = fresh;
+    verifiers.clear();
     lastRefresh = clock.instant();
   }
 
@@ -157,7 +169,7 @@ public final class TicketVerifier {
     }
     ECKey key = lookup(kid);
     try {
-      if (!jwt.verify(new ECDSAVerifier(key))) {
+      if (!jwt.verify(verifier(kid, key))) {
         throw new TicketException(Reason.BAD_SIGNATURE, what + " signature does not verify with key " + kid);
       }
     } catch (JOSEException e) {
@@ -185,6 +197,16 @@ public final class TicketVerifier {
   /** The clock skew tolerated on expiry and issue times. */
   public Duration skew() {
     return skew;
+  }
+
+  /** The (thread-safe) verifier of {@code key}, built once per key. */
+  private ECDSAVerifier verifier(String kid, ECKey key) throws JOSEException {
+    KeyVerifier v = verifiers.get(kid);
+    if (v == null || v.key() != key) {
+      v = new KeyVerifier(key, new ECDSAVerifier(key));
+      verifiers.put(kid, v);
+    }
+    return v.verifier();
   }
 
   private ECKey lookup(String kid) throws TicketException {

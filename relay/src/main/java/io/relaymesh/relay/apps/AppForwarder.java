@@ -41,8 +41,13 @@ public final class AppForwarder {
   public static final Duration DEFAULT_HEAD_TIMEOUT = Duration.ofSeconds(60);
   /** How long an idle keep-alive connection to an app is kept. */
   public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofSeconds(30);
-  /** Idle keep-alive connections kept per app and user. */
-  public static final int DEFAULT_MAX_IDLE = 8;
+  /**
+   * Idle keep-alive connections kept per app and user. As many as the requests one user may
+   * have in flight to one app (an HTTP/2 browser multiplexes dozens over one connection): with
+   * fewer, every request above the bound opens a new tunnel stream and app connection, and
+   * closes it after one exchange (8 made a 50-connection load open a stream per request).
+   */
+  public static final int DEFAULT_MAX_IDLE = 64;
 
   private final Vertx vertx;
   private final Tunnels tunnels;
