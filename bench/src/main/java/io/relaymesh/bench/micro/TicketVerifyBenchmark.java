@@ -41,7 +41,9 @@ import org.openjdk.jmh.annotations.Warmup;
  *       cookie and a forwarded app stream (AppAuth caches its result per token);
  *   <li>{@code jwsNewVerifier} / {@code jwsCachedVerifier}: only parse and signature check of
  *       the valid ticket, with an {@code ECDSAVerifier} built per call (what TicketVerifier did
- *       before it kept one per key) or built once: the same-run price of the per-call build.
+ *       before it kept one per key) or built once: the same-run price of the per-call build;
+ *   <li>{@code jwsCachedVerifierBouncyCastle}: the same with BouncyCastle's ECDSA instead of the
+ *       JDK's (SunEC).
  * </ul>
  */
 @State(Scope.Benchmark)
@@ -59,6 +61,7 @@ public class TicketVerifyBenchmark {
   private String appToken;
   private ECKey publicKey;
   private com.nimbusds.jose.crypto.ECDSAVerifier cachedVerifier;
+  private com.nimbusds.jose.crypto.ECDSAVerifier bcVerifier;
 
   @Setup
   public void setup() throws Exception {
@@ -68,6 +71,8 @@ public class TicketVerifyBenchmark {
     verifier.refresh();
     publicKey = key.toPublicJWK();
     cachedVerifier = new com.nimbusds.jose.crypto.ECDSAVerifier(publicKey);
+    bcVerifier = new com.nimbusds.jose.crypto.ECDSAVerifier(publicKey);
+    bcVerifier.getJCAContext().setProvider(new org.bouncycastle.jce.provider.BouncyCastleProvider());
     Instant now = Instant.now();
     valid = TicketIssuer.sign(key, claims(now, now.plus(Duration.ofHours(1))));
     expired = TicketIssuer.sign(key, claims(now.minus(Duration.ofHours(2)),
@@ -141,5 +146,10 @@ public class TicketVerifyBenchmark {
   @Benchmark
   public boolean jwsCachedVerifier() throws Exception {
     return com.nimbusds.jwt.SignedJWT.parse(valid).verify(cachedVerifier);
+  }
+
+  @Benchmark
+  public boolean jwsCachedVerifierBouncyCastle() throws Exception {
+    return com.nimbusds.jwt.SignedJWT.parse(valid).verify(bcVerifier);
   }
 }

@@ -16,6 +16,8 @@ import io.vertx.core.net.SocketAddress;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -109,7 +111,7 @@ public final class AppRouter {
     String host = host(req);
     AppHost app;
     try {
-      app = AppHost.fromHost(host, appsHost);
+      app = parse(host);
     } catch (IllegalArgumentException e) {
       req.pause();
       counted(req);
@@ -143,7 +145,7 @@ public final class AppRouter {
         return;
       }
       AppsControl.Resolved resolved = ar.result();
-      String cookieName = AppAuth.cookieName(host);
+      String cookieName = cookieName(host);
       on(ctx, auth.decide(req, app, resolved, cookieName)).onComplete(d -> {
         if (d.failed()) {
           LOG.warn("app {}: authorization failed: {}", app.label(), d.cause().toString());
@@ -362,8 +364,55 @@ public final class AppRouter {
     return s.length() > 80 ? s.substring(0, 80) + "..." : s;
   }
 
-  /** {@code f}, completed on {@code ctx}. */
+  /**
+   * App names parsed from hosts, and their cookie names: every request of a browser names the
+   * same host, and parsing it (and hashing it for the cookie name) each time showed in the
+   * profile. Bounded: cleared when full (a flood of distinct valid names only costs parsing).
+   */
+  private final Map<String, AppHost> parsed = new ConcurrentHashMap<>();
+  private final Map<String, String> cookieNames = new ConcurrentHashMap<>();
+  static final int MAX_CACHED_HOSTS = 4096;
+
+  /** {@link AppHost#fromHost} of {@code host} on this relay's apps host, cached. */
+  private AppHost parse(String host) {
+    if (host == null) {
+      return AppHost.fromHost(null, appsHost);
+    }
+    AppHost app = parsed.get(host);
+    if (app == null) {
+      app = AppHost.fromHost(host, appsHost); // throws for a malformed name: not cached
+      if (app != null) {
+        if (parsed.size() >= MAX_CACHED_HOSTS) {
+          parsed.clear();
+        }
+        parsed.put(host, app);
+      }
+    }
+    return app;
+  }
+
+  private String cookieName(String host) {
+    String name = cookieNames.get(host);
+    if (name == null) {
+      name = AppAuth.cookieName(host);
+      if (cookieNames.size() >= MAX_CACHED_HOSTS) {
+        cookieNames.clear();
+      }
+      cookieNames.put(host, name);
+    }
+    return name;
+  }
+
+  /**
+   * {@code f}, completed on {@code ctx}: without a hop when it is already complete and this is
+   * {@code ctx} (a cached resolution, a public share), else on {@code ctx}'s next turn.
+   */
   private static <T> Future<T> on(Context ctx, Future<T> f) {
+    if (f.isComplete() && Vertx.currentContext() == ctx) {
+      // a new future without a context: its handlers run here, now
+      return f.succeeded() ? Future.succeededFuture(f.result())
+          : Future.failedFuture(f.cause());
+    }
     Promise<T> p = Promise.promise();
     f.onComplete(ar -> ctx.runOnContext(v -> p.handle(ar)));
     return p.future();

@@ -6,6 +6,7 @@ import java.util.HashSet;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.BiConsumer;
 
 /**
  * Hop-by-hop header handling (RFC 9110 §7.6.1) for the app proxy: {@code Connection} and every
@@ -19,9 +20,10 @@ import java.util.Set;
  */
 final class HopByHop {
 
-  private static final Set<String> ALWAYS = Set.of("connection", "keep-alive", "proxy-connection",
+  /** Lower case; compared ignoring case (no lower-casing, no allocation per header). */
+  private static final String[] ALWAYS = {"connection", "keep-alive", "proxy-connection",
       "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding",
-      "upgrade");
+      "upgrade"};
 
   private HopByHop() {}
 
@@ -30,31 +32,56 @@ final class HopByHop {
    * upgrade pair is kept as {@code Upgrade: websocket} and {@code Connection: Upgrade}.
    */
   static void copy(Iterable<Map.Entry<String, String>> from, HttpHeaders to, boolean webSocket) {
-    Set<String> named = new HashSet<>();
+    copy(from, (name, value) -> to.add(name, value), webSocket);
+    if (webSocket) {
+      to.set(HttpHeaderNames.UPGRADE, "websocket");
+      to.set(HttpHeaderNames.CONNECTION, "Upgrade");
+    }
+  }
+
+  /**
+   * Hands every header of {@code from} that is not hop-by-hop to {@code to}, in order (with
+   * {@code webSocket}, the {@code Sec-WebSocket-*} headers a {@code Connection} names pass; the
+   * upgrade pair itself is the caller's to add).
+   */
+  static void copy(Iterable<Map.Entry<String, String>> from, BiConsumer<String, String> to,
+      boolean webSocket) {
+    Set<String> named = null; // lower case; only for names that are not always removed anyway
     for (Map.Entry<String, String> e : from) {
       if (e.getKey().equalsIgnoreCase("connection")) {
         for (String token : e.getValue().split(",")) {
           String t = token.trim().toLowerCase(Locale.ROOT);
-          if (!t.isEmpty()) {
+          if (!t.isEmpty() && !isAlways(t)) {
+            if (named == null) {
+              named = new HashSet<>(4);
+            }
             named.add(t);
           }
         }
       }
     }
     for (Map.Entry<String, String> e : from) {
-      String name = e.getKey().toLowerCase(Locale.ROOT);
-      if (name.startsWith(":") || ALWAYS.contains(name)) {
+      String name = e.getKey();
+      if (name.startsWith(":") || isAlways(name)) {
         continue;
       }
-      if (named.contains(name) && !(webSocket && name.startsWith("sec-websocket-"))) {
+      if (named != null && named.contains(name.toLowerCase(Locale.ROOT))
+          && !(webSocket && name.regionMatches(true, 0, "sec-websocket-", 0, 14))) {
         continue;
       }
-      to.add(e.getKey(), e.getValue());
+      to.accept(name, e.getValue());
     }
-    if (webSocket) {
-      to.set(HttpHeaderNames.UPGRADE, "websocket");
-      to.set(HttpHeaderNames.CONNECTION, "Upgrade");
+  }
+
+  /** Whether {@code name} (any case) is removed whatever {@code Connection} says. */
+  static boolean isAlways(String name) {
+    int n = name.length();
+    for (String a : ALWAYS) {
+      if (a.length() == n && a.equalsIgnoreCase(name)) {
+        return true;
+      }
     }
+    return false;
   }
 
   /** True when {@code headers} ask for a WebSocket upgrade ({@code Upgrade: websocket}). */
@@ -65,10 +92,12 @@ final class HopByHop {
     boolean upgrade = false;
     boolean connection = false;
     for (Map.Entry<String, String> e : headers) {
-      String v = e.getValue().toLowerCase(Locale.ROOT);
-      if (e.getKey().equalsIgnoreCase("upgrade") && v.contains("websocket")) {
+      String k = e.getKey();
+      if (k.equalsIgnoreCase("upgrade")
+          && e.getValue().toLowerCase(Locale.ROOT).contains("websocket")) {
         upgrade = true;
-      } else if (e.getKey().equalsIgnoreCase("connection") && v.contains("upgrade")) {
+      } else if (k.equalsIgnoreCase("connection")
+          && e.getValue().toLowerCase(Locale.ROOT).contains("upgrade")) {
         connection = true;
       }
     }

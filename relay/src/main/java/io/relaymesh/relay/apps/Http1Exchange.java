@@ -2,9 +2,7 @@ package io.relaymesh.relay.apps;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.handler.codec.http.DefaultHttpContent;
-import io.netty.handler.codec.http.DefaultHttpHeaders;
 import io.netty.handler.codec.http.HttpContent;
-import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpUtil;
@@ -20,7 +18,8 @@ import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.internal.buffer.BufferInternal;
 import java.time.Duration;
 import java.util.Locale;
-import java.util.Map;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -38,7 +37,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Threading: the fields marked (u) are confined to the connection's context (the agent
  * tunnel's event loop), the browser request/response are only touched on the browser's context;
- * every call between the two hops with {@code runOnContext} (tasks from one thread run in order).
+ * every call between the two hops with {@code runOnContext} (tasks from one thread run in order;
+ * towards the browser through one ordered queue per exchange, {@link #toBrowser}).
  */
 final class Http1Exchange implements UpstreamConnection.Listener {
 
@@ -75,6 +75,9 @@ final class Http1Exchange implements UpstreamConnection.Listener {
   private boolean reusable; // (u)
   private long timer = -1; // (u)
   private WebSocketPassThrough ws; // (u)
+  /** Browser-side tasks in order; see {@link #toBrowser}. */
+  private final ConcurrentLinkedQueue<Runnable> browserTasks = new ConcurrentLinkedQueue<>();
+  private final AtomicBoolean browserScheduled = new AtomicBoolean();
 
   Http1Exchange(Vertx vertx, UpstreamRequest plan, AppTarget target, HttpServerRequest req,
       Context browser, UpstreamConnection conn, boolean reused, Duration headTimeout,
@@ -111,7 +114,37 @@ final class Http1Exchange implements UpstreamConnection.Listener {
     } else {
       conn.drainHandler(up::drained);
     }
-    browser.runOnContext(v -> wireBrowser());
+    toBrowser(() -> wireBrowser());
+  }
+
+  /**
+   * Runs {@code task} on the browser's context, after the tasks given before: everything the
+   * connection hands over in one turn of its loop (response head, body, end, completion of a
+   * small answer) runs in one turn of the browser's, one hop and one wake-up instead of one per
+   * step.
+   */
+  private void toBrowser(Runnable task) {
+    browserTasks.add(task);
+    if (browserScheduled.compareAndSet(false, true)) {
+      browser.runOnContext(v -> runBrowserTasks());
+    }
+  }
+
+  private void runBrowserTasks() {
+    for (;;) {
+      Runnable task;
+      while ((task = browserTasks.poll()) != null) {
+        try {
+          task.run();
+        } catch (RuntimeException e) {
+          LOG.warn("app connection {}: browser-side step failed: {}", conn.id, e.toString());
+        }
+      }
+      browserScheduled.set(false);
+      if (browserTasks.isEmpty() || !browserScheduled.compareAndSet(false, true)) {
+        return;
+      }
+    }
   }
 
   // ---- browser side (browser context) ----
@@ -291,15 +324,11 @@ final class Http1Exchange implements UpstreamConnection.Listener {
     if (!HttpUtil.isKeepAlive(r) || !(bodyless || lengthSet || chunked)) {
       reusable = false;
     }
-    HttpHeaders filtered = new DefaultHttpHeaders();
-    HopByHop.copy(r.headers(), filtered, false);
     MultiMap headers = MultiMap.caseInsensitiveMultiMap();
-    for (Map.Entry<String, String> e : filtered) {
-      headers.add(e.getKey(), e.getValue());
-    }
+    HopByHop.copy(r.headers(), headers::add, false);
     String reason = r.status().reasonPhrase();
     headToBrowser = true;
-    browser.runOnContext(v -> sendHead(status, reason, headers, bodyless, !lengthSet));
+    toBrowser(() -> sendHead(status, reason, headers, bodyless, !lengthSet));
     return true;
   }
 
@@ -315,13 +344,13 @@ final class Http1Exchange implements UpstreamConnection.Listener {
     if (content.isReadable()) {
       Buffer b = BufferInternal.safeBuffer(content.retain());
       down.sent(b.length());
-      browser.runOnContext(v -> browserWrite(b));
+      toBrowser(() -> browserWrite(b));
     }
     boolean last = c instanceof LastHttpContent;
     c.release();
     if (last) {
       responseDone = true;
-      browser.runOnContext(v -> browserEnd());
+      toBrowser(() -> browserEnd());
       if (requestDone) {
         finish(null);
       } else {
@@ -398,7 +427,7 @@ final class Http1Exchange implements UpstreamConnection.Listener {
       vertx.cancelTimer(timer);
       LOG.info("app connection {}: exchange for {} {} broken after the response head: {}",
           conn.id, plan.method(), target.app(), why);
-      browser.runOnContext(v -> {
+      toBrowser(() -> {
         resetBrowser();
         done.tryComplete();
       });
@@ -438,7 +467,7 @@ final class Http1Exchange implements UpstreamConnection.Listener {
     vertx.cancelTimer(timer);
     conn.drainHandler(null);
     conn.close(e.getMessage());
-    browser.runOnContext(v -> {
+    toBrowser(() -> {
       if (!req.isEnded()) {
         req.resume();
       }
@@ -459,7 +488,7 @@ final class Http1Exchange implements UpstreamConnection.Listener {
     conn.close(why);
     LOG.info("app connection {}: {} {} of {} cancelled: {}", conn.id, plan.method(),
         pathForLog(plan.uri()), target.app(), why);
-    browser.runOnContext(v -> done.tryComplete());
+    toBrowser(() -> done.tryComplete());
   }
 
   /** The path without the query (which may carry an app's own tokens), at most 100 chars. */
@@ -487,7 +516,7 @@ final class Http1Exchange implements UpstreamConnection.Listener {
           : "not reusable (Connection: close, HTTP/1.0 or close-delimited body)");
     }
     boolean resumeRequest = !requestDone && !plan.webSocket();
-    browser.runOnContext(v -> {
+    toBrowser(() -> {
       if (resumeRequest && !req.isEnded()) {
         req.resume();
       }
@@ -502,6 +531,6 @@ final class Http1Exchange implements UpstreamConnection.Listener {
     }
     finished = true;
     conn.close(reason);
-    browser.runOnContext(v -> done.tryComplete());
+    toBrowser(() -> done.tryComplete());
   }
 }

@@ -1,6 +1,7 @@
 package io.relaymesh.relay.apps;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.embedded.EmbeddedChannel;
@@ -347,17 +348,53 @@ final class UpstreamConnection {
     }
   }
 
+  /**
+   * Up to this many bytes the codec produced in one call go to the stream as one write (one
+   * copy): a chunk of a chunked request is three buffers (size line, data, CRLF), which were
+   * three stream writes and three DATA frames. Larger output is written piece by piece.
+   */
+  static final int COALESCE_BYTES = 8 * 1024;
+
   private void drainOutbound() {
-    for (;;) {
-      Object o = channel.readOutbound();
-      if (o == null) {
-        return;
+    Object first = channel.readOutbound();
+    if (first == null) {
+      return;
+    }
+    Object next = channel.readOutbound();
+    if (next == null) {
+      writeOut(first);
+      return;
+    }
+    java.util.List<Object> out = new java.util.ArrayList<>(4);
+    out.add(first);
+    for (Object o = next; o != null; o = channel.readOutbound()) {
+      out.add(o);
+    }
+    int total = 0;
+    for (Object o : out) {
+      total += o instanceof ByteBuf bb ? bb.readableBytes() : 0;
+    }
+    if (total > COALESCE_BYTES || closed) {
+      out.forEach(this::writeOut);
+      return;
+    }
+    ByteBuf joined = Unpooled.buffer(total); // unpooled heap, as safeBuffer makes
+    for (Object o : out) {
+      if (o instanceof ByteBuf bb) {
+        joined.writeBytes(bb, bb.readerIndex(), bb.readableBytes());
       }
-      if (o instanceof ByteBuf bb && bb.isReadable() && !closed) {
-        stream.write(BufferInternal.safeBuffer(bb));
-      } else {
-        ReferenceCountUtil.release(o);
-      }
+      ReferenceCountUtil.release(o);
+    }
+    if (joined.isReadable()) {
+      stream.write(BufferInternal.buffer(joined));
+    }
+  }
+
+  private void writeOut(Object o) {
+    if (o instanceof ByteBuf bb && bb.isReadable() && !closed) {
+      stream.write(BufferInternal.safeBuffer(bb));
+    } else {
+      ReferenceCountUtil.release(o);
     }
   }
 

@@ -66,9 +66,10 @@ record UpstreamRequest(String method, String uri, HttpHeaders headers, Body body
         HopByHop.saysClose(headers), http2);
   }
 
+  /** The request head; its headers are this plan's (the encoder only reads them). */
   HttpRequest head() {
     return new DefaultHttpRequest(HttpVersion.HTTP_1_1,
-        io.netty.handler.codec.http.HttpMethod.valueOf(method), uri, headers.copy());
+        io.netty.handler.codec.http.HttpMethod.valueOf(method), uri, headers);
   }
 
   private static boolean isChunked(MultiMap headers) {
