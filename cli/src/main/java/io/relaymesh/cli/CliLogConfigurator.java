@@ -14,15 +14,16 @@ import io.relaymesh.telemetry.log.LogfmtEncoder;
 /**
  * The CLI's start-up logback configuration, what {@code logback.xml} in this module says, set up
  * in code: parsing the XML (an XML parser and logback's configuration model) took a tenth of the
- * start of {@code ssh --stdio}. Keep the two the same. A {@code -Dlogback.configurationFile} is
- * honoured (this configurator then steps aside).
+ * start of {@code ssh --stdio}. Keep the two the same. A {@code -Dlogback.configurationFile} or a
+ * {@code logback-test.xml} on the class path is honoured (this configurator then steps aside).
  */
 @ConfiguratorRank(ConfiguratorRank.CUSTOM_HIGH_PRIORITY)
 public final class CliLogConfigurator extends ContextAwareBase implements Configurator {
 
   @Override
   public ExecutionStatus configure(LoggerContext ctx) {
-    if (System.getProperty("logback.configurationFile") != null) {
+    if (System.getProperty("logback.configurationFile") != null
+        || CliLogConfigurator.class.getClassLoader().getResource("logback-test.xml") != null) {
       return ExecutionStatus.INVOKE_NEXT_IF_ANY;
     }
     LevelChangePropagator jul = new LevelChangePropagator();
