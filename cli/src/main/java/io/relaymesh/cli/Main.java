@@ -111,16 +111,16 @@ public final class Main implements Runnable {
     }
     Main main = new Main(env);
     ssh.main = main;
+    // as configureLogging for a client command without options: RELAYMESH_LOG_FORMAT is for
+    // services, RELAYMESH_LOG_LEVEL applies
+    String lvl = blankToNull(env.vars().get("RELAYMESH_LOG_LEVEL"));
+    LogLevels levels;
     try {
-      String fmt = blankToNull(env.vars().get("RELAYMESH_LOG_FORMAT")); // client: only if given
-      String lvl = blankToNull(env.vars().get("RELAYMESH_LOG_LEVEL"));
-      main.applyLogging(null, lvl == null ? null : LogLevels.parse(lvl));
-      if (fmt != null) {
-        return null;
-      }
+      levels = lvl == null ? null : LogLevels.parse(lvl);
     } catch (IllegalArgumentException e) {
       return null;
     }
+    main.applyLogging(null, levels);
     StartupTrace.mark("logging");
     try {
       return ssh.call();
