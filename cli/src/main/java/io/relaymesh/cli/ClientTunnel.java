@@ -22,8 +22,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -41,6 +44,7 @@ final class ClientTunnel implements AutoCloseable {
   /** The CA / self-signed relay certificate the CLI trusts besides the system store. */
   static final String CA_FILE = "relay-ca.pem";
   static final Duration OPEN_TIMEOUT = Duration.ofSeconds(15);
+  static final String NETTY_JFR = "io.netty.jfr.enabled";
 
   final Env env;
   final Vertx vertx;
@@ -52,20 +56,61 @@ final class ClientTunnel implements AutoCloseable {
   private volatile String choiceKey;
   private volatile List<RelayCandidate> candidates;
   private volatile String dialedRelayUrl;
+  private final Credentials creds;
+  /** The ticket cache ({@code ssh --stdio}); null: disabled. */
+  private final TicketCache tickets;
+  private volatile boolean ticketFromCache;
+  private final int prefetchPort;
+  private CompletableFuture<JsonObject> prefetched;
 
   /** @param region pinned region ({@code --region}); null: {@code cli.region}, else the nearest */
   ClientTunnel(Env env, WorkspaceRef ref, String region) {
+    this(env, ref, region, -1);
+  }
+
+  /**
+   * @param prefetchPort a port whose ticket {@link #reusableTicket} will be asked for: taken from
+   *     the {@link TicketCache} or fetched from the control plane on another thread while Vert.x
+   *     starts; -1: none (and no ticket cache)
+   */
+  ClientTunnel(Env env, WorkspaceRef ref, String region, int prefetchPort) {
     quietLogs();
     this.env = env;
     this.ref = ref;
     io.relaymesh.config.CliConfig cli = env.cliConfig();
     this.region = region != null ? region : cli.region();
-    Credentials creds = Credentials.load(env);
+    this.creds = Credentials.load(env);
     this.control = creds.client();
-    this.vertx = Transports.create(new VertxOptions().setEventLoopPoolSize(1)
-        .setWorkerPoolSize(2).setInternalBlockingPoolSize(2));
+    this.prefetchPort = prefetchPort;
+    this.tickets = prefetchPort >= 0 && TicketCache.enabled(env) ? new TicketCache(cli.configDir()) : null;
+    if (prefetchPort >= 0) {
+      CompletableFuture<JsonObject> f = new CompletableFuture<>();
+      prefetched = f;
+      Thread t = new Thread(() -> {
+        try {
+          f.complete(cachedOrFreshTicket(prefetchPort));
+        } catch (Throwable e) {
+          f.completeExceptionally(e);
+        }
+      }, "relaymesh-ticket");
+      t.setDaemon(true);
+      t.start();
+    }
+    StartupTrace.mark("control client");
+    if (System.getProperty(NETTY_JFR) == null) {
+      // Netty's buffer events would register with JFR at the first allocation: event classes
+      // generated on the fly, a second of a short command's start on a small machine
+      System.setProperty(NETTY_JFR, "false");
+    }
+    VertxOptions vertxOptions = new VertxOptions().setEventLoopPoolSize(1)
+        .setWorkerPoolSize(2).setInternalBlockingPoolSize(2);
+    // ssh --stdio carries one connection: Java NIO, sparing the start the native transport's
+    // library (extracted from the jar to a temporary file and loaded on every start)
+    this.vertx = prefetchPort >= 0 ? Vertx.vertx(vertxOptions) : Transports.create(vertxOptions);
+    StartupTrace.mark("vertx");
     DialOptions options = dialOptions(env);
     this.dialer = TunnelDialer.create(vertx, options);
+    StartupTrace.mark("dialer");
     this.selection = new RelaySelection(vertx, options, new RelayChoiceCache(cli.configDir()),
         cli.relayChoiceMaxAge(), Clock.systemUTC());
   }
@@ -110,6 +155,60 @@ final class ClientTunnel implements AutoCloseable {
       req.put("region", region);
     }
     return control.post("/api/v1/tickets", req);
+  }
+
+  /**
+   * The ticket answer for {@code port}: a cached one with time left ({@link TicketCache}), else a
+   * fresh one (then cached). {@link #ticketFromCache} says which.
+   */
+  JsonObject reusableTicket(int port) {
+    CompletableFuture<JsonObject> f = prefetched;
+    if (f != null && port == prefetchPort) {
+      prefetched = null;
+      try {
+        return f.join();
+      } catch (CompletionException e) {
+        if (e.getCause() instanceof RuntimeException r) {
+          throw r;
+        }
+        throw e;
+      }
+    }
+    return cachedOrFreshTicket(port);
+  }
+
+  private JsonObject cachedOrFreshTicket(int port) {
+    String key = ticketKey(port);
+    if (tickets != null) {
+      JsonObject cached = tickets.get(key, Instant.now());
+      if (cached != null) {
+        ticketFromCache = true;
+        return cached;
+      }
+    }
+    ticketFromCache = false;
+    JsonObject fresh = ticket(port);
+    if (tickets != null) {
+      tickets.put(key, fresh, Instant.now());
+    }
+    return fresh;
+  }
+
+  /** Whether the last {@link #reusableTicket} came from the ticket cache. */
+  boolean ticketFromCache() {
+    return ticketFromCache;
+  }
+
+  /** Drops the cached ticket for {@code port} (a dial with it failed). */
+  void forgetTicket(int port) {
+    if (tickets != null) {
+      tickets.put(ticketKey(port), null, Instant.now());
+    }
+  }
+
+  private String ticketKey(int port) {
+    return TicketCache.key(control.base(), creds.username(), ref.workspace(), ref.agentOrDefault(),
+        port, region);
   }
 
   /**

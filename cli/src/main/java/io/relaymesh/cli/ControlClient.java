@@ -18,9 +18,10 @@ import java.time.Duration;
 /** A small blocking client of the control-plane API; errors become one-line CLI errors. */
 public final class ControlClient {
 
-  private final HttpClient http;
   private final String base;
   private final String token;
+  /** Built on the first request: a JDK HttpClient sets up TLS (the default SSLContext) at once. */
+  private HttpClient http;
 
   public ControlClient(String url, String token) {
     String u = url.strip();
@@ -29,15 +30,21 @@ public final class ControlClient {
     }
     this.base = u.endsWith("/") ? u.substring(0, u.length() - 1) : u;
     this.token = token;
-    HttpClient.Builder b = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10));
-    URI uri = URI.create(base);
-    ProxySettings proxy = proxyFromEnvironment();
-    if (proxy != null && "https".equals(uri.getScheme())
-        && proxy.useProxyFor(uri.getHost(), uri.getPort() < 0 ? 443 : uri.getPort())) {
-      // HTTPS_PROXY / NO_PROXY, the same rules as the tunnel dialer (HTTP CONNECT)
-      b.proxy(ProxySelector.of(new InetSocketAddress(proxy.host(), proxy.port())));
+  }
+
+  private synchronized HttpClient http() {
+    if (http == null) {
+      HttpClient.Builder b = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10));
+      URI uri = URI.create(base);
+      ProxySettings proxy = proxyFromEnvironment();
+      if (proxy != null && "https".equals(uri.getScheme())
+          && proxy.useProxyFor(uri.getHost(), uri.getPort() < 0 ? 443 : uri.getPort())) {
+        // HTTPS_PROXY / NO_PROXY, the same rules as the tunnel dialer (HTTP CONNECT)
+        b.proxy(ProxySelector.of(new InetSocketAddress(proxy.host(), proxy.port())));
+      }
+      http = b.build();
     }
-    this.http = b.build();
+    return http;
   }
 
   private static ProxySettings proxyFromEnvironment() {
@@ -86,7 +93,7 @@ public final class ControlClient {
         : HttpRequest.BodyPublishers.ofString(body.encode()));
     HttpResponse<String> r;
     try {
-      r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+      r = http().send(b.build(), HttpResponse.BodyHandlers.ofString());
     } catch (HttpConnectTimeoutException e) {
       throw new CliException("cannot reach the control plane at " + base + ": connect timed out", e);
     } catch (IOException e) {

@@ -48,8 +48,10 @@ public record Credentials(String url, String username, String token) {
     return new ControlClient(url, token);
   }
 
+  /** Saves the session (mode 0600); the previous session's cached tickets are deleted. */
   public void save(Env env) {
     Path dir = env.configDir();
+    TicketCache.clear(dir);
     Path target = dir.resolve(FILE);
     try {
       if (!Files.isDirectory(dir)) {
@@ -76,7 +78,9 @@ public record Credentials(String url, String username, String token) {
     }
   }
 
+  /** Deletes the session and its cached tickets. */
   public static boolean delete(Env env) {
+    TicketCache.clear(env.configDir());
     try {
       return Files.deleteIfExists(path(env));
     } catch (IOException e) {

@@ -10,6 +10,7 @@ import java.nio.charset.StandardCharsets;
 import io.relaymesh.config.CliConfig;
 import io.relaymesh.config.ConfigLoader;
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.Map;
 
 /** What the CLI reads from and writes to; replaced in tests. */
@@ -20,9 +21,18 @@ public record Env(Map<String, String> vars, InputStream in, PrintStream out, Pri
     return new Env(System.getenv(), System.in, System.out, System.err, System.console());
   }
 
+  /** The last {@link #cliConfig} and the variables it came from: one command asks several times. */
+  private static volatile Object[] lastCliConfig;
+
   /** The client settings: defaults < {@code RELAYMESH_CLI_*} (and {@code RELAYMESH_CONFIG_DIR}). */
   public CliConfig cliConfig() {
-    return ConfigLoader.of("cli", CliConfig.class).env(vars).load().config();
+    Object[] last = lastCliConfig;
+    if (last != null && last[0].equals(vars)) {
+      return (CliConfig) last[1];
+    }
+    CliConfig c = ConfigLoader.of("cli", CliConfig.class).env(vars).load().config();
+    lastCliConfig = new Object[] {new HashMap<>(vars), c};
+    return c;
   }
 
   /** {@code $RELAYMESH_CONFIG_DIR} (or {@code RELAYMESH_CLI_CONFIG_DIR}), default {@code ~/.config/relaymesh}. */

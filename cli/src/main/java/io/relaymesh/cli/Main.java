@@ -65,12 +65,18 @@ public final class Main implements Runnable {
 
   /** Runs the CLI with {@code env}; returns the exit code. */
   public static int run(Env env, String... args) {
+    Integer quick = proxyCommand(env, args);
+    if (quick != null) {
+      return quick;
+    }
     Main main = new Main(env);
     CommandLine cl = new CommandLine(main);
     cl.setOut(new PrintWriter(env.out(), true));
     cl.setErr(new PrintWriter(env.err(), true));
     cl.setExecutionStrategy(parsed -> {
+      StartupTrace.mark("parsed");
       main.configureLogging(parsed);
+      StartupTrace.mark("logging");
       return new CommandLine.RunLast().execute(parsed);
     });
     cl.setExecutionExceptionHandler((e, line, parsed) -> {
@@ -88,6 +94,42 @@ public final class Main implements Runnable {
       return 2;
     });
     return cl.execute(args);
+  }
+
+  /**
+   * The ProxyCommand form {@code ssh --stdio [--region R] HOST} that {@code ssh} and
+   * {@code config-ssh} write, run without picocli: building picocli's model of every subcommand
+   * by reflection took a third of that command's start (and picocli's classes, compiled for Java
+   * 5, cannot go into the class-data-sharing archive). Errors are reported as picocli's
+   * execution-exception handler reports them. Null: any other command line (or a log setting
+   * picocli should reject), for {@link #run}.
+   */
+  static Integer proxyCommand(Env env, String... args) {
+    SshCommand ssh = SshCommand.proxyCommandForm(args);
+    if (ssh == null) {
+      return null;
+    }
+    Main main = new Main(env);
+    ssh.main = main;
+    // as configureLogging for a client command without options: RELAYMESH_LOG_FORMAT is for
+    // services, RELAYMESH_LOG_LEVEL applies
+    String lvl = blankToNull(env.vars().get("RELAYMESH_LOG_LEVEL"));
+    LogLevels levels;
+    try {
+      levels = lvl == null ? null : LogLevels.parse(lvl);
+    } catch (IllegalArgumentException e) {
+      return null;
+    }
+    main.applyLogging(null, levels);
+    StartupTrace.mark("logging");
+    try {
+      return ssh.call();
+    } catch (Exception e) {
+      String msg = e instanceof CliException ? e.getMessage()
+          : e.getMessage() != null ? e.getMessage() : e.toString();
+      env.err().println("relaymesh: " + msg);
+      return 1;
+    }
   }
 
   /**
@@ -118,6 +160,10 @@ public final class Main implements Runnable {
       throw new CommandLine.ParameterException(cl,
           (logLevel != null ? "--log-level: " : "RELAYMESH_LOG_LEVEL: ") + e.getMessage());
     }
+    applyLogging(format, levels);
+  }
+
+  private void applyLogging(LogFormat format, LogLevels levels) {
     if (!SLF4JBridgeHandler.isInstalled()) {
       SLF4JBridgeHandler.removeHandlersForRootLogger();
       SLF4JBridgeHandler.install();
@@ -130,6 +176,9 @@ public final class Main implements Runnable {
   }
 
   public static void main(String[] args) {
-    System.exit(run(Env.system(), args));
+    StartupTrace.mark("main");
+    int code = run(Env.system(), args);
+    StartupTrace.mark("exit");
+    System.exit(code);
   }
 }

@@ -3,6 +3,7 @@ package io.relaymesh.cli;
 import io.relaymesh.cli.tunnel.StdioPipe;
 import io.relaymesh.proxy.dial.DialedTunnel;
 import io.relaymesh.proxy.session.Stream;
+import io.relaymesh.proxy.wire.ErrorCode;
 import io.relaymesh.proxy.wire.WireSpec;
 import io.vertx.core.json.JsonObject;
 import java.util.ArrayList;
@@ -37,6 +38,27 @@ final class SshCommand implements Callable<Integer> {
   @Option(names = "--region", paramLabel = "R", description = "Use a relay of this region.")
   String region;
 
+  /**
+   * The command {@code args} name when they are exactly the ProxyCommand form
+   * {@code ssh --stdio [--region R] HOST} (HOST not an option), else null.
+   */
+  static SshCommand proxyCommandForm(String... args) {
+    int n = args.length;
+    if ((n != 3 && n != 5) || !"ssh".equals(args[0]) || !"--stdio".equals(args[1])) {
+      return null;
+    }
+    SshCommand c = new SshCommand();
+    c.stdio = true;
+    if (n == 5) {
+      if (!"--region".equals(args[2]) || args[3].startsWith("-")) {
+        return null;
+      }
+      c.region = args[3];
+    }
+    c.workspace = args[n - 1];
+    return c.workspace.startsWith("-") || c.workspace.isEmpty() ? null : c;
+  }
+
   @Override
   public Integer call() throws Exception {
     WorkspaceRef ref = WorkspaceRef.parse(workspace);
@@ -44,22 +66,51 @@ final class SshCommand implements Callable<Integer> {
   }
 
   private int stdio(WorkspaceRef ref) {
-    try (ClientTunnel tunnel = new ClientTunnel(main.env, ref, region)) {
-      JsonObject ticket = tunnel.ticket(SSH_PORT);
-      String relayUrl = tunnel.relayUrl(ticket);
-      DialedTunnel dialed = tunnel.dial(relayUrl, ticket.getString("ticket"));
-      String through = tunnel.dialedRelayUrl(); // another than relayUrl if that one failed
-      Stream stream = tunnel.open(dialed.session(), WireSpec.KIND_SSH, "", null, "SSH");
+    try (ClientTunnel tunnel = new ClientTunnel(main.env, ref, region, SSH_PORT)) {
+      StartupTrace.mark("client tunnel");
+      Connected c;
       try {
-        ClientTunnel.await(StdioPipe.start(dialed.session().context(), stream, stream,
+        c = connect(tunnel);
+      } catch (CliException e) {
+        if (!tunnel.ticketFromCache()) {
+          throw e;
+        }
+        // the reused ticket or the relays its answer named no longer work: ask the control plane
+        tunnel.forgetTicket(SSH_PORT);
+        c = connect(tunnel);
+      }
+      try {
+        ClientTunnel.await(StdioPipe.start(c.dialed.session().context(), c.stream, c.stream,
             main.env.in(), main.env.out()), java.time.Duration.ofDays(365));
       } catch (RuntimeException e) {
         // e.g. the relay died: say which connection broke, not only the stream's reset code
         throw new CliException("lost the SSH connection to workspace '" + ref + "' through relay "
-            + through + ": " + e.getMessage(), e);
+            + c.through + ": " + e.getMessage(), e);
       }
       return 0;
     }
+  }
+
+  private record Connected(DialedTunnel dialed, String through, Stream stream) {}
+
+  private Connected connect(ClientTunnel tunnel) {
+    JsonObject ticket = tunnel.reusableTicket(SSH_PORT);
+    StartupTrace.mark(tunnel.ticketFromCache() ? "ticket (cached)" : "ticket");
+    String relayUrl = tunnel.relayUrl(ticket);
+    StartupTrace.mark("relay chosen");
+    DialedTunnel dialed = tunnel.dial(relayUrl, ticket.getString("ticket"));
+    StartupTrace.mark("relay dialed");
+    String through = tunnel.dialedRelayUrl(); // another than relayUrl if that one failed
+    Stream stream;
+    try {
+      stream = tunnel.open(dialed.session(), WireSpec.KIND_SSH, "", null, "SSH");
+    } catch (RuntimeException e) {
+      dialed.session().context().runOnContext(v ->
+          dialed.session().close(ErrorCode.CANCEL, "stream refused"));
+      throw e;
+    }
+    StartupTrace.mark("stream open");
+    return new Connected(dialed, through, stream);
   }
 
   private int runSsh(WorkspaceRef ref) throws Exception {
