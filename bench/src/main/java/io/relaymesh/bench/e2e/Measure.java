@@ -126,9 +126,9 @@ final class Measure {
         echoOnce(s, payload, back, i);
       }
       long[] ns = new long[rounds];
-      long end = System.nanoTime() + maxNanos;
+      long start = System.nanoTime();
       int i = 0;
-      for (; i < rounds && System.nanoTime() < end; i++) {
+      for (; i < rounds && System.nanoTime() - start < maxNanos; i++) {
         ns[i] = echoOnce(s, payload, back, warmup + i);
       }
       return Arrays.copyOf(ns, i);
@@ -245,8 +245,7 @@ final class Measure {
           ch.close();
         }
       }
-      long end = t0 + timeoutNanos;
-      while (ok + failed < n && System.nanoTime() < end) {
+      while (ok + failed < n && System.nanoTime() - t0 < timeoutNanos) {
         sel.select(100);
         Iterator<SelectionKey> it = sel.selectedKeys().iterator();
         while (it.hasNext()) {

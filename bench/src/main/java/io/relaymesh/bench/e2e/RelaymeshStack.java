@@ -109,8 +109,18 @@ final class RelaymeshStack {
       in.write((password + "\n").getBytes(StandardCharsets.UTF_8));
     }
     Procs.await(Duration.ofSeconds(180), "control plane /readyz", p, () -> status(controlUrl + "/readyz") == 200);
-    session = post("/api/v1/login", new JsonObject().put("username", USER).put("password", password), 200)
-        .getString("token");
+    JsonObject creds = new JsonObject().put("username", USER).put("password", password);
+    long end = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    while (session == null) {
+      try {
+        session = post("/api/v1/login", creds, 200).getString("token");
+      } catch (IllegalStateException e) { // the admin may be created just after /readyz answers
+        if (System.nanoTime() > end) {
+          throw e;
+        }
+        Thread.sleep(500);
+      }
+    }
   }
 
   private void startRelay() throws Exception {

@@ -46,6 +46,19 @@ public final class TargetMain {
   }
 
   public static void main(String[] args) throws Exception {
+    ServerSocket[] s = start();
+    System.out.println("ports echo=" + s[0].getLocalPort() + " sink=" + s[1].getLocalPort()
+        + " source=" + s[2].getLocalPort());
+    System.out.flush();
+    // runs until killed, or until stdin closes (the suite exited)
+    while (System.in.read() >= 0) {
+      // ignore input
+    }
+    System.exit(0);
+  }
+
+  /** Echo, sink and source listening (daemon threads); close the sockets to stop accepting. */
+  static ServerSocket[] start() throws IOException {
     InetAddress lo = InetAddress.getLoopbackAddress();
     ServerSocket echo = new ServerSocket(0, 4096, lo);
     ServerSocket sink = new ServerSocket(0, 4096, lo);
@@ -53,14 +66,7 @@ public final class TargetMain {
     serve(echo, TargetMain::echo);
     serve(sink, TargetMain::sink);
     serve(source, TargetMain::source);
-    System.out.println("ports echo=" + echo.getLocalPort() + " sink=" + sink.getLocalPort()
-        + " source=" + source.getLocalPort());
-    System.out.flush();
-    // runs until killed, or until stdin closes (the suite exited)
-    while (System.in.read() >= 0) {
-      // ignore input
-    }
-    System.exit(0);
+    return new ServerSocket[] {echo, sink, source};
   }
 
   private interface Handler {
