@@ -185,14 +185,23 @@ final class Measure {
     }
   }
 
-  /** Time to the first 64 B echo on fresh connections, one after another (ns, unsorted). */
-  static long[] firstEcho(int echoPort, int warmup, int count) throws IOException {
+  /**
+   * Time to the first 64 B echo on fresh connections, one after another, for at most {@code
+   * maxNanos} after the warm-up (ns, unsorted).
+   */
+  static long[] firstEcho(int echoPort, int warmup, int count, long maxNanos) throws IOException {
     long[] ns = new long[count];
+    long start = 0;
     byte[] payload = new byte[ECHO];
     byte[] back = new byte[ECHO];
     ThreadLocalRandom.current().nextBytes(payload);
     for (int i = -warmup; i < count; i++) {
       long t0 = System.nanoTime();
+      if (i == 0) {
+        start = t0;
+      } else if (i > 0 && t0 - start > maxNanos) {
+        return Arrays.copyOf(ns, i);
+      }
       try (Socket s = connect(echoPort)) {
         echoOnce(s, payload, back, i);
         long d = System.nanoTime() - t0;

@@ -35,7 +35,6 @@ final class RelaymeshStack {
   static final String USER = "bench";
   static final String APPS_HOST = "apps.bench.test";
   private static final Pattern FORWARDING = Pattern.compile("forwarding \\S+:(\\d+) -> \\S+ 127\\.0\\.0\\.1:(\\d+)");
-  private static final Pattern PROM = Pattern.compile("^([a-zA-Z_:][a-zA-Z0-9_:]*)(\\{[^}]*})?\\s+(\\S+)");
 
   private final Procs procs;
   private final Path dir;
@@ -215,52 +214,46 @@ final class RelaymeshStack {
   /** The relay's measured tunnel round trips: {sum of seconds, count} so far ({0, 0} when not exported). */
   double[] tunnelRtt() {
     try {
-      Map<String, Double> m = metrics();
-      double sum = 0;
-      double count = 0;
-      for (Map.Entry<String, Double> e : m.entrySet()) {
-        if (e.getKey().startsWith("relaymesh_relay_tunnel_rtt_seconds_sum")) {
-          sum += e.getValue();
-        } else if (e.getKey().startsWith("relaymesh_relay_tunnel_rtt_seconds_count")) {
-          count += e.getValue();
-        }
-      }
-      return new double[] {sum, count};
+      String scrape = scrape();
+      return new double[] {sumSeries(scrape, "relaymesh_relay_tunnel_rtt_seconds_sum"),
+          sumSeries(scrape, "relaymesh_relay_tunnel_rtt_seconds_count")};
     } catch (Exception e) {
       return new double[] {0, 0};
     }
   }
 
+  /** Sum of a metric over its series on the relay's admin listener; -1 when unreachable. */
   double metric(String name) {
     try {
-      return metrics().entrySet().stream().filter(e -> e.getKey().equals(name) || e.getKey().startsWith(name + "{"))
-          .mapToDouble(Map.Entry::getValue).sum();
+      return sumSeries(scrape(), name);
     } catch (Exception e) {
       return -1;
     }
   }
 
-  Map<String, Double> metrics() throws Exception {
-    return parsePrometheus(http.send(HttpRequest.newBuilder(URI.create(adminUrl + "/metrics"))
-        .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString()).body());
+  private String scrape() throws Exception {
+    return http.send(HttpRequest.newBuilder(URI.create(adminUrl + "/metrics")).timeout(Duration.ofSeconds(10)).build(),
+        HttpResponse.BodyHandlers.ofString()).body();
   }
 
-  static Map<String, Double> parsePrometheus(String body) {
-    Map<String, Double> out = new LinkedHashMap<>();
-    for (String line : body.split("\n")) {
-      if (line.startsWith("#")) {
-        continue;
-      }
-      Matcher m = PROM.matcher(line);
-      if (m.find()) {
+  /**
+   * Prometheus text format: the sum of the samples of metric {@code name} over all its label sets
+   * (comments and unparsable values skipped).
+   */
+  static double sumSeries(String scrape, String name) {
+    double sum = 0;
+    for (String line : scrape.split("\n")) {
+      if (line.length() > name.length() && line.startsWith(name)
+          && (line.charAt(name.length()) == '{' || line.charAt(name.length()) == ' ')) {
         try {
-          out.put(m.group(1) + (m.group(2) == null ? "" : m.group(2)), Double.parseDouble(m.group(3)));
+          double v = Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+          sum += Double.isNaN(v) ? 0 : v;
         } catch (NumberFormatException e) {
-          // NaN spelled otherwise, skipped
+          // not a sample value
         }
       }
     }
-    return out;
+    return sum;
   }
 
   private int status(String url) {

@@ -12,6 +12,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -34,12 +35,13 @@ public final class SuiteMain {
   int echoWarmup = 1000;
   int echoRounds = 10_000;
   int loadedRounds = 2000;
-  long loadedMaxNanos = 3_000_000_000L;
+  long loadedMaxNanos = 2_000_000_000L;
   int burst = 1000;
-  int freshConnections = 200;
+  int freshConnections = 100;
   int wrkSeconds = 5;
   int sshRuns = 10;
   int idleTunnels = 10_000;
+  int idleMinutes = 6;
   boolean skipIdle;
   boolean skipHttp;
   boolean skipSsh;
@@ -103,6 +105,7 @@ public final class SuiteMain {
         case "--ssh-runs" -> sshRuns = Integer.parseInt(args[++i]);
         case "--idle-tunnels" -> idleTunnels = Integer.parseInt(args[++i]);
         case "--skip-idle" -> skipIdle = true;
+        case "--idle-minutes" -> idleMinutes = Integer.parseInt(args[++i]);
         case "--skip-http" -> skipHttp = true;
         case "--skip-ssh-setup" -> skipSsh = true;
         case "--skip-openssh" -> skipOpenSsh = true;
@@ -118,7 +121,7 @@ public final class SuiteMain {
           System.err.println("""
               usage: SuiteMain [--quick] [--runs 3] [--bulk-mib 256] [--echo-rounds 10000] [--echo-warmup 1000]
                      [--loaded-rounds 2000] [--burst 1000] [--fresh 200] [--wrk-duration 5] [--ssh-runs 10]
-                     [--idle-tunnels 10000] [--skip-idle] [--skip-http] [--skip-ssh-setup] [--skip-openssh]
+                     [--idle-tunnels 10000] [--idle-minutes 6] [--skip-idle] [--skip-http] [--skip-ssh-setup] [--skip-openssh]
                      [--paths relaymesh,openssh,openssh-nodelay,nginx,direct] [--jar cli/target/relaymesh.jar]
                      [--launcher ./relaymesh | --no-launcher] [--nodelay-so bench/target/nodelay.so] [--out FILE]
                      [--keep-work] [--no-warmup]""");
@@ -227,6 +230,7 @@ public final class SuiteMain {
     facts.add("load average after the path workloads: " + loadavg());
     procs.close(); // the idle-tunnel measurement starts its own control plane and relay
     if (!skipIdle) {
+      report(); // the table so far, in case the idle-tunnel measurement is stopped
       idleTunnels();
     }
     report();
@@ -347,7 +351,7 @@ public final class SuiteMain {
     Row rtt = new Row("relay<->agent tunnel RTT (relay /metrics, mean meanwhile), us", null, null);
     each("fresh connections", tcp, new Row[] {fresh, open}, p -> {
       double[] rtt0 = p.name.equals(Table.RELAYMESH) ? rm.tunnelRtt() : null;
-      long[] ns = Measure.firstEcho(p.echo, 10, freshConnections);
+      long[] ns = Measure.firstEcho(p.echo, 10, freshConnections, 5_000_000_000L);
       long[] warm = Measure.echo(p.echo, 100, 1000, 10_000_000_000L);
       double f = Stats.percentileUs(ns, 50);
       fresh.add(p.name, f);
@@ -385,7 +389,7 @@ public final class SuiteMain {
         Measure.download(p.source, bytes);
         Measure.echo(p.echo, 0, 3000, 20_000_000_000L);
         Measure.echoUnderBulk(p.echo, p.source, 0, 200, 2_000_000_000L);
-        Measure.firstEcho(p.echo, 0, 50);
+        Measure.firstEcho(p.echo, 0, 50, 5_000_000_000L);
         Measure.burst(p.echo, Math.min(burst, 200), 30_000_000_000L);
       } catch (Exception e) {
         log("warm-up through " + p.name + " failed: " + e);
@@ -484,27 +488,30 @@ public final class SuiteMain {
 
   private static final Pattern IDLE = Pattern.compile("(?m)^\\| ([0-9,]+) \\| ([0-9.]+|NaN) \\| ([0-9.]+|NaN) \\|");
 
-  private void idleTunnels() {
-    log("idle tunnels: IdleTunnelsMain --steps " + idleTunnels);
+  private void idleTunnels() throws InterruptedException {
+    log("idle tunnels: IdleTunnelsMain --steps " + idleTunnels + " (its own control plane and relay)");
     Row idle = table.row(new Row("relay memory per idle agent tunnel at " + String.format(Locale.ROOT, "%,d", idleTunnels)
         + " (VmRSS after GC), kB", null, "<= 40 kB", Condition.max(40)));
     try {
-      List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp",
-          System.getProperty("java.class.path"), "io.relaymesh.bench.load.IdleTunnelsMain", "--jar", jar.toString(),
+      Procs.Proc p = procs.start("idle-tunnels", List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+          "-cp", System.getProperty("java.class.path"), "io.relaymesh.bench.load.IdleTunnelsMain", "--jar", jar.toString(),
           "--steps", Integer.toString(idleTunnels), "--settle", "10", "--warmup", Integer.toString(Math.min(500, idleTunnels / 10)),
-          "--histogram", "0", "--echo-rounds", "100");
-      Procs.Result r = Procs.run(cmd, Map.of(), Duration.ofMinutes(8), null);
-      Files.writeString(work.resolve("idle-tunnels.out"), r.out() + "\n--- stderr\n" + r.err());
-      String perTunnel = r.out().contains("Per idle tunnel") ? r.out().substring(r.out().lastIndexOf("Per idle tunnel")) : "";
-      Matcher m = IDLE.matcher(perTunnel);
-      if (r.exit() != 0 || !m.find()) {
-        idle.fail(Table.RELAYMESH, "IdleTunnelsMain exit " + r.exit() + "; see " + work.resolve("idle-tunnels.out"));
-      } else {
-        idle.add(Table.RELAYMESH, Double.parseDouble(m.group(3)));
-        System.out.println(r.out().substring(r.out().lastIndexOf("\nRelay process memory")));
+          "--histogram", "0", "--echo-rounds", "100"), Map.of());
+      if (!p.process().waitFor(idleMinutes, TimeUnit.MINUTES)) {
+        procs.stop(p, Duration.ofSeconds(60));
+        throw new IllegalStateException("not done within " + idleMinutes + " min (--idle-minutes)");
       }
-    } catch (Exception e) {
-      idle.fail(Table.RELAYMESH, e.toString());
+      String o = p.stdout();
+      Matcher m = IDLE.matcher(o.contains("Per idle tunnel") ? o.substring(o.lastIndexOf("Per idle tunnel")) : "");
+      if (p.process().exitValue() != 0 || !m.find()) {
+        throw new IllegalStateException("IdleTunnelsMain exit " + p.process().exitValue() + ": "
+            + Procs.tail(p.stderr()));
+      }
+      idle.add(Table.RELAYMESH, Double.parseDouble(m.group(3)));
+      System.out.println(o.substring(o.lastIndexOf("\nRelay process memory")));
+    } catch (IOException | IllegalStateException e) {
+      log("idle tunnels failed: " + e.getMessage());
+      idle.fail(Table.RELAYMESH, e.getMessage());
     }
   }
 

@@ -46,7 +46,7 @@ class MeasureTest {
     assertThat(Measure.upload(targets[1].getLocalPort(), 1 << 20, true)).as("half-close").isPositive();
     assertThat(Measure.download(targets[2].getLocalPort(), (3 << 20) + 17)).isPositive();
     assertThat(Measure.echo(targets[0].getLocalPort(), 10, 200, Long.MAX_VALUE)).hasSize(200);
-    assertThat(java.util.Arrays.stream(Measure.firstEcho(targets[0].getLocalPort(), 2, 5))).hasSize(5).allMatch(ns -> ns > 0);
+    assertThat(java.util.Arrays.stream(Measure.firstEcho(targets[0].getLocalPort(), 2, 5, Long.MAX_VALUE))).hasSize(5).allMatch(ns -> ns > 0);
     Measure.Loaded l = Measure.echoUnderBulk(targets[0].getLocalPort(), targets[2].getLocalPort(), 5, 50,
         Long.MAX_VALUE);
     assertThat(l.ns()).hasSize(50);

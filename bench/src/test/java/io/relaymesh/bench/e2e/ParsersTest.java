@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
 import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /** wrk's report, percentiles, medians and the relay's Prometheus text, as the suite reads them. */
@@ -70,16 +69,21 @@ class ParsersTest {
   }
 
   @Test
-  void relayRttComesFromTheTimerSeries() {
-    Map<String, Double> m = RelaymeshStack.parsePrometheus("""
+  void relayMetricsAreSummedOverTheSeriesOfOneNameOnly() {
+    String scrape = """
+        # HELP relaymesh_relay_tunnel_rtt_seconds_count x
         # TYPE relaymesh_relay_tunnel_rtt_seconds summary
         relaymesh_relay_tunnel_rtt_seconds_count{peer="agent"} 4.0
+        relaymesh_relay_tunnel_rtt_seconds_count{peer="relay"} 2.0
         relaymesh_relay_tunnel_rtt_seconds_sum{peer="agent"} 0.002
         relaymesh_relay_tunnel_rtt_seconds_max{peer="agent"} NaN
         relaymesh_relay_agent_tunnels 1.0
-        """);
-    assertThat(m.get("relaymesh_relay_tunnel_rtt_seconds_count{peer=\"agent\"}")).isEqualTo(4.0);
-    assertThat(m.get("relaymesh_relay_tunnel_rtt_seconds_sum{peer=\"agent\"}")).isEqualTo(0.002);
-    assertThat(m.get("relaymesh_relay_agent_tunnels")).isEqualTo(1.0);
+        relaymesh_relay_agent_tunnels_opened_total 9.0
+        """;
+    assertThat(RelaymeshStack.sumSeries(scrape, "relaymesh_relay_tunnel_rtt_seconds_count")).isEqualTo(6.0);
+    assertThat(RelaymeshStack.sumSeries(scrape, "relaymesh_relay_tunnel_rtt_seconds_sum")).isEqualTo(0.002);
+    assertThat(RelaymeshStack.sumSeries(scrape, "relaymesh_relay_tunnel_rtt_seconds_max")).isZero();
+    assertThat(RelaymeshStack.sumSeries(scrape, "relaymesh_relay_agent_tunnels")).isEqualTo(1.0);
+    assertThat(RelaymeshStack.sumSeries(scrape, "relaymesh_relay_missing")).isZero();
   }
 }
