@@ -215,8 +215,8 @@ final class RelaymeshStack {
   double[] tunnelRtt() {
     try {
       String scrape = scrape();
-      return new double[] {sumSeries(scrape, "relaymesh_relay_tunnel_rtt_seconds_sum"),
-          sumSeries(scrape, "relaymesh_relay_tunnel_rtt_seconds_count")};
+      return new double[] {sumSeries(scrape, "relaymesh_relay_tunnel_rtt_seconds_sum", "peer=\"agent\""),
+          sumSeries(scrape, "relaymesh_relay_tunnel_rtt_seconds_count", "peer=\"agent\"")};
     } catch (Exception e) {
       return new double[] {0, 0};
     }
@@ -225,7 +225,7 @@ final class RelaymeshStack {
   /** Sum of a metric over its series on the relay's admin listener; -1 when unreachable. */
   double metric(String name) {
     try {
-      return sumSeries(scrape(), name);
+      return sumSeries(scrape(), name, "");
     } catch (Exception e) {
       return -1;
     }
@@ -237,14 +237,15 @@ final class RelaymeshStack {
   }
 
   /**
-   * Prometheus text format: the sum of the samples of metric {@code name} over all its label sets
-   * (comments and unparsable values skipped).
+   * Prometheus text format: the sum of the samples of metric {@code name} over its label sets that
+   * contain {@code label} (e.g. {@code peer="agent"}; "" for all); comments and unparsable values
+   * skipped.
    */
-  static double sumSeries(String scrape, String name) {
+  static double sumSeries(String scrape, String name, String label) {
     double sum = 0;
     for (String line : scrape.split("\n")) {
       if (line.length() > name.length() && line.startsWith(name)
-          && (line.charAt(name.length()) == '{' || line.charAt(name.length()) == ' ')) {
+          && (line.charAt(name.length()) == '{' || line.charAt(name.length()) == ' ') && line.contains(label)) {
         try {
           double v = Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
           sum += Double.isNaN(v) ? 0 : v;

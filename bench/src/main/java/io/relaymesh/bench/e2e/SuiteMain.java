@@ -348,7 +348,7 @@ public final class SuiteMain {
     log("stream open");
     Row fresh = table.row(new Row("first 64 B echo on a fresh connection p50, us", "openssh", null));
     Row open = new Row("stream open latency (fresh p50 - echo p50 on an open connection), us", "openssh", null);
-    Row rtt = new Row("relay<->agent tunnel RTT (relay /metrics, mean meanwhile), us", null, null);
+    Row rtt = new Row("relay<->agent tunnel RTT (relay /metrics: mean over this phase, else since start), us", null, null);
     each("fresh connections", tcp, new Row[] {fresh, open}, p -> {
       double[] rtt0 = p.name.equals(Table.RELAYMESH) ? rm.tunnelRtt() : null;
       long[] ns = Measure.firstEcho(p.echo, 10, freshConnections, 5_000_000_000L);
@@ -358,7 +358,8 @@ public final class SuiteMain {
       open.add(p.name, f - Stats.percentileUs(warm, 50));
       if (p.name.equals(Table.RELAYMESH)) {
         double[] rtt1 = rm.tunnelRtt();
-        rtt.add(p.name, (rtt1[0] - rtt0[0]) / (rtt1[1] - rtt0[1]) * 1e6);
+        // the relay samples its RTT every few seconds: the mean over this phase, else since its start
+        rtt.add(p.name, (rtt1[1] > rtt0[1] ? (rtt1[0] - rtt0[0]) / (rtt1[1] - rtt0[1]) : rtt1[0] / rtt1[1]) * 1e6);
       }
     });
     double r = rtt.median(Table.RELAYMESH);
@@ -440,10 +441,13 @@ public final class SuiteMain {
       Wrk w = Wrk.parse(res.out());
       log(String.format(Locale.ROOT, "wrk %s: %.0f req/s, latency avg %.2f ms", p.name, w.requestsPerSec(), w.latencyAvgMs()));
       if (!w.clean()) {
-        throw new IOException(String.format(Locale.ROOT, "wrk: %d non-2xx answers, %d socket errors of %d requests",
+        throw new IOException(String.format(Locale.ROOT, "wrk: %d non-2xx answers, %d connect/read/write errors of %d requests",
             w.non2xx(), w.socketErrors(), w.requests()));
       }
       rps.add(p.name, w.requestsPerSec());
+      if (w.timeouts() > 0) {
+        rps.notes.merge(p.name, "[" + w.timeouts() + " wrk timeouts]", (a, b) -> a + " " + b);
+      }
     });
   }
 

@@ -29,7 +29,8 @@ class ParsersTest {
     assertThat(w.requestsPerSec()).isEqualTo(35238.18);
     assertThat(w.requests()).isEqualTo(352410);
     assertThat(w.non2xx()).isEqualTo(17);
-    assertThat(w.socketErrors()).isEqualTo(7);
+    assertThat(w.socketErrors()).isEqualTo(2);
+    assertThat(w.timeouts()).isEqualTo(5);
     assertThat(w.latencyAvgMs()).isCloseTo(1.52, within(1e-9));
     assertThat(w.clean()).isFalse();
   }
@@ -46,6 +47,8 @@ class ParsersTest {
     assertThat(Wrk.parse("Latency 1.50s 0 0 0%\n1 requests in 2s\nRequests/sec: 0.50\n").latencyAvgMs())
         .isCloseTo(1500, within(1e-9));
     assertThat(Wrk.parse("0 requests in 2.00s\nRequests/sec: 0.00\n").clean()).as("nothing answered").isFalse();
+    assertThat(Wrk.parse("9 requests in 2s\nSocket errors: connect 0, read 0, write 0, timeout 3\nRequests/sec: 4.5\n")
+        .clean()).as("slow answers are not wrong answers").isTrue();
     assertThatThrownBy(() -> Wrk.parse("unable to connect to 127.0.0.1:1 Connection refused"))
         .isInstanceOf(IllegalArgumentException.class);
   }
@@ -80,10 +83,12 @@ class ParsersTest {
         relaymesh_relay_agent_tunnels 1.0
         relaymesh_relay_agent_tunnels_opened_total 9.0
         """;
-    assertThat(RelaymeshStack.sumSeries(scrape, "relaymesh_relay_tunnel_rtt_seconds_count")).isEqualTo(6.0);
-    assertThat(RelaymeshStack.sumSeries(scrape, "relaymesh_relay_tunnel_rtt_seconds_sum")).isEqualTo(0.002);
-    assertThat(RelaymeshStack.sumSeries(scrape, "relaymesh_relay_tunnel_rtt_seconds_max")).isZero();
-    assertThat(RelaymeshStack.sumSeries(scrape, "relaymesh_relay_agent_tunnels")).isEqualTo(1.0);
-    assertThat(RelaymeshStack.sumSeries(scrape, "relaymesh_relay_missing")).isZero();
+    assertThat(RelaymeshStack.sumSeries(scrape, "relaymesh_relay_tunnel_rtt_seconds_count", "")).isEqualTo(6.0);
+    assertThat(RelaymeshStack.sumSeries(scrape, "relaymesh_relay_tunnel_rtt_seconds_count", "peer=\"agent\""))
+        .isEqualTo(4.0);
+    assertThat(RelaymeshStack.sumSeries(scrape, "relaymesh_relay_tunnel_rtt_seconds_sum", "")).isEqualTo(0.002);
+    assertThat(RelaymeshStack.sumSeries(scrape, "relaymesh_relay_tunnel_rtt_seconds_max", "")).isZero();
+    assertThat(RelaymeshStack.sumSeries(scrape, "relaymesh_relay_agent_tunnels", "")).isEqualTo(1.0);
+    assertThat(RelaymeshStack.sumSeries(scrape, "relaymesh_relay_missing", "")).isZero();
   }
 }
