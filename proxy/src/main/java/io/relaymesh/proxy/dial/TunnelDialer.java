@@ -137,7 +137,8 @@ public final class TunnelDialer {
         .setPort(target.port)
         .setURI(target.requestUri)
         .setSsl(true)
-        .addSubProtocol(WireSpec.SUBPROTOCOL);
+        .addSubProtocol(WireSpec.SUBPROTOCOL)
+        .putHeader(WireSpec.UNMASKED_FRAMES_HEADER, WireSpec.UNMASKED_FRAMES_VALUE);
     if (headers != null) {
       headers.forEach(connect::putHeader);
     }
@@ -168,6 +169,9 @@ public final class TunnelDialer {
         return;
       }
       WebSocketTransport transport = WebSocketTransport.negotiated(ws);
+      if (transport != null && WebSocketTransport.unmaskIfAccepted(ws, upgradeHeaders)) {
+        LOG.debug("tunnel to {}: the relay accepts unmasked frames", target.url);
+      }
       if (transport == null) {
         promise.tryFail(new DialException(target.url, 0, null, null, "the server did not select tunnel subprotocol "
             + WireSpec.SUBPROTOCOL + " (got " + ws.subProtocol() + "): not a relaymesh relay, or an incompatible version",

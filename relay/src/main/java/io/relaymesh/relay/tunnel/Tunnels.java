@@ -92,6 +92,8 @@ public final class Tunnels {
       JsonErrors.send(req, 503, "draining", refusing);
       return Future.failedFuture(refusing);
     }
+    // the relay's listener accepts unmasked frames (RelayServer): tell a client that offers
+    WebSocketTransport.acceptUnmaskedFrames(req);
     return req.toWebSocket().compose((ServerWebSocket ws) -> {
       WebSocketTransport transport = WebSocketTransport.negotiated(ws);
       if (transport == null) {
