@@ -172,6 +172,9 @@ public final class TunnelDialer {
       if (transport != null && WebSocketTransport.unmaskIfAccepted(ws, upgradeHeaders)) {
         LOG.debug("tunnel to {}: the relay accepts unmasked frames", target.url);
       }
+      if (transport != null) {
+        WebSocketTransport.limitUnsentBytes(ws);
+      }
       if (transport == null) {
         promise.tryFail(new DialException(target.url, 0, null, null, "the server did not select tunnel subprotocol "
             + WireSpec.SUBPROTOCOL + " (got " + ws.subProtocol() + "): not a relaymesh relay, or an incompatible version",

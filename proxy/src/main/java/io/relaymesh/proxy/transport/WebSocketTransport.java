@@ -95,6 +95,43 @@ public final class WebSocketTransport implements TunnelTransport {
     return true;
   }
 
+  /**
+   * Unsent bytes the kernel may hold per tunnel socket ({@code TCP_NOTSENT_LOWAT}) before the
+   * socket stops reporting writable; system property {@code relaymesh.tunnel.notsentLowat}
+   * (bytes; 0 leaves the kernel default, i.e. unlimited up to the send buffer).
+   */
+  public static final long NOTSENT_LOWAT = Long.getLong("relaymesh.tunnel.notsentLowat", 128 * 1024);
+
+  private static final String NOTSENT_LOWAT_OPTION =
+      "io.netty.channel.epoll.EpollChannelOption#TCP_NOTSENT_LOWAT";
+
+  /**
+   * Limits the bytes queued unsent in the kernel below this tunnel's socket to
+   * {@link #NOTSENT_LOWAT} (epoll transport only; no-op elsewhere). Without it a bulk stream
+   * fills the kernel's multi-MiB send buffer and every other stream's frames wait behind it;
+   * with it the socket stops being writable early, so bulk bytes wait in the session's
+   * per-stream queues, where the round-robin puts small writes first. It does not cap the
+   * congestion window. Returns whether the option was set.
+   */
+  public static boolean limitUnsentBytes(WebSocketBase ws) {
+    if (NOTSENT_LOWAT <= 0 || !(ws instanceof WebSocketInternal internal)
+        || !io.netty.channel.ChannelOption.exists(NOTSENT_LOWAT_OPTION)) {
+      return false;
+    }
+    ChannelHandlerContext chctx = internal.channelHandlerContext();
+    if (chctx == null) {
+      return false;
+    }
+    io.netty.channel.ChannelOption<Object> option =
+        io.netty.channel.ChannelOption.valueOf(NOTSENT_LOWAT_OPTION);
+    try {
+      return chctx.channel().config().setOption(option, (Object) NOTSENT_LOWAT);
+    } catch (RuntimeException e) { // a channel type that rejects it
+      LOG.debug("TCP_NOTSENT_LOWAT not set on {}: {}", ws.remoteAddress(), e.toString());
+      return false;
+    }
+  }
+
   public WebSocketBase webSocket() {
     return ws;
   }

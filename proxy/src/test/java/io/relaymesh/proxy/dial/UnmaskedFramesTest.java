@@ -140,4 +140,25 @@ class UnmaskedFramesTest {
       }
     }
   }
+
+  @Test
+  void dialedTunnelSocketsLimitTheirUnsentBytesOnEpoll() {
+    try (TestRelayServer relay = new TestRelayServer(vertx, certs, true,
+        TestRelayServer.Unmasked.ACCEPT)) {
+      DialedTunnel t = await(TunnelDialer.create(vertx, pinned()).dial(relay.url("127.0.0.1"), GOOD));
+      io.netty.channel.Channel ch = ((io.vertx.core.internal.http.WebSocketInternal) t.webSocket())
+          .channelHandlerContext().channel();
+      String name = "io.netty.channel.epoll.EpollChannelOption#TCP_NOTSENT_LOWAT";
+      if (vertx.isNativeTransportEnabled() && io.netty.channel.ChannelOption.exists(name)) {
+        Object lowat = ch.config().getOption(io.netty.channel.ChannelOption.valueOf(name));
+        assertThat(lowat)
+            .isEqualTo(io.relaymesh.proxy.transport.WebSocketTransport.NOTSENT_LOWAT);
+      } else { // nio: nothing to set, and nothing breaks
+        assertThat(io.relaymesh.proxy.transport.WebSocketTransport.limitUnsentBytes(t.webSocket()))
+            .isFalse();
+      }
+      assertThat(await(t.session().ping())).isPositive();
+      await(t.session().close(ErrorCode.NO_ERROR, "done"));
+    }
+  }
 }

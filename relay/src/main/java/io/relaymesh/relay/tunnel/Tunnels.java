@@ -96,6 +96,9 @@ public final class Tunnels {
     WebSocketTransport.acceptUnmaskedFrames(req);
     return req.toWebSocket().compose((ServerWebSocket ws) -> {
       WebSocketTransport transport = WebSocketTransport.negotiated(ws);
+      if (transport != null) {
+        WebSocketTransport.limitUnsentBytes(ws); // fairness between streams (head-of-line)
+      }
       if (transport == null) {
         metrics.handshakeFailure(endpoint(tunnelMetrics.type()), "bad-request");
         return Future.failedFuture("client did not negotiate subprotocol relaymesh.v1");
