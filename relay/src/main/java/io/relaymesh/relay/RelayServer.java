@@ -204,6 +204,9 @@ public final class RelayServer {
           .setIdleTimeout(0)
           .addWebSocketSubProtocol(WireSpec.SUBPROTOCOL)
           .setMaxWebSocketFrameSize(65536)
+          // our own clients (port-forward, agent, peer relay) send unmasked frames when the
+          // upgrade negotiated it (WireSpec.UNMASKED_FRAMES_HEADER); masked ones stay accepted
+          .setAcceptUnmaskedFrames(true)
           .setMaxWebSocketMessageSize(256 * 1024));
       int instances = Math.max(1, Math.min(Runtime.getRuntime().availableProcessors(), 16));
       return vertx.deployVerticle(() -> new io.vertx.core.VerticleBase() {

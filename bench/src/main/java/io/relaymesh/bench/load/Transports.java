@@ -22,10 +22,14 @@ final class Transports {
 
   /**
    * Experimental variants, run only when named with {@code --only}: the tunnel with the client's
-   * messages made contiguous before the WebSocket masks them ({@link CopyingTransport}).
+   * messages made contiguous before the WebSocket masks them ({@link CopyingTransport}), and
+   * the tunnel with masked client frames (no {@code Relaymesh-Unmasked-Frames} negotiation, as
+   * before it existed).
    */
   static List<LoadMain.Transport> experiments() {
     return List.of(
+        new LoadMain.Transport("tunnel-plain-masked", env -> TunnelDialer.start(env, false, false, true)),
+        new LoadMain.Transport("tunnel-tls-masked", env -> TunnelDialer.start(env, true, false, true)),
         new LoadMain.Transport("tunnel-plain-contig", env -> TunnelDialer.start(env, false, true)),
         new LoadMain.Transport("tunnel-tls-contig", env -> TunnelDialer.start(env, true, true)));
   }
@@ -37,6 +41,8 @@ final class Transports {
         new String[] {"tunnel-plain", "tcp"},
         new String[] {"tunnel-tls", "tls-tcp"},
         new String[] {"tunnel-tls", "tcp"},
+        new String[] {"tunnel-plain", "tunnel-plain-masked"},
+        new String[] {"tunnel-tls", "tunnel-tls-masked"},
         new String[] {"tunnel-plain-contig", "tunnel-plain"},
         new String[] {"tunnel-tls-contig", "tunnel-tls"});
   }

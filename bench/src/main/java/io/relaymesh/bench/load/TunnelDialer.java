@@ -72,12 +72,22 @@ public final class TunnelDialer implements Duplex.Dialer {
    * go through a {@link CopyingTransport} (experiment).
    */
   public static Future<TunnelDialer> start(Env env, boolean tls, boolean copyClientMessages) {
+    return start(env, tls, copyClientMessages, false);
+  }
+
+  /**
+   * As {@link #start(Env, boolean, boolean)}; {@code masked}: the client does not offer
+   * unmasked frames (the server accepts them either way, as the relay does), i.e. the
+   * behaviour before the {@code Relaymesh-Unmasked-Frames} negotiation.
+   */
+  public static Future<TunnelDialer> start(Env env, boolean tls, boolean copyClientMessages,
+      boolean masked) {
     TunnelConfig cfg = TunnelConfig.defaults();
     CountingSessionMetrics cm = new CountingSessionMetrics();
     CountingSessionMetrics sm = new CountingSessionMetrics();
     Promise<Session> serverSession = Promise.promise();
     HttpServerOptions so = new HttpServerOptions().addWebSocketSubProtocol(WireSpec.SUBPROTOCOL)
-        .setTcpNoDelay(true);
+        .setTcpNoDelay(true).setAcceptUnmaskedFrames(true); // as the relay's listener
     WebSocketClientOptions co = new WebSocketClientOptions().setTcpNoDelay(true);
     if (WS_MAX_FRAME > 0) { // experiment: -Dbench.wsMaxFrame=131072 (Vert.x default 65536)
       so.setMaxWebSocketFrameSize(WS_MAX_FRAME);
@@ -90,7 +100,9 @@ public final class TunnelDialer implements Duplex.Dialer {
           .setSslEngineOptions(env.tlsEngine());
     }
     HttpServer httpServer = env.server().createHttpServer(so);
-    httpServer.webSocketHandler(ws -> {
+    httpServer.requestHandler(req -> {
+      WebSocketTransport.acceptUnmaskedFrames(req); // as the relay (Tunnels.upgrade)
+      req.toWebSocket().onSuccess(ws -> {
       if (WS_WRITE_QUEUE > 0) {
         ws.setWriteQueueMaxSize(WS_WRITE_QUEUE);
       }
@@ -98,18 +110,26 @@ public final class TunnelDialer implements Duplex.Dialer {
       if (transport == null) {
         return;
       }
+      WebSocketTransport.limitUnsentBytes(ws);
       Session s = Session.create(Vertx.currentContext(), transport, Role.SERVER, cfg, sm);
       s.openHandler(TunnelDialer::echo);
       serverSession.tryComplete(s);
+      });
     });
     WebSocketClient wsClient = env.client().createWebSocketClient(co);
     Context clientCtx = env.client().getOrCreateContext();
     Promise<Session> clientSession = Promise.promise();
     return httpServer.listen(0, "127.0.0.1").compose(srv -> {
-      clientCtx.runOnContext(v -> wsClient.connect(new WebSocketConnectOptions()
-              .setHost("127.0.0.1").setPort(srv.actualPort()).setURI("/tunnel")
-              .addSubProtocol(WireSpec.SUBPROTOCOL))
+      WebSocketConnectOptions connect = new WebSocketConnectOptions()
+          .setHost("127.0.0.1").setPort(srv.actualPort()).setURI("/tunnel")
+          .addSubProtocol(WireSpec.SUBPROTOCOL);
+      if (!masked) { // as proxy.dial.TunnelDialer
+        connect.putHeader(WireSpec.UNMASKED_FRAMES_HEADER, WireSpec.UNMASKED_FRAMES_VALUE);
+      }
+      clientCtx.runOnContext(v -> wsClient.connect(connect)
           .map(ws -> {
+            WebSocketTransport.unmaskIfAccepted(ws, ws.headers());
+            WebSocketTransport.limitUnsentBytes(ws);
             if (WS_WRITE_QUEUE > 0) {
               ws.setWriteQueueMaxSize(WS_WRITE_QUEUE);
             }

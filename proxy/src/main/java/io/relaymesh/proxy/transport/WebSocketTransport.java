@@ -3,7 +3,14 @@ package io.relaymesh.proxy.transport;
 import io.vertx.core.Handler;
 import io.vertx.core.buffer.Buffer;
 import io.relaymesh.proxy.wire.WireSpec;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelPipeline;
+import io.netty.handler.codec.http.websocketx.WebSocket13FrameEncoder;
+import io.netty.handler.codec.http.websocketx.WebSocketFrameEncoder;
+import io.vertx.core.MultiMap;
+import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.WebSocketBase;
+import io.vertx.core.internal.http.WebSocketInternal;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -40,6 +47,89 @@ public final class WebSocketTransport implements TunnelTransport {
       return null;
     }
     return new WebSocketTransport(ws);
+  }
+
+  /**
+   * Server side, before {@code req.toWebSocket()}: when the upgrade request offers unmasked
+   * frames ({@link WireSpec#UNMASKED_FRAMES_HEADER}), answers the offer in the 101 response.
+   * Call it only on a server whose {@code HttpServerOptions.setAcceptUnmaskedFrames(true)} is
+   * set (it still accepts masked frames). Returns whether the offer was accepted.
+   */
+  public static boolean acceptUnmaskedFrames(HttpServerRequest req) {
+    if (WireSpec.UNMASKED_FRAMES_VALUE.equals(req.getHeader(WireSpec.UNMASKED_FRAMES_HEADER))) {
+      req.response().putHeader(WireSpec.UNMASKED_FRAMES_HEADER, WireSpec.UNMASKED_FRAMES_VALUE);
+      return true;
+    }
+    return false;
+  }
+
+  /**
+   * Client side, right after the upgrade: if the server's 101 answer ({@code upgradeHeaders})
+   * accepted unmasked frames, replaces the WebSocket's frame encoder with one that does not
+   * mask, so the payload is not read and rewritten byte by byte. Otherwise (a server that did
+   * not answer the offer) frames stay masked. Returns whether frames are now sent unmasked.
+   */
+  public static boolean unmaskIfAccepted(WebSocketBase ws, MultiMap upgradeHeaders) {
+    if (upgradeHeaders == null
+        || !WireSpec.UNMASKED_FRAMES_VALUE.equals(upgradeHeaders.get(WireSpec.UNMASKED_FRAMES_HEADER))
+        || !(ws instanceof WebSocketInternal internal)) {
+      return false;
+    }
+    ChannelHandlerContext chctx = internal.channelHandlerContext();
+    if (chctx == null) {
+      return false;
+    }
+    ChannelPipeline pipeline = chctx.pipeline();
+    Runnable swap = () -> {
+      ChannelHandlerContext enc = pipeline.context(WebSocketFrameEncoder.class);
+      if (enc != null) {
+        pipeline.replace(enc.handler(), enc.name(), new WebSocket13FrameEncoder(false));
+      }
+    };
+    if (chctx.executor().inEventLoop()) {
+      swap.run();
+    } else {
+      // frames written before the swap are masked, which the server accepts as well
+      chctx.executor().execute(swap);
+    }
+    return true;
+  }
+
+  /**
+   * Unsent bytes the kernel may hold per tunnel socket ({@code TCP_NOTSENT_LOWAT}) before the
+   * socket stops reporting writable; system property {@code relaymesh.tunnel.notsentLowat}
+   * (bytes; 0 leaves the kernel default, i.e. unlimited up to the send buffer).
+   */
+  public static final long NOTSENT_LOWAT = Long.getLong("relaymesh.tunnel.notsentLowat", 128 * 1024);
+
+  private static final String NOTSENT_LOWAT_OPTION =
+      "io.netty.channel.epoll.EpollChannelOption#TCP_NOTSENT_LOWAT";
+
+  /**
+   * Limits the bytes queued unsent in the kernel below this tunnel's socket to
+   * {@link #NOTSENT_LOWAT} (epoll transport only; no-op elsewhere). Without it a bulk stream
+   * fills the kernel's multi-MiB send buffer and every other stream's frames wait behind it;
+   * with it the socket stops being writable early, so bulk bytes wait in the session's
+   * per-stream queues, where the round-robin puts small writes first. It does not cap the
+   * congestion window. Returns whether the option was set.
+   */
+  public static boolean limitUnsentBytes(WebSocketBase ws) {
+    if (NOTSENT_LOWAT <= 0 || !(ws instanceof WebSocketInternal internal)
+        || !io.netty.channel.ChannelOption.exists(NOTSENT_LOWAT_OPTION)) {
+      return false;
+    }
+    ChannelHandlerContext chctx = internal.channelHandlerContext();
+    if (chctx == null) {
+      return false;
+    }
+    io.netty.channel.ChannelOption<Object> option =
+        io.netty.channel.ChannelOption.valueOf(NOTSENT_LOWAT_OPTION);
+    try {
+      return chctx.channel().config().setOption(option, (Object) NOTSENT_LOWAT);
+    } catch (RuntimeException e) { // a channel type that rejects it
+      LOG.debug("TCP_NOTSENT_LOWAT not set on {}: {}", ws.remoteAddress(), e.toString());
+      return false;
+    }
   }
 
   public WebSocketBase webSocket() {

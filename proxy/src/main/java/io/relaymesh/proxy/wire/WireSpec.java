@@ -15,6 +15,16 @@ public final class WireSpec {
   /** WebSocket subprotocol naming this version. */
   public static final String SUBPROTOCOL = "relaymesh.v1";
 
+  /**
+   * Upgrade header negotiating unmasked client frames: a client that can send unmasked WebSocket
+   * frames offers it (value {@value #UNMASKED_FRAMES_VALUE}) in its upgrade request; a server
+   * that accepts unmasked frames answers it in the 101 response, and only then does the client
+   * stop masking. Masking (RFC 6455 section 5.3) protects browsers' intermediaries; between our
+   * own components inside TLS it only costs CPU. A server always accepts masked frames.
+   */
+  public static final String UNMASKED_FRAMES_HEADER = "Relaymesh-Unmasked-Frames";
+  public static final String UNMASKED_FRAMES_VALUE = "1";
+
   // ---- header ------------------------------------------------------------------------------
   public static final int HEADER_SIZE = 10;        // type(1) flags(1) streamId(4) length(4)
   public static final int OFFSET_TYPE = 0;         // u8

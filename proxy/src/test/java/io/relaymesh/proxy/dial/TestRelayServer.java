@@ -27,10 +27,25 @@ final class TestRelayServer implements AutoCloseable {
   final List<Session> sessions = new CopyOnWriteArrayList<>();
   final HttpServer server;
 
+  /** How the server answers an offer of unmasked frames ({@link WireSpec#UNMASKED_FRAMES_HEADER}). */
+  enum Unmasked {
+    /** Ignores the offer and accepts only masked frames (a relay before the negotiation). */
+    IGNORE,
+    /** Accepts unmasked frames and answers the offer (the relay). */
+    ACCEPT,
+    /** Answers the offer but rejects unmasked frames: shows whether a client really unmasks. */
+    LIE
+  }
+
   TestRelayServer(Vertx vertx, TestCerts certs, boolean subprotocol) {
+    this(vertx, certs, subprotocol, Unmasked.IGNORE);
+  }
+
+  TestRelayServer(Vertx vertx, TestCerts certs, boolean subprotocol, Unmasked unmasked) {
     this.certs = certs;
     HttpServerOptions options = new HttpServerOptions().setSsl(true).setKeyCertOptions(new PemKeyCertOptions()
-        .setCertPath(certs.certPem.toString()).setKeyPath(certs.keyPem.toString()));
+        .setCertPath(certs.certPem.toString()).setKeyPath(certs.keyPem.toString()))
+        .setAcceptUnmaskedFrames(unmasked == Unmasked.ACCEPT);
     if (subprotocol) {
       options.addWebSocketSubProtocol(WireSpec.SUBPROTOCOL);
     } else {
@@ -50,6 +65,9 @@ final class TestRelayServer implements AutoCloseable {
       String replica = this.replica;
       if (replica != null) {
         req.response().putHeader(DialedTunnel.REPLICA_HEADER, replica);
+      }
+      if (unmasked != Unmasked.IGNORE) {
+        WebSocketTransport.acceptUnmaskedFrames(req);
       }
       req.toWebSocket().onSuccess(ws -> {
         WebSocketTransport t = WebSocketTransport.negotiated(ws);

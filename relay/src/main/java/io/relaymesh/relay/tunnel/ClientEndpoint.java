@@ -31,7 +31,8 @@ import org.slf4j.LoggerFactory;
  * authorized the stream in the OPEN metadata for that relay to verify again.
  *
  * <p>The session ticket authorizes opens until it expires (with the verifier's clock skew);
- * per-stream tickets are verified in full at their open.
+ * per-stream tickets are verified in full at their first open in the session, then reused until
+ * they expire ({@link VerifiedTickets}).
  *
  * <p>Threading: the session and its client streams on the connection's event loop; agent streams
  * on their tunnel's event loop (calls between them hop, see {@link Stream}); ticket
@@ -101,7 +102,8 @@ public final class ClientEndpoint {
             .addKeyValue("agent", claims.agent()).addKeyValue("port", claims.port())
             .addKeyValue("relay", tunnels.relayName()).addKeyValue("remote", remote)
             .addKeyValue("ticket_id", claims.ticketId()).log();
-        session.openHandler(s -> onOpen(ctx, ticket, claims, remote, id, s));
+        VerifiedTickets verified = new VerifiedTickets(verifier.skew());
+        session.openHandler(s -> onOpen(ctx, ticket, claims, remote, id, verified, s));
         session.closeFuture().onComplete(x -> {
           tunnels.metrics().clientSession(-1);
           LOG.atInfo().setMessage("client tunnel closed").addKeyValue("tunnel_id", id)
@@ -167,7 +169,7 @@ public final class ClientEndpoint {
   }
 
   private void onOpen(Context ctx, String sessionTicket, TicketClaims session, String remote,
-      String tunnelId, Stream stream) {
+      String tunnelId, VerifiedTickets verified, Stream stream) {
     long startNanos = System.nanoTime();
     String perStream;
     try {
@@ -187,7 +189,14 @@ public final class ClientEndpoint {
           stream.target()), remote, tunnelId, stream, startNanos);
       return;
     }
-    verify(perStream).onComplete(ar -> ctx.runOnContext(v -> {
+    Future<TicketClaims> checked = verified.verify(perStream, Instant.now(),
+        t -> verify(t).transform(ar -> {
+          // back on the session's context: VerifiedTickets is confined to it
+          io.vertx.core.Promise<TicketClaims> p = io.vertx.core.Promise.promise();
+          ctx.runOnContext(v -> p.handle(ar));
+          return p.future();
+        }));
+    checked.onComplete(ar -> {
       if (ar.failed()) {
         String why = ar.cause() instanceof TicketException te
             ? humanReason(te.reason()) + ": " + te.getMessage() : "stream ticket check failed";
@@ -196,7 +205,7 @@ public final class ClientEndpoint {
       }
       authorized(ctx, perStream, OpenRequest.decide(session, ar.result(), stream.kind(),
           stream.target()), remote, tunnelId, stream, startNanos);
-    }));
+    });
   }
 
   private void refuse(Stream stream, String tunnelId, long startNanos, ErrorCode code,

@@ -92,8 +92,13 @@ public final class Tunnels {
       JsonErrors.send(req, 503, "draining", refusing);
       return Future.failedFuture(refusing);
     }
+    // the relay's listener accepts unmasked frames (RelayServer): tell a client that offers
+    WebSocketTransport.acceptUnmaskedFrames(req);
     return req.toWebSocket().compose((ServerWebSocket ws) -> {
       WebSocketTransport transport = WebSocketTransport.negotiated(ws);
+      if (transport != null) {
+        WebSocketTransport.limitUnsentBytes(ws); // fairness between streams (head-of-line)
+      }
       if (transport == null) {
         metrics.handshakeFailure(endpoint(tunnelMetrics.type()), "bad-request");
         return Future.failedFuture("client did not negotiate subprotocol relaymesh.v1");
