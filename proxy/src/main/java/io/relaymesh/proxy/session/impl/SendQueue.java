@@ -65,11 +65,23 @@ final class SendQueue {
    * @return the payload bytes emitted
    */
   long emit(int streamId, MessageBuilder m, int frameLimit) {
+    return emit(streamId, m, frameLimit, Integer.MAX_VALUE);
+  }
+
+  /**
+   * Like {@link #emit(int, MessageBuilder, int)}, and stops before {@code m} would grow past
+   * {@code maxMessage} bytes (frame headers included).
+   */
+  long emit(int streamId, MessageBuilder m, int frameLimit, int maxMessage) {
     long budget = Math.min(WireSpec.QUANTUM, credit);
     long sent = 0;
     while (budget > 0 && !queue.isEmpty()) {
+      int room = maxMessage - m.size() - WireSpec.HEADER_SIZE;
+      if (room <= 0) {
+        break;
+      }
       Buffer b = queue.poll();
-      int n = (int) Math.min(b.length(), Math.min(budget, frameLimit));
+      int n = (int) Math.min(Math.min(b.length(), room), Math.min(budget, frameLimit));
       if (n < b.length()) {
         queue.addFirst(b.slice(n, b.length()));
         b = b.slice(0, n);

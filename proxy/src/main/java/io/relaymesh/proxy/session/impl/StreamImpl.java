@@ -446,9 +446,12 @@ final class StreamImpl implements Stream {
     return true;
   }
 
-  /** Puts up to one quantum of DATA (and FIN when drained) into {@code m}. */
-  void emit(MessageBuilder m, int frameLimit) {
-    long sent = tx.emit(id, m, frameLimit);
+  /**
+   * Puts up to one quantum of DATA (and FIN when drained) into {@code m}, DATA only while
+   * {@code m} stays within {@code maxMessage} bytes.
+   */
+  void emit(MessageBuilder m, int frameLimit, int maxMessage) {
+    long sent = tx.emit(id, m, frameLimit, maxMessage);
     if (sent > 0) {
       bytesOut += sent;
       session.releaseOutBytes(sent);
