@@ -48,16 +48,7 @@ class StreamBridgeTest {
 
   /** Agent side: connect the OPEN target over TCP, accept, bridge. */
   static Handler<Stream> agent(NetClient tcp) {
-    return s -> {
-      String[] hp = s.target().split(":");
-      tcp.connect(Integer.parseInt(hp[1]), hp[0]).onComplete(ar -> {
-        if (ar.failed()) {
-          s.reject(ErrorCode.CONNECT_REFUSED, ar.cause().getMessage());
-        } else {
-          s.accept().onSuccess(st -> StreamBridge.bridge(st, ar.result()));
-        }
-      });
-    };
+    return agent(tcp, new CompletableFuture<>());
   }
 
   /** A blocking TCP client: writes everything while reading the same amount back. */
@@ -258,7 +249,7 @@ class StreamBridgeTest {
     return local;
   }
 
-  /** Agent side like {@link #agent}, reporting each bridge's result to {@code bridged}. */
+  /** Agent side like {@link #agent(NetClient)}, reporting the bridge's result to {@code bridged}. */
   private static Handler<Stream> agent(NetClient tcp,
       CompletableFuture<io.vertx.core.AsyncResult<Void>> bridged) {
     return s -> {
@@ -284,48 +275,74 @@ class StreamBridgeTest {
     return got.toByteArray();
   }
 
+  /** One side of a test connection, on a blocking socket. */
+  interface SocketAction<T> {
+    T run(Socket s) throws Exception;
+  }
+
+  /** Accepts one connection on {@code listener} (30 s read timeout) and runs {@code target}. */
+  private static <T> CompletableFuture<T> serve(java.net.ServerSocket listener,
+      SocketAction<T> target) {
+    return CompletableFuture.supplyAsync(() -> {
+      try (Socket s = listener.accept()) {
+        s.setSoTimeout(30_000);
+        return target.run(s);
+      } catch (Exception e) {
+        throw new RuntimeException(e);
+      }
+    });
+  }
+
+  /**
+   * Connects {@code client} to {@code targetPort} through a local forwarder and the tunnel, the
+   * way {@code relaymesh port-forward} does; afterwards both bridges (local accepted socket,
+   * agent dialed socket) must have ended normally.
+   */
+  private static void throughTheTunnel(int targetPort, SocketAction<Void> client)
+      throws Exception {
+    NetClient tcp = vertx.createNetClient();
+    CompletableFuture<io.vertx.core.AsyncResult<Void>> agentSide = new CompletableFuture<>();
+    CompletableFuture<io.vertx.core.AsyncResult<Void>> localSide = new CompletableFuture<>();
+    try (Tunnels t = Tunnels.webSocket(vertx, CFG, CFG, agent(tcp, agentSide))) {
+      NetServer local = forwarder(t, targetPort, localSide);
+      try (Socket c = new Socket("127.0.0.1", local.actualPort())) {
+        c.setSoTimeout(30_000);
+        client.run(c);
+      }
+      io.vertx.core.AsyncResult<Void> agentResult = agentSide.get(30, TimeUnit.SECONDS);
+      io.vertx.core.AsyncResult<Void> localResult = localSide.get(30, TimeUnit.SECONDS);
+      assertThat(agentResult.succeeded()).as("agent-side bridge: %s", agentResult.cause()).isTrue();
+      assertThat(localResult.succeeded()).as("local bridge: %s", localResult.cause()).isTrue();
+      await(local.close());
+    } finally {
+      await(tcp.close());
+    }
+  }
+
   /**
    * {@code nc -N}, HTTP/1.0-style clients: the client sends its request, shuts down its output
    * and then reads the answer, which the target sends only after reading to EOF. Through both
-   * bridges (local accepted socket and agent dialed socket) the client's FIN must travel as a
-   * half-close, not close the connection; once both directions are done, both bridges end
-   * normally.
+   * bridges the client's FIN must travel as a half-close, not close the connection.
    */
   @Test
   void clientHalfCloseStillReceivesTheAnswer() throws Exception {
     byte[] request = Streams.random(21, 1_500_000).getBytes();
+    String expected = "read " + request.length + " sum " + java.util.Arrays.hashCode(request);
     try (java.net.ServerSocket listener = new java.net.ServerSocket(0, 1,
         java.net.InetAddress.getLoopbackAddress())) {
-      CompletableFuture<Void> server = CompletableFuture.runAsync(() -> {
-        try (Socket s = listener.accept()) {
-          s.setSoTimeout(30_000);
-          byte[] got = readToEof(s.getInputStream());
-          s.getOutputStream().write(("read " + got.length + " sum "
-              + java.util.Arrays.hashCode(got)).getBytes());
-        } catch (Exception e) {
-          throw new RuntimeException(e);
-        }
+      CompletableFuture<Void> server = serve(listener, s -> {
+        byte[] got = readToEof(s.getInputStream());
+        s.getOutputStream().write(("read " + got.length + " sum "
+            + java.util.Arrays.hashCode(got)).getBytes());
+        return null;
       });
-      NetClient tcp = vertx.createNetClient();
-      CompletableFuture<io.vertx.core.AsyncResult<Void>> agentSide = new CompletableFuture<>();
-      CompletableFuture<io.vertx.core.AsyncResult<Void>> localSide = new CompletableFuture<>();
-      try (Tunnels t = Tunnels.webSocket(vertx, CFG, CFG, agent(tcp, agentSide))) {
-        NetServer local = forwarder(t, listener.getLocalPort(), localSide);
-        try (Socket client = new Socket("127.0.0.1", local.actualPort())) {
-          client.setSoTimeout(30_000);
-          client.getOutputStream().write(request);
-          client.shutdownOutput();
-          String answer = new String(readToEof(client.getInputStream()));
-          assertThat(answer).isEqualTo("read " + request.length + " sum "
-              + java.util.Arrays.hashCode(request));
-        }
-        server.get(30, TimeUnit.SECONDS);
-        assertThat(agentSide.get(30, TimeUnit.SECONDS).succeeded()).isTrue();
-        assertThat(localSide.get(30, TimeUnit.SECONDS).succeeded()).isTrue();
-        await(local.close());
-      } finally {
-        await(tcp.close());
-      }
+      throughTheTunnel(listener.getLocalPort(), client -> {
+        client.getOutputStream().write(request);
+        client.shutdownOutput();
+        assertThat(new String(readToEof(client.getInputStream()))).isEqualTo(expected);
+        return null;
+      });
+      server.get(30, TimeUnit.SECONDS);
     }
   }
 
@@ -338,35 +355,18 @@ class StreamBridgeTest {
     byte[] upload = Streams.random(22, 1_200_000).getBytes();
     try (java.net.ServerSocket listener = new java.net.ServerSocket(0, 1,
         java.net.InetAddress.getLoopbackAddress())) {
-      CompletableFuture<byte[]> server = CompletableFuture.supplyAsync(() -> {
-        try (Socket s = listener.accept()) {
-          s.setSoTimeout(30_000);
-          s.getOutputStream().write("hello".getBytes());
-          s.shutdownOutput();
-          return readToEof(s.getInputStream());
-        } catch (Exception e) {
-          throw new RuntimeException(e);
-        }
+      CompletableFuture<byte[]> server = serve(listener, s -> {
+        s.getOutputStream().write("hello".getBytes());
+        s.shutdownOutput();
+        return readToEof(s.getInputStream());
       });
-      NetClient tcp = vertx.createNetClient();
-      CompletableFuture<io.vertx.core.AsyncResult<Void>> agentSide = new CompletableFuture<>();
-      CompletableFuture<io.vertx.core.AsyncResult<Void>> localSide = new CompletableFuture<>();
-      try (Tunnels t = Tunnels.webSocket(vertx, CFG, CFG, agent(tcp, agentSide))) {
-        NetServer local = forwarder(t, listener.getLocalPort(), localSide);
-        try (Socket client = new Socket("127.0.0.1", local.actualPort())) {
-          client.setSoTimeout(30_000);
-          assertThat(new String(readToEof(client.getInputStream()))).isEqualTo("hello");
-          client.getOutputStream().write(upload);
-          client.shutdownOutput();
-          io.relaymesh.proxy.testutil.Bytes.assertSame(upload,
-              server.get(30, TimeUnit.SECONDS));
-        }
-        assertThat(agentSide.get(30, TimeUnit.SECONDS).succeeded()).isTrue();
-        assertThat(localSide.get(30, TimeUnit.SECONDS).succeeded()).isTrue();
-        await(local.close());
-      } finally {
-        await(tcp.close());
-      }
+      throughTheTunnel(listener.getLocalPort(), client -> {
+        assertThat(new String(readToEof(client.getInputStream()))).isEqualTo("hello");
+        client.getOutputStream().write(upload);
+        client.shutdownOutput();
+        io.relaymesh.proxy.testutil.Bytes.assertSame(upload, server.get(30, TimeUnit.SECONDS));
+        return null;
+      });
     }
   }
 
@@ -379,41 +379,27 @@ class StreamBridgeTest {
   @Test
   void bulkDownloadThenTargetFinReachesAPausedReaderComplete() throws Exception {
     byte[] data = Streams.random(23, 24 * 1024 * 1024).getBytes();
-    NetClient tcp = vertx.createNetClient();
     try (java.net.ServerSocket listener = new java.net.ServerSocket(0, 8,
         java.net.InetAddress.getLoopbackAddress())) {
       for (int round = 0; round < 3; round++) {
-        CompletableFuture<Void> server = CompletableFuture.runAsync(() -> {
-          try (Socket s = listener.accept()) {
-            s.getOutputStream().write(data);
-            s.shutdownOutput();
-            s.setSoTimeout(30_000);
-            readToEof(s.getInputStream()); // waits for the client's close
-          } catch (Exception e) {
-            throw new RuntimeException(e);
-          }
+        int r = round;
+        CompletableFuture<byte[]> server = serve(listener, s -> {
+          s.getOutputStream().write(data);
+          s.shutdownOutput();
+          return readToEof(s.getInputStream()); // waits for the client's FIN
         });
-        CompletableFuture<io.vertx.core.AsyncResult<Void>> agentSide = new CompletableFuture<>();
-        CompletableFuture<io.vertx.core.AsyncResult<Void>> localSide = new CompletableFuture<>();
-        try (Tunnels t = Tunnels.webSocket(vertx, CFG, CFG, agent(tcp, agentSide))) {
-          NetServer local = forwarder(t, listener.getLocalPort(), localSide);
-          try (Socket client = new Socket("127.0.0.1", local.actualPort())) {
-            client.setSoTimeout(30_000);
-            client.setReceiveBufferSize(64 * 1024);
-            // the target's whole answer is in flight before the client reads anything
-            Thread.sleep(500); // (test thread) lets back-pressure build up on every hop
-            byte[] got = readToEof(client.getInputStream());
-            assertThat(got.length).as("round %d: bytes received", round).isEqualTo(data.length);
-            io.relaymesh.proxy.testutil.Bytes.assertSame(data, got);
-            client.shutdownOutput();
-            server.get(30, TimeUnit.SECONDS);
-          }
-          assertThat(agentSide.get(30, TimeUnit.SECONDS).succeeded()).isTrue();
-          await(local.close());
-        }
+        throughTheTunnel(listener.getLocalPort(), client -> {
+          client.setReceiveBufferSize(64 * 1024);
+          // the target's whole answer is in flight before the client reads anything
+          Thread.sleep(500); // (test thread) lets back-pressure build up on every hop
+          byte[] got = readToEof(client.getInputStream());
+          assertThat(got.length).as("round %d: bytes received", r).isEqualTo(data.length);
+          io.relaymesh.proxy.testutil.Bytes.assertSame(data, got);
+          client.shutdownOutput();
+          server.get(30, TimeUnit.SECONDS);
+          return null;
+        });
       }
-    } finally {
-      await(tcp.close());
     }
   }
 
