@@ -140,6 +140,7 @@ public final class StreamAcceptor {
         return;
       }
       NetSocket socket = ar.result();
+      StreamBridge.prepare(socket); // before it reads: the target's FIN is then a half-close
       stream.accept().onComplete(acc -> {
         if (acc.failed()) {
           socket.close();

@@ -103,6 +103,7 @@ public final class PortForwarder {
   }
 
   private void forward(NetSocket socket, Mapping m) {
+    StreamBridge.prepare(socket); // before it reads: a client's early FIN is then a half-close
     socket.pause();
     String target = "127.0.0.1:" + m.remotePort();
     session().compose(s -> {

@@ -346,15 +346,13 @@ class DevSshE2ETest {
 
   /**
    * A client that sends its request and then shuts down its output (HTTP/1.0 clients,
-   * {@code nc -N}, this test's {@link #echoThrough}) gets no reply through {@code port-forward}:
-   * the CLI's local listener is a Vert.x socket, which closes entirely on the client's FIN
-   * (documented limitation in {@code StreamBridge}: no ALLOW_HALF_CLOSURE in Vert.x 5). Through
-   * {@code ssh -L} the same exchange works ({@link #sshLocalForwardReachesAWorkspacePortByteExact}).
+   * {@code nc -N}, this test's {@link #echoThrough}) still gets the whole reply through
+   * {@code port-forward}, as through {@code ssh -L}
+   * ({@link #sshLocalForwardReachesAWorkspacePortByteExact}): the client's FIN is a TCP
+   * half-close end to end ({@code StreamBridge.prepare}).
    */
   @Test
   @Order(9)
-  @org.junit.jupiter.api.Disabled("known gap: port-forward drops the reply after a client half-close"
-      + " (proxy StreamBridge, Vert.x 5 sockets without ALLOW_HALF_CLOSURE)")
   void portForwardKeepsTheReplyAfterTheClientHalfCloses() throws Exception {
     Child fwd = cli.start(cli.cli("port-forward", "dev", "--tcp", "0:" + echo.port()), null);
     try {

@@ -122,6 +122,43 @@ class PortForwarderTest {
     await(fwd.close());
   }
 
+  /**
+   * {@code nc -N} / HTTP/1.0 style: the client sends, shuts down its output, then reads the
+   * answer the target sends only after reading to EOF. The client's FIN must be a half-close
+   * through the forward, not a close.
+   */
+  @Test
+  void aClientThatHalfClosesStillGetsTheAnswer() throws Exception {
+    byte[] request = new byte[700_000];
+    new Random(7).nextBytes(request);
+    try (java.net.ServerSocket target = new java.net.ServerSocket(0, 1,
+        java.net.InetAddress.getLoopbackAddress())) {
+      java.util.concurrent.CompletableFuture<Void> server =
+          java.util.concurrent.CompletableFuture.runAsync(() -> {
+            try (java.net.Socket s = target.accept()) {
+              s.setSoTimeout(30_000);
+              byte[] got = s.getInputStream().readAllBytes();
+              s.getOutputStream().write(("read " + got.length + " same "
+                  + java.util.Arrays.equals(got, request)).getBytes());
+            } catch (Exception e) {
+              throw new RuntimeException(e);
+            }
+          });
+      PortForwarder fwd = new PortForwarder(vertx, this::dial, port -> null);
+      int local = await(fwd.start(List.of(
+          PortForwarder.Mapping.parse("127.0.0.1:0:" + target.getLocalPort())))).get(0);
+      try (java.net.Socket client = new java.net.Socket("127.0.0.1", local)) {
+        client.setSoTimeout(30_000);
+        client.getOutputStream().write(request);
+        client.shutdownOutput();
+        assertThat(new String(client.getInputStream().readAllBytes()))
+            .isEqualTo("read " + request.length + " same true");
+      }
+      server.get(30, TimeUnit.SECONDS);
+      await(fwd.close());
+    }
+  }
+
   @Test
   void mappingsParseStrictly() {
     assertThat(PortForwarder.Mapping.parse("8080:3000"))

@@ -2,9 +2,17 @@ package io.relaymesh.proxy.pipe;
 
 import io.relaymesh.proxy.session.Stream;
 import io.relaymesh.proxy.wire.ErrorCode;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
 import io.vertx.core.Future;
+import io.vertx.core.Handler;
 import io.vertx.core.Promise;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.internal.net.NetSocketInternal;
@@ -25,16 +33,22 @@ import java.util.concurrent.atomic.AtomicLong;
  *       socket closed.
  * </ul>
  *
- * <p>Vert.x 5 sockets do not support TCP half-closure on input (Netty's
- * {@code ALLOW_HALF_CLOSURE} is off and not configurable): when the target shuts down its output
- * (or simply closes after writing its answer), Netty closes the whole socket. Its close is
- * reported <em>before</em> the bytes and the EOF still queued in a paused socket are delivered,
- * so the close is not an error by itself: the socket → stream direction still drains and ends
- * with a FIN. The other direction can deliver nothing more: bytes the peer sends after the
- * close are discarded (they return their credit), its FIN ends the bridge normally, and — as
- * TCP answers data sent to a closed socket with RST — if it did send such bytes, the stream is
- * reset {@code CANCEL} once our FIN has been sent (never before: a RESET discards whatever is
- * still queued on either side).
+ * <p>TCP half-close works both ways. Vert.x 5 sockets leave Netty's
+ * {@code ALLOW_HALF_CLOSURE} off, so a peer's FIN would close the whole socket: the answer to a
+ * client that sent its request and shut down its output ({@code nc -N}, HTTP/1.0-style clients)
+ * could not be written any more, and the close overtook bytes still queued in a paused socket
+ * (Vert.x queues reads at two levels while paused; its end-of-stream goes into the second level
+ * only, ahead of reads still parked in the first), cutting bulk downloads short. {@link #prepare}
+ * (called by {@link #bridge}, and by callers as soon as they have the socket) turns half-closure
+ * on and turns Netty's input-shutdown event into an empty read that travels through the same
+ * queues as the data, so the FIN is sent after every byte read before it. The socket is closed
+ * once both directions are done.
+ *
+ * <p>A socket that closes before both directions are done (the target reset the connection, a
+ * write to it failed) cannot deliver anything more: bytes the peer sends afterwards are
+ * discarded (they return their credit), its FIN ends the bridge, and the stream is reset
+ * {@code CANCEL} once our FIN has been sent (never before: a RESET discards whatever is still
+ * queued on either side).
  *
  * <p>Threading: may be called on any context; the socket and the stream may live on different
  * event loops (stream calls then hop, see {@link Stream}). The shared flags are atomics.
@@ -50,23 +64,36 @@ public final class StreamBridge {
     Promise<Void> toStreamDone = Promise.promise();
     Promise<Void> toSocketDone = Promise.promise();
     AtomicBoolean socketClosed = new AtomicBoolean();
+    AtomicBoolean inputEnded = new AtomicBoolean();
     AtomicLong discarded = new AtomicLong();
+    boolean halfClosable = prepare(socket);
 
     // socket -> stream
+    Handler<Void> endOfInput = v -> {
+      if (inputEnded.compareAndSet(false, true)) {
+        stream.end().onComplete(ar -> {
+          if (ar.succeeded()) {
+            toStreamDone.tryComplete();
+          } else {
+            toStreamDone.tryFail(ar.cause());
+          }
+        });
+      }
+    };
     stream.drainHandler(v -> socket.resume());
     socket.handler(b -> {
+      if (b.length() == 0) { // the input-shutdown marker (see prepare), after every byte read
+        endOfInput.handle(null);
+        return;
+      }
       stream.write(b); // a failed write resets the stream: reported by its exceptionHandler
       if (stream.writeQueueFull()) {
         socket.pause();
       }
     });
-    socket.endHandler(v -> stream.end().onComplete(ar -> {
-      if (ar.succeeded()) {
-        toStreamDone.tryComplete();
-      } else {
-        toStreamDone.tryFail(ar.cause());
-      }
-    }));
+    // a socket that closes: after the marker, nothing more; without it (it cannot half-close,
+    // or it closed before its EOF) its queued bytes and this end are all that is left
+    socket.endHandler(endOfInput);
     socket.exceptionHandler(e -> {
       String why = "socket failed: " + e.getMessage();
       stream.reset(ErrorCode.CANCEL, why);
@@ -112,9 +139,12 @@ public final class StreamBridge {
     socket.closeHandler(v -> {
       socketClosed.set(true);
       stream.resume(); // nothing can be written any more: keep the peer's credit flowing
-      // queued socket bytes and the EOF are still delivered to the stream after this
+      // queued socket bytes and the EOF are still delivered to the stream after this. A socket
+      // that can half-close closes before both directions are done only when it failed (reset
+      // by the target, a failed write): what the peer sent may be lost, tell it once our FIN
+      // is out (no-op when we closed it ourselves, the bridge is then complete)
       toStreamDone.future().onSuccess(x -> {
-        if (discarded.get() > 0) {
+        if (discarded.get() > 0 || halfClosable) {
           refuseLateBytes(stream, discarded, toSocketDone);
         }
       });
@@ -122,14 +152,75 @@ public final class StreamBridge {
     // like pipeTo: both sources flow from now on, even if the caller paused them
     socket.resume();
     stream.resume();
-    return Future.all(toStreamDone.future(), toSocketDone.future()).mapEmpty();
+    Future<Void> done = Future.all(toStreamDone.future(), toSocketDone.future()).mapEmpty();
+    if (halfClosable) {
+      // both directions are done (or failed): Netty does not close a half-closed socket itself
+      done.onComplete(ar -> socket.close());
+    }
+    return done;
+  }
+
+  /**
+   * Makes {@code socket} support TCP half-close: turns Netty's {@code ALLOW_HALF_CLOSURE} on and
+   * reports the peer's FIN as an empty buffer to the socket's handler, in order after every byte
+   * read before it. Call it as soon as the socket exists, before it reads anything (a FIN read
+   * earlier would still close the whole socket); {@link #bridge} calls it too. Idempotent.
+   *
+   * @return false if the socket is not a Netty socket that can half-close
+   */
+  public static boolean prepare(NetSocket socket) {
+    if (!(socket instanceof NetSocketInternal)) {
+      return false;
+    }
+    ChannelHandlerContext ctx = ((NetSocketInternal) socket).channelHandlerContext();
+    Channel ch = ctx.channel();
+    if (!(ch instanceof DuplexChannel)) {
+      return false;
+    }
+    ChannelPipeline pipeline = ch.pipeline();
+    synchronized (pipeline) {
+      if (pipeline.get(InputShutdownMarker.NAME) != null) {
+        return true; // prepared earlier (its FIN may have been read since)
+      }
+      if (!ch.isOpen() || ((DuplexChannel) ch).isInputShutdown()) {
+        return false; // too late: it has read its FIN already (and closed)
+      }
+      ch.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
+      try {
+        pipeline.addBefore(ctx.name(), InputShutdownMarker.NAME, InputShutdownMarker.INSTANCE);
+      } catch (java.util.NoSuchElementException e) {
+        return false; // the socket's handler is gone: it is closed
+      }
+    }
+    return true;
+  }
+
+  /**
+   * Sits before Vert.x's handler: turns the input-shutdown event, which Vert.x would deliver out
+   * of band (ahead of reads queued while the socket is paused), into an empty read queued behind
+   * them.
+   */
+  @ChannelHandler.Sharable
+  private static final class InputShutdownMarker extends ChannelInboundHandlerAdapter {
+    static final String NAME = "relaymesh-input-shutdown";
+    static final InputShutdownMarker INSTANCE = new InputShutdownMarker();
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+      if (evt instanceof ChannelInputShutdownEvent) {
+        ctx.fireChannelRead(Unpooled.EMPTY_BUFFER);
+        ctx.fireChannelReadComplete();
+      }
+      super.userEventTriggered(ctx, evt);
+    }
   }
 
   /** The peer wrote to a target that had closed: reset it, as TCP answers with RST. */
   private static void refuseLateBytes(Stream stream, AtomicLong discarded,
       Promise<Void> toSocketDone) {
-    String why = "target closed the connection; " + discarded.get()
-        + " bytes sent after its close were discarded";
+    long n = discarded.get();
+    String why = "target closed the connection"
+        + (n > 0 ? "; " + n + " bytes sent after its close were discarded" : "");
     if (toSocketDone.tryFail(why)) {
       stream.reset(ErrorCode.CANCEL, why);
     }
