@@ -1,5 +1,6 @@
 package io.relaymesh.bench.e2e;
 
+import io.relaymesh.bench.ControlHttp;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
@@ -267,15 +268,6 @@ final class RelaymeshStack {
   }
 
   private JsonObject post(String path, JsonObject body, int expect) throws Exception {
-    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(controlUrl + path)).timeout(Duration.ofSeconds(30))
-        .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body.encode()));
-    if (session != null) {
-      b.header("Authorization", "Bearer " + session);
-    }
-    HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
-    if (r.statusCode() != expect) {
-      throw new IllegalStateException("POST " + path + ": HTTP " + r.statusCode());
-    }
-    return new JsonObject(r.body());
+    return ControlHttp.post(http, controlUrl, session, path, body, expect);
   }
 }

@@ -1,7 +1,7 @@
 package io.relaymesh.bench.load;
 
+import io.relaymesh.proxy.transport.ForwardingTransport;
 import io.relaymesh.proxy.transport.TunnelTransport;
-import io.vertx.core.Handler;
 import io.vertx.core.buffer.Buffer;
 
 /**
@@ -12,50 +12,14 @@ import io.vertx.core.buffer.Buffer;
  * frames) every read pays an accessibility/reference-count check on the composite. This shows
  * what a contiguous message on the masking side would gain.
  */
-final class CopyingTransport implements TunnelTransport {
-  private final TunnelTransport delegate;
+final class CopyingTransport extends ForwardingTransport {
 
   CopyingTransport(TunnelTransport delegate) {
-    this.delegate = delegate;
+    super(delegate);
   }
 
   @Override
   public void send(Buffer message) {
     delegate.send(message.copy());
-  }
-
-  @Override
-  public boolean writeQueueFull() {
-    return delegate.writeQueueFull();
-  }
-
-  @Override
-  public void drainHandler(Handler<Void> handler) {
-    delegate.drainHandler(handler);
-  }
-
-  @Override
-  public void messageHandler(Handler<Buffer> handler) {
-    delegate.messageHandler(handler);
-  }
-
-  @Override
-  public void invalidMessageHandler(Handler<String> handler) {
-    delegate.invalidMessageHandler(handler);
-  }
-
-  @Override
-  public void closeHandler(Handler<Void> handler) {
-    delegate.closeHandler(handler);
-  }
-
-  @Override
-  public void close(int status, String reason) {
-    delegate.close(status, reason);
-  }
-
-  @Override
-  public String describe() {
-    return delegate.describe();
   }
 }

@@ -1,5 +1,6 @@
 package io.relaymesh.bench.load;
 
+import io.relaymesh.bench.ControlHttp;
 import io.relaymesh.proxy.Transports;
 import io.relaymesh.proxy.dial.DialOptions;
 import io.relaymesh.proxy.dial.DialedTunnel;
@@ -354,16 +355,7 @@ public final class IdleTunnelsMain {
   }
 
   private JsonObject post(String path, JsonObject body, int expect) throws Exception {
-    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(controlUrl + path)).timeout(Duration.ofSeconds(30))
-        .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body.encode()));
-    if (session != null) {
-      b.header("Authorization", "Bearer " + session);
-    }
-    HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
-    if (r.statusCode() != expect) {
-      throw new IllegalStateException("POST " + path + ": HTTP " + r.statusCode() + " " + r.body());
-    }
-    return new JsonObject(r.body());
+    return ControlHttp.post(http, controlUrl, session, path, body, expect);
   }
 
   private HttpResponse<String> get(String url) throws Exception {

@@ -6,12 +6,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.relaymesh.config.TunnelConfig;
 import io.relaymesh.proxy.testutil.Streams;
+import io.relaymesh.proxy.transport.ForwardingTransport;
 import io.relaymesh.proxy.transport.PipeTransport;
 import io.relaymesh.proxy.transport.TunnelTransport;
 import io.relaymesh.proxy.wire.WireSpec;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
-import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -41,45 +41,19 @@ class MessageSizeTest {
   }
 
   /** Passes everything through and remembers the largest message sent. */
-  static final class Recording implements TunnelTransport {
-    final TunnelTransport inner;
+  static final class Recording extends ForwardingTransport {
     final AtomicInteger largest = new AtomicInteger();
     final AtomicLong messages = new AtomicLong();
 
     Recording(TunnelTransport inner) {
-      this.inner = inner;
+      super(inner);
     }
 
     @Override
     public void send(Buffer message) {
       largest.accumulateAndGet(message.length(), Math::max);
       messages.incrementAndGet();
-      inner.send(message);
-    }
-
-    @Override
-    public boolean writeQueueFull() {
-      return inner.writeQueueFull();
-    }
-
-    @Override
-    public void drainHandler(Handler<Void> handler) {
-      inner.drainHandler(handler);
-    }
-
-    @Override
-    public void messageHandler(Handler<Buffer> handler) {
-      inner.messageHandler(handler);
-    }
-
-    @Override
-    public void closeHandler(Handler<Void> handler) {
-      inner.closeHandler(handler);
-    }
-
-    @Override
-    public void close(int status, String reason) {
-      inner.close(status, reason);
+      delegate.send(message);
     }
   }
 
