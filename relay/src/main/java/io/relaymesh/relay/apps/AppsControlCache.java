@@ -87,15 +87,8 @@ final class AppsControlCache<V> {
       if (entries.size() > maxEntries) {
         evict(now);
       }
-      Future<V> call;
-      try {
-        call = load.get();
-      } catch (RuntimeException e) {
-        call = Future.failedFuture(e);
-      }
-      call.onComplete(ar -> {
-        Duration keep = ttl.apply(ar);
-        if (keep == null || keep.isZero() || keep.isNegative()) {
+      call(load, ttl, (ar, keep) -> {
+        if (keep == null) {
           entries.remove(key, mine);
         } else {
           kept(mine, ar.succeeded(), keep);
@@ -105,6 +98,24 @@ final class AppsControlCache<V> {
       return mine.future;
     }
     return load.get(); // heavy contention on one key: do not loop forever
+  }
+
+  /**
+   * Calls {@code load} and hands its result to {@code then} with how long to keep it, or null
+   * when it is not kept.
+   */
+  private static <V> void call(Supplier<Future<V>> load, Function<AsyncResult<V>, Duration> ttl,
+      java.util.function.BiConsumer<AsyncResult<V>, Duration> then) {
+    Future<V> call;
+    try {
+      call = load.get();
+    } catch (RuntimeException e) {
+      call = Future.failedFuture(e);
+    }
+    call.onComplete(ar -> {
+      Duration keep = ttl.apply(ar);
+      then.accept(ar, keep == null || keep.isZero() || keep.isNegative() ? null : keep);
+    });
   }
 
   private void kept(Entry<V> e, boolean success, Duration keep) {
@@ -123,15 +134,8 @@ final class AppsControlCache<V> {
    */
   private void refresh(String key, Entry<V> current, Supplier<Future<V>> load,
       Function<AsyncResult<V>, Duration> ttl) {
-    Future<V> call;
-    try {
-      call = load.get();
-    } catch (RuntimeException e) {
-      call = Future.failedFuture(e);
-    }
-    call.onComplete(ar -> {
-      Duration keep = ttl.apply(ar);
-      if (keep == null || keep.isZero() || keep.isNegative()) {
+    call(load, ttl, (ar, keep) -> {
+      if (keep == null) {
         current.refreshNanos = nanoTime.getAsLong() + RETRY_NANOS;
         current.refreshing.set(false);
         return;
