@@ -37,7 +37,7 @@ final class AppsControlCache<V> {
   private static final class Entry<V> {
     final Future<V> future;
     volatile long expiresNanos = Long.MAX_VALUE; // pending: never expires
-    volatile long refreshNanos = Long.MAX_VALUE; // refresh-ahead: from when a refresh may start
+    volatile long refreshNanos; // refresh-ahead, of a success: from when a refresh may start
     final AtomicBoolean refreshing = new AtomicBoolean();
 
     Entry(Future<V> future) {
@@ -71,7 +71,7 @@ final class AppsControlCache<V> {
       long now = nanoTime.getAsLong();
       Entry<V> current = entries.get(key);
       if (current != null && current.usable(now)) {
-        if (refreshAhead && now - current.refreshNanos >= 0
+        if (refreshAhead && current.future.succeeded() && now - current.refreshNanos >= 0
             && current.refreshing.compareAndSet(false, true)) {
           refresh(key, current, load, ttl);
         }
