@@ -95,6 +95,7 @@ public final class RelayServer {
       new java.util.concurrent.atomic.LongAdder();
   private ControlClient control;
   private Reporter reporter;
+  private ControlClient reports;
   private Registration registration;
   private Tunnels tunnels;
   private PeerSessions peers;
@@ -160,7 +161,12 @@ public final class RelayServer {
   private Future<RelayServer> doStart() {
     control = new ControlClient(vertx, config.controlUrl(), config.token(),
         ControlClient.DEFAULT_TIMEOUT).observer(metrics::controlCall);
-    reporter = new Reporter(control, replicaId);
+    // reports (connection log, presence) get their own client: its pool (5 connections, no
+    // keep-alive) would otherwise queue the data path's calls (app resolution, agent auth) behind
+    // a backlog of thousands of records after a burst of connections, for seconds
+    reports = new ControlClient(vertx, config.controlUrl(), config.token(),
+        ControlClient.DEFAULT_TIMEOUT).observer(metrics::controlCall);
+    reporter = new Reporter(reports, replicaId);
     AgentAuthCache auth = new AgentAuthCache(control, config.agentAuthTtl(),
         config.agentAuthNegativeTtl());
     TicketVerifier verifier = new TicketVerifier(
@@ -551,6 +557,9 @@ public final class RelayServer {
         .transform(x -> {
           if (control != null) {
             control.close();
+          }
+          if (reports != null) {
+            reports.close();
           }
           LOG.info("relay {} stopped", replicaId);
           metrics.close();

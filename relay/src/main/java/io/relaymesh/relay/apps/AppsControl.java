@@ -16,7 +16,8 @@ import java.util.HexFormat;
 /**
  * The relay's view of the control plane's app API ({@code /api/v1/relay/apps/*}, docs/apps.md):
  * resolving an app label (cached {@value #RESOLVE_TTL_SECONDS} s, refusals
- * {@value #NEGATIVE_TTL_SECONDS} s, single flight per app), exchanging a session token for an
+ * {@value #NEGATIVE_TTL_SECONDS} s, single flight per app, asked again in the background once
+ * half the time is over while requests keep using the answer), exchanging a session token for an
  * app token (cached by the token's SHA-256 and the app until the app token expires, so a revoked
  * session stops working within one app-token lifetime), handoff codes and refreshes (never
  * cached). Tokens and codes are never logged nor kept in clear as cache keys.
@@ -78,8 +79,12 @@ public final class AppsControl {
   }
 
   private final ControlClient control;
-  private final AppsControlCache<Resolved> resolved = new AppsControlCache<>(MAX_ENTRIES);
-  private final AppsControlCache<Grant> grants = new AppsControlCache<>(MAX_ENTRIES);
+  // refreshed ahead of expiry: an app in use never makes every request in flight wait for (and,
+  // when the control plane is slow or briefly unreachable, fail with) one call
+  private final AppsControlCache<Resolved> resolved =
+      new AppsControlCache<>(MAX_ENTRIES, true, System::nanoTime);
+  private final AppsControlCache<Grant> grants =
+      new AppsControlCache<>(MAX_ENTRIES, true, System::nanoTime);
 
   public AppsControl(ControlClient control) {
     this.control = control;

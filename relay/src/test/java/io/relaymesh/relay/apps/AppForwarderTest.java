@@ -578,6 +578,76 @@ class AppForwarderTest {
     }).listen(0, "127.0.0.1"));
   }
 
+  /**
+   * An app that closes its keep-alive connections after a few requests (nginx's
+   * keepalive_requests, or its keepalive_timeout racing the next request): half the time with
+   * {@code Connection: close} on the last answer, half the time by just closing after it, so a
+   * request the relay sends on a pooled connection meets the app's FIN. Under concurrent load
+   * every request still gets the app's answer (a fresh connection for one not answered yet).
+   */
+  @Test
+  void anAppClosingKeepAliveConnectionsAfterAFewRequestsLosesNoRequestUnderLoad() {
+    java.util.Map<Object, java.util.concurrent.atomic.AtomicInteger> perConnection =
+        new java.util.concurrent.ConcurrentHashMap<>();
+    java.util.concurrent.atomic.AtomicInteger closes = new java.util.concurrent.atomic.AtomicInteger();
+    AppForwarderFixture.App closing = fx.app(false, req -> {
+      var connection = req.connection();
+      int n = perConnection.computeIfAbsent(connection,
+          k -> new java.util.concurrent.atomic.AtomicInteger()).incrementAndGet();
+      if (n < 3) {
+        req.response().end("ok " + n);
+      } else if (connection.hashCode() % 2 == 0) {
+        closes.incrementAndGet();
+        req.response().putHeader("Connection", "close").end("ok " + n);
+      } else {
+        closes.incrementAndGet();
+        req.response().end("ok " + n).onComplete(x -> connection.close());
+      }
+    });
+    AppForwarder forwarder = newForwarder(8, Duration.ofSeconds(30));
+    HttpServer front = miniFront(forwarder, fx.target(closing.port(), false));
+    // the JDK client (keep-alive, its own pool): the Vert.x 5.0.7 client can lose an answer on a
+    // reused keep-alive connection (see aClosingTunnel...), and Connection: close from the
+    // browser would make the relay not reuse the app connection either
+    java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+    java.net.http.HttpClient c = java.net.http.HttpClient.newBuilder().executor(pool)
+        .version(java.net.http.HttpClient.Version.HTTP_1_1).build();
+    try {
+      // 8 browsers in parallel (fewer than the 8 idle connections kept), 30 requests each
+      List<String> bad = new CopyOnWriteArrayList<>();
+      List<java.util.concurrent.CompletableFuture<Void>> browsers = new ArrayList<>();
+      for (int b = 0; b < 8; b++) {
+        java.util.concurrent.CompletableFuture<Void> chain =
+            java.util.concurrent.CompletableFuture.completedFuture(null);
+        for (int i = 0; i < 30; i++) {
+          java.net.http.HttpRequest r = java.net.http.HttpRequest.newBuilder(java.net.URI.create(
+              "http://127.0.0.1:" + front.actualPort() + "/b" + b + "/r" + i))
+              .timeout(Duration.ofSeconds(30)).build();
+          chain = chain.thenCompose(x -> c.sendAsync(r,
+              java.net.http.HttpResponse.BodyHandlers.ofString())).thenAccept(resp -> {
+                if (resp.statusCode() != 200 || !resp.body().startsWith("ok ")) {
+                  bad.add(resp.statusCode() + " " + resp.body());
+                }
+              });
+        }
+        browsers.add(chain);
+      }
+      java.util.concurrent.CompletableFuture.allOf(browsers.toArray(
+          java.util.concurrent.CompletableFuture[]::new)).get(60,
+          java.util.concurrent.TimeUnit.SECONDS);
+      assertThat(bad).as("answers other than the app's").isEmpty();
+      assertThat(closes).as("the app closed connections under the load; requests per connection: "
+          + perConnection.values() + ", connections " + closing.connections()).hasPositiveValue();
+      assertThat(closing.connections().get()).as("connections were reused").isLessThan(240 / 2);
+    } catch (Exception e) {
+      throw new AssertionError(e);
+    } finally {
+      pool.shutdownNow();
+      await(front.close());
+      closing.close();
+    }
+  }
+
   @Test
   void idleConnectionsAreBoundedAndDroppedAfterTheIdleTimeout() {
     java.util.concurrent.atomic.AtomicInteger closedConnections =
