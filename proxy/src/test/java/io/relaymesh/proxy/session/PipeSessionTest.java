@@ -216,15 +216,56 @@ class PipeSessionTest {
   }
 
   @Test
-  void exceedingMaxConcurrentStreamsIsRefusedLocallyAndCounted() throws Exception {
+  void anOpenPastThePeersStreamLimitWaitsForASlotInOrder() throws Exception {
+    TunnelConfig two = CFG.withMaxConcurrentStreams(2);
+    try (Tunnels t = Tunnels.pipe(vertx, CFG, two, s -> s.accept())) {
+      Stream a = await(on(t.client.context(), () -> t.client.open(1, "a", null)));
+      await(on(t.client.context(), () -> t.client.open(1, "b", null)));
+      Future<Stream> c = on(t.client.context(), () -> t.client.open(1, "c", null));
+      Future<Stream> d = on(t.client.context(), () -> t.client.open(1, "d", null));
+      // a full round trip later both still wait (no refusal, nothing sent for them)
+      t.client.openHandler(Streams.echo());
+      await(Streams.exchange(t.server, Buffer.buffer("ping")));
+      assertThat(c.isComplete()).isFalse();
+      assertThat(d.isComplete()).isFalse();
+      await(on(t.client.context(), () -> {
+        a.reset(ErrorCode.CANCEL, "done with a");
+        return Future.succeededFuture();
+      }));
+      assertThat(await(c).target()).isEqualTo("c");
+      assertThat(d.isComplete()).isFalse();
+      assertThat(t.clientMetrics.refusals(Refusals.MAX_CONCURRENT_STREAMS)).isZero();
+    }
+  }
+
+  @Test
+  void anOpenWaitingForASlotIsRefusedWithLimitAfterTheOpenTimeoutAndCounted() throws Exception {
+    TunnelConfig two = CFG.withMaxConcurrentStreams(2);
+    TunnelConfig quick = CFG.withTimeouts(Duration.ofMillis(300), CFG.idleTimeout(),
+        CFG.keepaliveInterval(), CFG.deadPeerTimeout());
+    try (Tunnels t = Tunnels.pipe(vertx, quick, two, s -> s.accept())) {
+      await(on(t.client.context(), () -> t.client.open(1, "a", null)));
+      await(on(t.client.context(), () -> t.client.open(1, "b", null)));
+      Throwable e = failure(on(t.client.context(), () -> t.client.open(1, "c", null)));
+      assertThat(e).isInstanceOfSatisfying(StreamRefusedException.class, r -> {
+        assertThat(r.code()).isEqualTo(ErrorCode.LIMIT);
+        assertThat(r.getMessage()).contains("no stream slot within 300 ms")
+            .contains("at most 2 concurrent streams");
+      });
+      assertThat(t.clientMetrics.refusals(Refusals.MAX_CONCURRENT_STREAMS)).isEqualTo(1);
+    }
+  }
+
+  @Test
+  void opensWaitingForASlotFailWhenTheSessionCloses() throws Exception {
     TunnelConfig two = CFG.withMaxConcurrentStreams(2);
     try (Tunnels t = Tunnels.pipe(vertx, CFG, two, s -> s.accept())) {
       await(on(t.client.context(), () -> t.client.open(1, "a", null)));
       await(on(t.client.context(), () -> t.client.open(1, "b", null)));
-      Throwable e = failure(on(t.client.context(), () -> t.client.open(1, "c", null)));
-      assertThat(e).isInstanceOfSatisfying(StreamRefusedException.class,
-          r -> assertThat(r.code()).isEqualTo(ErrorCode.LIMIT));
-      assertThat(t.clientMetrics.refusals(Refusals.MAX_CONCURRENT_STREAMS)).isEqualTo(1);
+      Future<Stream> c = on(t.client.context(), () -> t.client.open(1, "c", null));
+      await(on(t.client.context(), () -> t.client.close(ErrorCode.NO_ERROR, "bye")));
+      assertThat(failure(c)).isInstanceOfSatisfying(StreamRefusedException.class,
+          r -> assertThat(r.code()).isEqualTo(ErrorCode.GOING_AWAY));
     }
   }
 

@@ -61,6 +61,9 @@ public final class SessionImpl implements Session {
   int nextLocalId;
   int highestPeerId;
   private int localCount;
+  /** Opens beyond this many waiting for a slot are refused at once. */
+  static final int MAX_WAITING_OPENS = 4096;
+  private final java.util.ArrayDeque<WaitingOpen> waitingOpens = new java.util.ArrayDeque<>();
   int peerCount;
   long committed;
   private long outBuffered;
@@ -199,6 +202,7 @@ public final class SessionImpl implements Session {
       committed -= s.rx.window();
       if (s.isLocal()) {
         localCount--;
+        admitWaiting();
       } else {
         peerCount--;
       }
@@ -245,8 +249,12 @@ public final class SessionImpl implements Session {
       label = Refusals.GOING_AWAY;
       refusal = "session " + transport.describe() + " is going away";
     } else if (localCount >= peerMaxStreams) {
+      if (waitingOpens.size() < MAX_WAITING_OPENS) {
+        return waitForSlot(kind, target, metadata);
+      }
       label = Refusals.MAX_CONCURRENT_STREAMS;
-      refusal = "peer allows at most " + peerMaxStreams + " concurrent streams";
+      refusal = "peer allows at most " + peerMaxStreams + " concurrent streams, and "
+          + MAX_WAITING_OPENS + " more opens wait for a slot";
     } else if (FrameWriter.openPayloadSize(target, metadata) > peerMaxOpenSize) {
       label = Refusals.OPEN_SIZE;
       refusal = "OPEN payload above the peer's limit of " + peerMaxOpenSize + " bytes";
@@ -271,6 +279,49 @@ public final class SessionImpl implements Session {
       s.openTimedOut();
     });
     return s.openPromise.future();
+  }
+
+  /**
+   * An open above the peer's MAX_CONCURRENT_STREAMS waits for one of this side's streams to end
+   * (as HTTP/2 clients queue requests), in order, for at most the open timeout; a burst of new
+   * connections is slowed down, not refused.
+   */
+  private Future<Stream> waitForSlot(int kind, String target, Buffer metadata) {
+    WaitingOpen w = new WaitingOpen(kind, target, metadata, Promise.promise());
+    w.timer = vertx.setTimer(config.openTimeout().toMillis(), t -> {
+      if (waitingOpens.remove(w)) {
+        metrics.refused(Refusals.MAX_CONCURRENT_STREAMS);
+        w.promise.tryFail(new StreamRefusedException(ErrorCode.LIMIT, ErrorCode.LIMIT.value(),
+            "no stream slot within " + config.openTimeout().toMillis() + " ms: peer allows at most "
+                + peerMaxStreams + " concurrent streams", false));
+      }
+    });
+    waitingOpens.add(w);
+    return w.promise.future();
+  }
+
+  /** Starts waiting opens while the peer's limit leaves room. */
+  private void admitWaiting() {
+    while (!waitingOpens.isEmpty() && (localCount < peerMaxStreams || isClosed || goAwayReceived)) {
+      WaitingOpen w = waitingOpens.poll();
+      vertx.cancelTimer(w.timer);
+      doOpen(w.kind, w.target, w.metadata).onComplete(w.promise);
+    }
+  }
+
+  private static final class WaitingOpen {
+    final int kind;
+    final String target;
+    final Buffer metadata;
+    final Promise<Stream> promise;
+    long timer;
+
+    WaitingOpen(int kind, String target, Buffer metadata, Promise<Stream> promise) {
+      this.kind = kind;
+      this.target = target;
+      this.metadata = metadata;
+      this.promise = promise;
+    }
   }
 
   /** A peer OPEN passed every check: create the pending stream and hand it to the app. */
@@ -298,6 +349,7 @@ public final class SessionImpl implements Session {
     peerInitialWindow = Settings.or(s.initialWindow(), WireSpec.DEFAULT_INITIAL_WINDOW);
     out.frameLimit(Settings.or(s.maxFrameSize(), WireSpec.DEFAULT_MAX_FRAME_SIZE));
     peerMaxStreams = Settings.or(s.maxConcurrentStreams(), WireSpec.DEFAULT_MAX_CONCURRENT_STREAMS);
+    admitWaiting();
     peerMaxOpenSize = Settings.or(s.maxOpenSize(), WireSpec.DEFAULT_MAX_OPEN_SIZE);
     control(FrameWriter.settingsAck(Buffer.buffer(10)));
     ready.tryComplete();
@@ -396,6 +448,7 @@ public final class SessionImpl implements Session {
     for (StreamImpl s : new ArrayList<>(streams.values())) {
       s.terminate(e, true);
     }
+    admitWaiting(); // closed now: each is refused as going away
     ready.tryFail(e);
   }
 
