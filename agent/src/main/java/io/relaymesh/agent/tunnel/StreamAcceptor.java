@@ -141,6 +141,7 @@ public final class StreamAcceptor {
       }
       NetSocket socket = ar.result();
       StreamBridge.prepare(socket); // before it reads: the target's FIN is then a half-close
+      socket.pause(); // a banner (or an early FIN) waits for the bridge's handler
       stream.accept().onComplete(acc -> {
         if (acc.failed()) {
           socket.close();

@@ -185,12 +185,15 @@ public final class StreamBridge {
       if (!ch.isOpen() || ((DuplexChannel) ch).isInputShutdown()) {
         return false; // too late: it has read its FIN already (and closed)
       }
-      ch.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
+      // the marker first: a FIN read before the option is set still closes the socket (and
+      // reaches the end handler); one read after it reaches the marker, never a handler that
+      // drops the input-shutdown event
       try {
         pipeline.addBefore(ctx.name(), InputShutdownMarker.NAME, InputShutdownMarker.INSTANCE);
       } catch (java.util.NoSuchElementException e) {
         return false; // the socket's handler is gone: it is closed
       }
+      ch.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
     }
     return true;
   }

@@ -270,6 +270,33 @@ class PipeSessionTest {
   }
 
   @Test
+  void opensWaitingForASlotAreRefusedAsGoingAwayWhenThePeerGoesAway() throws Exception {
+    TunnelConfig two = CFG.withMaxConcurrentStreams(2);
+    try (Tunnels t = Tunnels.pipe(vertx, CFG, two, s -> s.accept())) {
+      await(on(t.client.context(), () -> t.client.open(1, "a", null)));
+      await(on(t.client.context(), () -> t.client.open(1, "b", null)));
+      Future<Stream> c = on(t.client.context(), () -> t.client.open(1, "c", null));
+      on(t.server.context(), () -> {
+        t.server.goAway(ErrorCode.NO_ERROR, "draining");
+        return Future.succeededFuture();
+      });
+      assertThat(failure(c)).isInstanceOfSatisfying(StreamRefusedException.class,
+          r -> assertThat(r.code()).isEqualTo(ErrorCode.GOING_AWAY));
+    }
+  }
+
+  @Test
+  void withNoStreamOfOursOpenAPeerLimitOfZeroRefusesAtOnce() throws Exception {
+    TunnelConfig none = CFG.withMaxConcurrentStreams(0);
+    try (Tunnels t = Tunnels.pipe(vertx, CFG, none, s -> s.accept())) {
+      Throwable e = failure(on(t.client.context(), () -> t.client.open(1, "a", null)));
+      assertThat(e).isInstanceOfSatisfying(StreamRefusedException.class,
+          r -> assertThat(r.code()).isEqualTo(ErrorCode.LIMIT));
+      assertThat(t.clientMetrics.refusals(Refusals.MAX_CONCURRENT_STREAMS)).isEqualTo(1);
+    }
+  }
+
+  @Test
   void writerIgnoringBackPressureIsResetAtTheStreamBufferLimit() throws Exception {
     TunnelConfig small = CFG.withBuffers(256 * 1024, CFG.maxBufferedPerSession(), 64 * 1024);
     try (Tunnels t = Tunnels.pipe(vertx, small, CFG, s -> s.accept().onSuccess(Stream::pause))) {

@@ -116,6 +116,7 @@ final class FrameHandler implements FrameListener, AbuseGuard.OpenRefuser {
             "peer is going away (" + code + " " + reason + "); stream not processed", true), true);
       }
     }
+    session.admitWaiting(); // opens waiting for a slot are refused as going away now
   }
 
   @Override

@@ -241,6 +241,10 @@ public final class SessionImpl implements Session {
   }
 
   private Future<Stream> doOpen(int kind, String target, Buffer metadata) {
+    return doOpen(kind, target, metadata, config.openTimeout().toMillis());
+  }
+
+  private Future<Stream> doOpen(int kind, String target, Buffer metadata, long timeoutMs) {
     String refusal = null;
     ErrorCode code = ErrorCode.LIMIT;
     String label = null;
@@ -249,7 +253,8 @@ public final class SessionImpl implements Session {
       label = Refusals.GOING_AWAY;
       refusal = "session " + transport.describe() + " is going away";
     } else if (localCount >= peerMaxStreams) {
-      if (waitingOpens.size() < MAX_WAITING_OPENS) {
+      // (with none of ours open, no slot will ever free up: refuse at once)
+      if (localCount > 0 && waitingOpens.size() < MAX_WAITING_OPENS) {
         return waitForSlot(kind, target, metadata);
       }
       label = Refusals.MAX_CONCURRENT_STREAMS;
@@ -274,7 +279,7 @@ public final class SessionImpl implements Session {
     localCount++;
     committed += s.rx.window();
     control(FrameWriter.open(Buffer.buffer(), id, kind, target, metadata));
-    s.openTimer = vertx.setTimer(config.openTimeout().toMillis(), t -> {
+    s.openTimer = vertx.setTimer(timeoutMs, t -> {
       s.openTimer = -1;
       s.openTimedOut();
     });
@@ -287,7 +292,8 @@ public final class SessionImpl implements Session {
    * connections is slowed down, not refused.
    */
   private Future<Stream> waitForSlot(int kind, String target, Buffer metadata) {
-    WaitingOpen w = new WaitingOpen(kind, target, metadata, Promise.promise());
+    WaitingOpen w = new WaitingOpen(kind, target, metadata, Promise.promise(),
+        System.nanoTime() + config.openTimeout().toNanos());
     w.timer = vertx.setTimer(config.openTimeout().toMillis(), t -> {
       if (waitingOpens.remove(w)) {
         metrics.refused(Refusals.MAX_CONCURRENT_STREAMS);
@@ -300,12 +306,17 @@ public final class SessionImpl implements Session {
     return w.promise.future();
   }
 
-  /** Starts waiting opens while the peer's limit leaves room. */
-  private void admitWaiting() {
-    while (!waitingOpens.isEmpty() && (localCount < peerMaxStreams || isClosed || goAwayReceived)) {
+  /**
+   * Starts waiting opens while the peer's limit leaves room (or refuses them all once the session
+   * is closed or going away). An admitted open keeps what is left of its one open timeout.
+   */
+  void admitWaiting() {
+    while (!waitingOpens.isEmpty()
+        && (localCount < peerMaxStreams || isClosed || goAwaySent || goAwayReceived)) {
       WaitingOpen w = waitingOpens.poll();
       vertx.cancelTimer(w.timer);
-      doOpen(w.kind, w.target, w.metadata).onComplete(w.promise);
+      long left = Math.max(1, (w.deadlineNanos - System.nanoTime()) / 1_000_000);
+      doOpen(w.kind, w.target, w.metadata, left).onComplete(w.promise);
     }
   }
 
@@ -314,13 +325,16 @@ public final class SessionImpl implements Session {
     final String target;
     final Buffer metadata;
     final Promise<Stream> promise;
+    final long deadlineNanos;
     long timer;
 
-    WaitingOpen(int kind, String target, Buffer metadata, Promise<Stream> promise) {
+    WaitingOpen(int kind, String target, Buffer metadata, Promise<Stream> promise,
+        long deadlineNanos) {
       this.kind = kind;
       this.target = target;
       this.metadata = metadata;
       this.promise = promise;
+      this.deadlineNanos = deadlineNanos;
     }
   }
 
@@ -349,8 +363,8 @@ public final class SessionImpl implements Session {
     peerInitialWindow = Settings.or(s.initialWindow(), WireSpec.DEFAULT_INITIAL_WINDOW);
     out.frameLimit(Settings.or(s.maxFrameSize(), WireSpec.DEFAULT_MAX_FRAME_SIZE));
     peerMaxStreams = Settings.or(s.maxConcurrentStreams(), WireSpec.DEFAULT_MAX_CONCURRENT_STREAMS);
-    admitWaiting();
     peerMaxOpenSize = Settings.or(s.maxOpenSize(), WireSpec.DEFAULT_MAX_OPEN_SIZE);
+    admitWaiting();
     control(FrameWriter.settingsAck(Buffer.buffer(10)));
     ready.tryComplete();
   }
@@ -404,6 +418,7 @@ public final class SessionImpl implements Session {
       goAwaySent = true;
       metrics.goAway(true, code);
       control(FrameWriter.goAway(Buffer.buffer(), highestPeerId, code.value(), reason));
+      admitWaiting(); // going away: each waiting open is refused now, not at its timeout
       if (streams.isEmpty()) {
         out.closeWhenFlushed(1000, "drained");
       }
