@@ -2,10 +2,8 @@ package io.relaymesh.cli;
 
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.time.Instant;
 
@@ -81,18 +79,7 @@ final class RelayChoiceCache {
       all.put(key, e.toJson());
     }
     try {
-      Files.createDirectories(file.getParent());
-      Path tmp = Files.createTempFile(file.getParent(), FILE, ".tmp");
-      try {
-        Files.writeString(tmp, all.encodePrettily());
-        try {
-          Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } catch (AtomicMoveNotSupportedException notAtomic) {
-          Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
-        }
-      } finally {
-        Files.deleteIfExists(tmp);
-      }
+      StateFiles.write(file, all.encodePrettily());
     } catch (IOException | RuntimeException ignored) {
       // only a cache: the next run measures again
     }

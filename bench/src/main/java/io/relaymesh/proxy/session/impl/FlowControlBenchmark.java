@@ -79,7 +79,7 @@ public class FlowControlBenchmark {
   @Benchmark
   public Buffer sendAddEmit() {
     tx.add(payload);
-    long sent = tx.emit(1, builder, WireSpec.DEFAULT_MAX_FRAME_SIZE);
+    long sent = tx.emit(1, builder, WireSpec.DEFAULT_MAX_FRAME_SIZE, Integer.MAX_VALUE);
     tx.grant(sent);
     return builder.build();
   }
@@ -87,7 +87,7 @@ public class FlowControlBenchmark {
   @Benchmark
   public long sendAddEmitNoBuild() {
     tx.add(payload);
-    long sent = tx.emit(1, builder, WireSpec.DEFAULT_MAX_FRAME_SIZE);
+    long sent = tx.emit(1, builder, WireSpec.DEFAULT_MAX_FRAME_SIZE, Integer.MAX_VALUE);
     tx.grant(sent);
     if (++pending == 64) {
       pending = 0;

@@ -60,17 +60,10 @@ final class SendQueue {
 
   /**
    * Moves up to {@link WireSpec#QUANTUM} bytes (within the credit) into {@code m} as DATA
-   * frames of at most {@code frameLimit} bytes.
+   * frames of at most {@code frameLimit} bytes, stopping before {@code m} would grow past
+   * {@code maxMessage} bytes (frame headers included).
    *
    * @return the payload bytes emitted
-   */
-  long emit(int streamId, MessageBuilder m, int frameLimit) {
-    return emit(streamId, m, frameLimit, Integer.MAX_VALUE);
-  }
-
-  /**
-   * Like {@link #emit(int, MessageBuilder, int)}, and stops before {@code m} would grow past
-   * {@code maxMessage} bytes (frame headers included).
    */
   long emit(int streamId, MessageBuilder m, int frameLimit, int maxMessage) {
     long budget = Math.min(WireSpec.QUANTUM, credit);
