@@ -93,7 +93,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 class RelayAuthorizationMatrixTest {
 
   /** Time for late log lines or a late forward to show up before a cell is judged. */
-  private static final long SETTLE_MS = 300;
+  private static final long SETTLE_MS = 150;
 
   @TempDir
   static Path dir;
@@ -179,7 +179,6 @@ class RelayAuthorizationMatrixTest {
     Assumptions.assumeTrue(cell.expected() != null, () -> "does not apply: " + cell.note());
     List<String> secrets = new ArrayList<>();
     try (Act act = cell.probe().prepare(secrets)) {
-      Thread.sleep(SETTLE_MS); // the setup's own log lines are not the cell's
       int echo = fx.echoConnections.get();
       int requests = fx.appRequests.get();
       int opens = fx.agent.openMetadata.size();
@@ -197,7 +196,7 @@ class RelayAuthorizationMatrixTest {
         }
         return;
       }
-      Thread.sleep(SETTLE_MS);
+      settle();
       assertThat(fx.agent.openMetadata).as("OPENs the agent saw").hasSize(opens);
       assertThat(fx.echoConnections.get()).as("connections the echo saw").isEqualTo(echo);
       assertThat(fx.appRequests.get()).as("requests the app saw").isEqualTo(requests);
@@ -382,6 +381,7 @@ class RelayAuthorizationMatrixTest {
       await(agent.session.closeFuture()); // the relay's re-check closes the revoked tunnel
       Waits.until("the revoked agent gone from relay A", Duration.ofSeconds(10),
           () -> fx.a.agents().agentIds().size() == 1);
+      settle(); // the lines of the tunnel's close are not the cell's
     } catch (RuntimeException | AssertionError e) {
       if (client != null) {
         client.close();
@@ -535,6 +535,15 @@ class RelayAuthorizationMatrixTest {
       }
       return () -> fx.upgrade(path, b);
     };
+  }
+
+  private static void settle() {
+    try {
+      Thread.sleep(SETTLE_MS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError(e);
+    }
   }
 
   private static Cell na(Entry e, Credential c, String why) {
