@@ -21,7 +21,10 @@ import org.slf4j.LoggerFactory;
  * is set on the response; a refused one is cleared), {@code Authorization: Bearer rms_...}, then
  * {@code Relaymesh-Session-Token} (both exchanged at the control plane, cached). A public share
  * needs nothing. Whether the user may open the app is the control plane's decision: it issues app
- * tokens only to allowed users.
+ * tokens only to allowed users. A request refused for want of a usable credential (status 0:
+ * sign-in needed) is logged here in one line saying why the cookie, if any, was not used; a
+ * refusal with a status is logged by the {@link AppRouter}: one line per refused request, never
+ * a token.
  *
  * <p>Threading: call on the request's context; token verification runs on a worker (it may fetch
  * keys); the result may complete on another context (hop back).
@@ -60,7 +63,7 @@ public final class AppAuth {
     static final Decision NONE = new Decision(false, null, 0, "unauthenticated", null, null,
         null);
 
-    /** An app cookie that cannot be used ({@code why}, for the log): the next credential is tried. */
+    /** An app cookie that cannot be used ({@code why}, for the log); the next one is tried. */
     static Decision cookieRefused(String why) {
       return new Decision(false, null, 0, "app_cookie_refused", why, null, null);
     }

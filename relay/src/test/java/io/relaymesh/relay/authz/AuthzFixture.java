@@ -297,7 +297,7 @@ final class AuthzFixture implements AutoCloseable {
         })));
   }
 
-  /** What an entry point answered: {@code "401 ticket_expired"}, {@code "OPEN_ERR UNAUTHORIZED"}. */
+  /** An entry point's answer: {@code "401 ticket_expired"}, {@code "OPEN_ERR UNAUTHORIZED"}. */
   record Outcome(String answer, String detail) {}
 
   @Override
