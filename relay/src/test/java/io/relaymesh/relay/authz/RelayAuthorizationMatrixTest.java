@@ -182,6 +182,7 @@ class RelayAuthorizationMatrixTest {
       int echo = fx.echoConnections.get();
       int requests = fx.appRequests.get();
       int opens = fx.agent.openMetadata.size();
+      int sessions = fx.a.sessionCount();
       logs.clear();
       Outcome out = act.run();
       assertThat(out.answer()).as("answer of %s: %s", cell, out.detail())
@@ -194,6 +195,14 @@ class RelayAuthorizationMatrixTest {
         } else if (cell.entry() == Entry.APP_REQUEST) {
           assertThat(fx.appRequests.get()).isEqualTo(requests + 1);
         }
+        // the next cell counts lines: this one's session and stream must have closed first
+        Waits.until("the probe's session closed on relay A", Duration.ofSeconds(10),
+            () -> fx.a.sessionCount() == sessions);
+        if (cell.entry() == Entry.STREAM_OPEN || cell.entry() == Entry.APP_REQUEST) {
+          Waits.until("the probe's stream closed on relay A", Duration.ofSeconds(10),
+              () -> logs.lines().stream().anyMatch(l -> l.contains("stream closed")));
+        }
+        settle();
         return;
       }
       settle();
