@@ -21,7 +21,10 @@ import org.slf4j.LoggerFactory;
  * is set on the response; a refused one is cleared), {@code Authorization: Bearer rms_...}, then
  * {@code Relaymesh-Session-Token} (both exchanged at the control plane, cached). A public share
  * needs nothing. Whether the user may open the app is the control plane's decision: it issues app
- * tokens only to allowed users.
+ * tokens only to allowed users. A request refused for want of a usable credential (status 0:
+ * sign-in needed) is logged here in one line saying why the cookie, if any, was not used; a
+ * refusal with a status is logged by the {@link AppRouter}: one line per refused request, never
+ * a token.
  *
  * <p>Threading: call on the request's context; token verification runs on a worker (it may fetch
  * keys); the result may complete on another context (hop back).
@@ -59,6 +62,11 @@ public final class AppAuth {
 
     static final Decision NONE = new Decision(false, null, 0, "unauthenticated", null, null,
         null);
+
+    /** An app cookie that cannot be used ({@code why}, for the log); the next one is tried. */
+    static Decision cookieRefused(String why) {
+      return new Decision(false, null, 0, "app_cookie_refused", why, null, null);
+    }
 
     Decision withCookie(String cookie) {
       return new Decision(allowed, username, status, code, message,
@@ -142,6 +150,7 @@ public final class AppAuth {
     String cookie = AppHeaders.cookie(req.headers(), cookieName);
     // read the headers now: the request may be gone by the time the cookie is checked
     String sessionToken = sessionToken(req);
+    String from = req.remoteAddress() == null ? "unknown" : req.remoteAddress().hostAddress();
     Future<Decision> byCookie = cookie == null ? Future.succeededFuture(null)
         : fromCookie(label, cookie, cookieName);
     return byCookie.compose(d -> {
@@ -149,7 +158,18 @@ public final class AppAuth {
         return Future.succeededFuture(d);
       }
       String clear = cookie != null ? clearCookie(cookieName) : null; // it was refused
-      return fromSessionToken(label, sessionToken).map(h -> h.withCookie(clear));
+      String cookieWhy = d == null ? null : d.message();
+      return fromSessionToken(label, sessionToken).map(h -> {
+        // one line per refused request: a refusal with a status is logged by the router; one
+        // without (no usable credential: sign-in needed) here, with why the cookie was not used
+        if (!h.allowed() && h.status() == 0) {
+          LOG.info("app {}: request from {} refused: {}; sign-in required", label, from,
+              cookieWhy != null ? cookieWhy : "no app cookie and no session token");
+        } else if (cookieWhy != null) {
+          LOG.debug("app {}: {}", label, cookieWhy);
+        }
+        return h.withCookie(clear);
+      });
     });
   }
 
@@ -222,7 +242,10 @@ public final class AppAuth {
             ar.result().expiresAt()) : Duration.ZERO);
   }
 
-  /** Null when the cookie is not usable (then it is cleared and the next credential tried). */
+  /**
+   * A refusal of status 0 saying why ({@link Decision#cookieRefused}) when the cookie is not
+   * usable (then it is cleared and the next credential tried).
+   */
   private Future<Decision> fromCookie(String label, String token, String cookieName) {
     return verify(label, token)
         .transform(ar -> {
@@ -233,8 +256,8 @@ public final class AppAuth {
                   "the relay cannot check your app sign-in right now (signing keys unavailable);"
                       + " try again shortly"));
             }
-            LOG.info("app {}: app cookie refused: {}", label, ar.cause().getMessage());
-            return Future.succeededFuture(null);
+            return Future.succeededFuture(Decision.cookieRefused("app cookie refused: "
+                + ar.cause().getMessage()));
           }
           AppTokens.Claims claims = ar.result();
           if (!claims.expired(verifier.clock().instant(), Duration.ZERO)) {
@@ -247,9 +270,9 @@ public final class AppAuth {
             }
             if (r.cause() instanceof ControlException ce && ce.status() >= 400
                 && ce.status() < 500) {
-              LOG.info("app {}: app token of {} not refreshed: {} {}", label, claims.username(),
-                  ce.code(), AppsControl.reason(ce));
-              return Future.succeededFuture(null);
+              return Future.succeededFuture(Decision.cookieRefused("app cookie of "
+                  + claims.username() + " expired and not refreshed: " + ce.code() + " "
+                  + AppsControl.reason(ce)));
             }
             return Future.succeededFuture(unavailable(r.cause()));
           });

@@ -96,14 +96,15 @@ public final class PeerEndpoint {
 
   public void handle(HttpServerRequest req) {
     String token = JsonErrors.bearer(req);
+    String remote = String.valueOf(req.remoteAddress());
     if (token == null) {
       tunnels.metrics().handshakeFailure("peer", "unauthenticated");
+      LOG.info("peer tunnel from {} refused: no peer ticket (Authorization: Bearer)", remote);
       JsonErrors.send(req, 401, "unauthenticated", "peer tunnel needs 'Authorization: Bearer"
           + " <peer ticket>' (relays only, from POST /api/v1/relay/peer-ticket)");
       return;
     }
     Context ctx = vertx.getOrCreateContext();
-    String remote = String.valueOf(req.remoteAddress());
     req.pause();
     vertx.executeBlocking(() -> PeerTickets.verify(verifier, token, region, replicaId), false)
         .onComplete(ar -> ctx.runOnContext(v -> {

@@ -55,8 +55,10 @@ public final class AgentEndpoint {
 
   public void handle(HttpServerRequest req) {
     String token = JsonErrors.bearer(req);
+    String remote = String.valueOf(req.remoteAddress());
     if (token == null) {
       tunnels.metrics().handshakeFailure("agent", "unauthenticated");
+      LOG.info("agent tunnel from {} refused: no agent token (Authorization: Bearer)", remote);
       JsonErrors.send(req, 401, "unauthenticated",
           "agent tunnel needs 'Authorization: Bearer <agent token>'");
       return;
@@ -64,11 +66,11 @@ public final class AgentEndpoint {
     if (!Tokens.wellFormed(token, TokenKind.AGENT)) {
       // checked here so that made-up tokens never cost a control-plane request
       tunnels.metrics().handshakeFailure("agent", "malformed");
+      LOG.info("agent tunnel from {} refused: the bearer token is not an agent token", remote);
       JsonErrors.send(req, 401, "agent_token_invalid", "not an agent token (rma_ + 43 base64url characters)");
       return;
     }
     Context ctx = vertx.getOrCreateContext();
-    String remote = String.valueOf(req.remoteAddress());
     req.pause();
     auth.authenticate(token).onComplete(ar -> ctx.runOnContext(v -> {
       if (ar.failed()) {

@@ -71,14 +71,15 @@ public final class ClientEndpoint {
 
   public void handle(HttpServerRequest req) {
     String ticket = JsonErrors.bearer(req);
+    String remote = String.valueOf(req.remoteAddress());
     if (ticket == null) {
       tunnels.metrics().handshakeFailure("client", "unauthenticated");
+      LOG.info("client tunnel from {} refused: no ticket (Authorization: Bearer)", remote);
       JsonErrors.send(req, 401, "unauthenticated",
           "client tunnel needs 'Authorization: Bearer <ticket>' (from POST /api/v1/tickets)");
       return;
     }
     Context ctx = vertx.getOrCreateContext();
-    String remote = String.valueOf(req.remoteAddress());
     req.pause();
     verify(ticket).onComplete(ar -> ctx.runOnContext(v -> {
       if (ar.failed()) {
