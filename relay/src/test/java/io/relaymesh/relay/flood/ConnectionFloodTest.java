@@ -7,6 +7,7 @@ import io.relaymesh.control.testing.SharedPostgres;
 import io.relaymesh.relay.metrics.RelayMetrics;
 import io.relaymesh.relay.testing.TestAgent;
 import io.relaymesh.relay.testing.Waits;
+import io.relaymesh.telemetry.MetricsDoc;
 import io.vertx.core.Future;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
@@ -138,8 +139,10 @@ class ConnectionFloodTest {
     }
     assertThat(metrics().connectionRefusals("head-timeout") - cutBefore)
         .as("head timeouts counted").isGreaterThanOrEqualTo(20);
-    assertThat(fx.relay.metrics().scrape())
+    String scrape = fx.relay.metrics().scrape();
+    assertThat(scrape)
         .contains("relaymesh_relay_connection_refusals_total{reason=\"head-timeout\"}");
+    assertThat(MetricsDoc.load().undocumented(scrape)).as("docs/metrics.md").isEmpty();
     connectionsBackTo(baseline);
     assertThat(heapAfterGc() - heapBefore).as("heap growth after the flood")
         .isLessThan(64L << 20);
@@ -258,8 +261,8 @@ class ConnectionFloodTest {
     double malformedBefore = handshakeFailures("malformed");
     double rateLimitedBefore = handshakeFailures("rate-limited");
     double tlsBefore = metrics().connectionRefusals("tls-handshake-timeout");
-    String unknown = "rma_" + "A".repeat(43);
-    String malformed = "rma_short";
+    String unknownToken = "rma_" + "A".repeat(43);
+    String malformedToken = "rma_short";
     long t0 = System.nanoTime();
     int attempts = 0;
     int accepted = 0;
@@ -267,7 +270,7 @@ class ConnectionFloodTest {
     for (int round = 0; round < 4; round++) {
       List<Future<TestAgent>> batch = new ArrayList<>();
       for (int i = 0; i < 10; i++) {
-        for (String token : new String[] {fx.otherToken, unknown, malformed}) {
+        for (String token : new String[] {fx.otherToken, unknownToken, malformedToken}) {
           batch.add(TestAgent.connect(fx.vertx, fx.relay.port(), fx.relay.caCertPem(), token));
         }
       }
