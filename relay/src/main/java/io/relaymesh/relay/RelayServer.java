@@ -15,6 +15,7 @@ import io.relaymesh.relay.control.Registration;
 import io.relaymesh.relay.control.Reporter;
 import io.relaymesh.relay.http.AdminListener;
 import io.relaymesh.relay.http.HealthEndpoints;
+import io.relaymesh.relay.http.Http2IdleGuard;
 import io.relaymesh.relay.http.JsonErrors;
 import io.relaymesh.relay.http.SlowClientGuard;
 import io.relaymesh.relay.http.ConsistencyEndpoint;
@@ -169,8 +170,10 @@ public final class RelayServer {
     reports = new ControlClient(vertx, config.controlUrl(), config.token(),
         ControlClient.DEFAULT_TIMEOUT).observer(metrics::controlCall);
     reporter = new Reporter(reports, replicaId);
+    // "cannot say" is remembered briefly too: a reconnect storm during a control-plane outage
+    // costs one request per token and second
     AgentAuthCache auth = new AgentAuthCache(control, config.agentAuthTtl(),
-        config.agentAuthNegativeTtl());
+        config.agentAuthNegativeTtl(), AgentAuthCache.UNAVAILABLE_TTL);
     TicketVerifier verifier = new TicketVerifier(
         TicketVerifier.fromControlPlane(config.controlUrl()), config.region());
     tunnels = new Tunnels(config.tunnel(), metrics, config.region() + "/" + replicaId);
@@ -209,7 +212,10 @@ public final class RelayServer {
     }, false)).compose(t -> {
       HttpServerOptions options = TlsPolicy.handshakeTimeout(t.configure(new HttpServerOptions()
           .setHost(host).setPort(wanted).setTcpNoDelay(true)
-          .setIdleTimeout(0)
+          // only for connections no guard takes (an HTTP/2 client that never sends its
+          // SETTINGS: Vert.x calls the connection handler after them); the guards remove it
+          .setIdleTimeout((int) config.listener().keepaliveTimeout().toMillis())
+          .setIdleTimeoutUnit(TimeUnit.MILLISECONDS)
           .addWebSocketSubProtocol(WireSpec.SUBPROTOCOL)
           .setMaxWebSocketFrameSize(65536)
           // our own clients (port-forward, agent, peer relay) send unmasked frames when the
@@ -272,7 +278,7 @@ public final class RelayServer {
   /**
    * A new connection (called once its TLS handshake is done, before it reads a request): counts
    * its TLS protocol and the open connections, and puts the {@link SlowClientGuard} on HTTP/1.x
-   * connections.
+   * connections, the {@link Http2IdleGuard} on HTTP/2 ones.
    */
   private void tlsConnection(io.vertx.core.http.HttpConnection c) {
     javax.net.ssl.SSLSession ssl = c.sslSession();
@@ -282,7 +288,12 @@ public final class RelayServer {
     metrics.listenerConnection(1);
     c.closeHandler(v -> metrics.listenerConnection(-1));
     if (c instanceof io.vertx.core.net.impl.ConnectionBase base) {
-      SlowClientGuard.install(base.channel(), config.listener(), metrics::connectionRefused);
+      io.netty.channel.Channel ch = base.channel();
+      if ((SlowClientGuard.install(ch, config.listener(), metrics::connectionRefused)
+          || Http2IdleGuard.install(ch, config.listener(), metrics::connectionRefused))
+          && ch.pipeline().get("idle") != null) {
+        ch.pipeline().remove("idle"); // the guard is finer (and leaves WebSocket tunnels alone)
+      }
     }
   }
 

@@ -54,11 +54,16 @@ final class ConnRaw {
 
   /** A TLS connection offering only {@code http/1.1}, handshake done. */
   static SSLSocket tls(int port) throws IOException {
+    return tls(port, "http/1.1");
+  }
+
+  /** A TLS connection offering only ALPN protocol {@code alpn}, handshake done. */
+  static SSLSocket tls(int port, String alpn) throws IOException {
     SSLSocket s = (SSLSocket) TRUST_ALL.getSocketFactory().createSocket();
     s.connect(new InetSocketAddress("127.0.0.1", port), 5000);
     s.setSoTimeout(20_000);
     javax.net.ssl.SSLParameters p = s.getSSLParameters();
-    p.setApplicationProtocols(new String[] {"http/1.1"});
+    p.setApplicationProtocols(new String[] {alpn});
     s.setSSLParameters(p);
     s.startHandshake();
     return s;

@@ -4,6 +4,9 @@ import static io.relaymesh.proxy.testutil.Await.await;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.relaymesh.control.testing.SharedPostgres;
+import io.relaymesh.relay.control.AgentAuthCache;
+import io.relaymesh.relay.control.ControlClient;
+import io.relaymesh.relay.control.ControlException;
 import io.relaymesh.relay.metrics.RelayMetrics;
 import io.relaymesh.relay.testing.TestAgent;
 import io.relaymesh.relay.testing.Waits;
@@ -168,6 +171,27 @@ class ConnectionFloodTest {
   }
 
   @Test
+  void http2ConnectionsWithoutARequestAreClosed() throws Exception {
+    int baseline = metrics().listenerConnections();
+    double before = metrics().connectionRefusals("head-timeout");
+    try (Socket silent = ConnRaw.tls(fx.relay.port(), "h2");
+        Socket prefaceOnly = ConnRaw.tls(fx.relay.port(), "h2")) {
+      // the client preface and an empty SETTINGS frame, then no HEADERS ever
+      ConnRaw.send(prefaceOnly, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+      prefaceOnly.getOutputStream().write(new byte[] {0, 0, 0, 4, 0, 0, 0, 0, 0});
+      prefaceOnly.getOutputStream().flush();
+      assertThat(ConnRaw.readToClose(prefaceOnly, Duration.ofSeconds(15)))
+          .as("an HTTP/2 connection that opens no stream is closed").isNotNull();
+      // (Vert.x only hands over an HTTP/2 connection after the client's SETTINGS: until then
+      // the listener's idle timeout, keepalive-timeout, closes it, uncounted)
+      assertThat(ConnRaw.readToClose(silent, Duration.ofSeconds(15)))
+          .as("an HTTP/2 connection that sends nothing is closed").isNotNull();
+    }
+    assertThat(metrics().connectionRefusals("head-timeout") - before).isGreaterThanOrEqualTo(1);
+    connectionsBackTo(baseline);
+  }
+
+  @Test
   void stalledAndTricklingBodiesAreCutAndTheirTunnelStreamsReset() throws Exception {
     int baseline = metrics().listenerConnections();
     double idleBefore = metrics().connectionRefusals("body-timeout");
@@ -325,6 +349,39 @@ class ConnectionFloodTest {
       }
     }
     return b.toString();
+  }
+
+  @Test
+  void agentReconnectStormDuringAControlPlaneOutageAsksOncePerTokenAndSecond() throws Exception {
+    int closedPort;
+    try (java.net.ServerSocket free = new java.net.ServerSocket(0, 1,
+        java.net.InetAddress.getLoopbackAddress())) {
+      closedPort = free.getLocalPort(); // nothing listens there once closed: connection refused
+    }
+    java.util.concurrent.atomic.AtomicInteger calls = new java.util.concurrent.atomic.AtomicInteger();
+    ControlClient down = new ControlClient(fx.vertx, "http://127.0.0.1:" + closedPort, "rmr_x",
+        Duration.ofSeconds(2)).observer((call, nanos, error) -> calls.incrementAndGet());
+    try {
+      // the cache the relay builds (RelayServer): "cannot say" remembered for a second
+      AgentAuthCache cache = new AgentAuthCache(down, Duration.ofSeconds(30),
+          Duration.ofSeconds(5), AgentAuthCache.UNAVAILABLE_TTL);
+      long t0 = System.nanoTime();
+      int attempts = 0;
+      while (System.nanoTime() - t0 < Duration.ofMillis(1500).toNanos() && attempts < 10_000) {
+        Future<?> f = cache.authenticate(fx.devToken);
+        Throwable e = await(f.transform(ar -> Future.succeededFuture(ar.cause())));
+        assertThat(e).as("no answer while the control plane is down")
+            .isInstanceOf(ControlException.class);
+        assertThat(((ControlException) e).retryable()).isTrue();
+        attempts++;
+      }
+      double seconds = (System.nanoTime() - t0) / 1e9;
+      assertThat(attempts).isGreaterThan(10);
+      assertThat(calls.get()).as("control-plane calls for %d attempts in %.1f s", attempts,
+          seconds).isLessThanOrEqualTo((int) Math.ceil(seconds) + 1);
+    } finally {
+      down.close();
+    }
   }
 
   private static double controlCalls(String call) {
