@@ -289,9 +289,13 @@ public final class RelayServer {
     c.closeHandler(v -> metrics.listenerConnection(-1));
     if (c instanceof io.vertx.core.net.impl.ConnectionBase base) {
       io.netty.channel.Channel ch = base.channel();
-      if ((SlowClientGuard.install(ch, config.listener(), metrics::connectionRefused)
-          || Http2IdleGuard.install(ch, config.listener(), metrics::connectionRefused))
-          && ch.pipeline().get("idle") != null) {
+      if (!SlowClientGuard.install(ch, config.listener(), metrics::connectionRefused)
+          && !Http2IdleGuard.install(ch, config.listener(), metrics::connectionRefused)) {
+        // a Vert.x whose pipeline names changed: the listener's idle timeout stays, which would
+        // also close quiet WebSocket tunnels after relay.listener.keepalive-timeout
+        LOG.warn("relay {}: no slow-client guard for connection from {} (pipeline {})",
+            replicaId, c.remoteAddress(), ch.pipeline().names());
+      } else if (ch.pipeline().get("idle") != null) {
         ch.pipeline().remove("idle"); // the guard is finer (and leaves WebSocket tunnels alone)
       }
     }
