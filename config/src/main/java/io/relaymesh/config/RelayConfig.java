@@ -25,6 +25,8 @@ import java.util.List;
  * @param adminListen {@code host:port} of the plain-HTTP admin listener ({@code /metrics},
  *     {@code /healthz}, {@code /readyz}, {@code /debug/consistency}); {@code null} or empty: none,
  *     and the public TLS listener serves {@code /metrics} and {@code /debug/consistency} itself
+ * @param listener limits of the public listener against slow or silent clients (slowloris,
+ *     stuck TLS handshakes)
  */
 public record RelayConfig(
     @Doc("URL of the control plane the relay registers with (http or https)") String controlUrl,
@@ -53,7 +55,8 @@ public record RelayConfig(
     @Doc("host:port of a plain-HTTP admin listener for a private network (e.g. 0.0.0.0:9090 in a "
         + "pod): /metrics, /healthz, /readyz, /debug/consistency; when set, the public listener no "
         + "longer serves /metrics and /debug/consistency; empty: they stay on the public listener")
-    String adminListen)
+    String adminListen,
+    ListenerConfig listener)
     implements ConfigSection {
 
   public static final String DEFAULT_LISTEN = "0.0.0.0:8443";
@@ -61,6 +64,16 @@ public record RelayConfig(
   public static final Duration DEFAULT_AGENT_AUTH_TTL = Duration.ofSeconds(30);
   public static final Duration DEFAULT_AGENT_AUTH_NEGATIVE_TTL = Duration.ofSeconds(5);
   public static final int DEFAULT_HANDSHAKE_RATE = 500;
+
+  /** The settings with the default listener limits. */
+  public RelayConfig(String controlUrl, String token, String region, String replicaId,
+      String listen, String publicUrl, String appsHost, TlsConfig tls, Duration drainTimeout,
+      TunnelConfig tunnel, Duration agentAuthTtl, Duration agentAuthNegativeTtl,
+      int handshakeRate, String peerAddress, String adminListen) {
+    this(controlUrl, token, region, replicaId, listen, publicUrl, appsHost, tls, drainTimeout,
+        tunnel, agentAuthTtl, agentAuthNegativeTtl, handshakeRate, peerAddress, adminListen,
+        ListenerConfig.defaults());
+  }
 
   /** The settings without an admin listener. */
   public RelayConfig(String controlUrl, String token, String region, String replicaId,
@@ -104,68 +117,75 @@ public record RelayConfig(
   public RelayConfig withControl(String url, String relayToken, String regionName) {
     return new RelayConfig(url, relayToken, regionName, replicaId, listen, publicUrl, appsHost,
         tls, drainTimeout, tunnel, agentAuthTtl, agentAuthNegativeTtl, handshakeRate, peerAddress,
-        adminListen);
+        adminListen, listener);
   }
 
   public RelayConfig withReplicaId(String value) {
     return new RelayConfig(controlUrl, token, region, value, listen, publicUrl, appsHost, tls,
         drainTimeout, tunnel, agentAuthTtl, agentAuthNegativeTtl, handshakeRate, peerAddress,
-        adminListen);
+        adminListen, listener);
   }
 
   public RelayConfig withListen(String value) {
     return new RelayConfig(controlUrl, token, region, replicaId, value, publicUrl, appsHost, tls,
         drainTimeout, tunnel, agentAuthTtl, agentAuthNegativeTtl, handshakeRate, peerAddress,
-        adminListen);
+        adminListen, listener);
   }
 
   public RelayConfig withPublicUrl(String value) {
     return new RelayConfig(controlUrl, token, region, replicaId, listen, value, appsHost, tls,
         drainTimeout, tunnel, agentAuthTtl, agentAuthNegativeTtl, handshakeRate, peerAddress,
-        adminListen);
+        adminListen, listener);
   }
 
   public RelayConfig withAppsHost(String value) {
     return new RelayConfig(controlUrl, token, region, replicaId, listen, publicUrl, value, tls,
         drainTimeout, tunnel, agentAuthTtl, agentAuthNegativeTtl, handshakeRate, peerAddress,
-        adminListen);
+        adminListen, listener);
   }
 
   public RelayConfig withTls(TlsConfig value) {
     return new RelayConfig(controlUrl, token, region, replicaId, listen, publicUrl, appsHost,
         value, drainTimeout, tunnel, agentAuthTtl, agentAuthNegativeTtl, handshakeRate,
-        peerAddress, adminListen);
+        peerAddress, adminListen, listener);
   }
 
   public RelayConfig withTunnel(TunnelConfig value) {
     return new RelayConfig(controlUrl, token, region, replicaId, listen, publicUrl, appsHost, tls,
         drainTimeout, value, agentAuthTtl, agentAuthNegativeTtl, handshakeRate, peerAddress,
-        adminListen);
+        adminListen, listener);
   }
 
   public RelayConfig withAgentAuthTtl(Duration positive, Duration negative) {
     return new RelayConfig(controlUrl, token, region, replicaId, listen, publicUrl, appsHost, tls,
         drainTimeout, tunnel, positive, negative, handshakeRate, peerAddress,
-        adminListen);
+        adminListen, listener);
   }
 
   public RelayConfig withHandshakeRate(int value) {
     return new RelayConfig(controlUrl, token, region, replicaId, listen, publicUrl, appsHost, tls,
         drainTimeout, tunnel, agentAuthTtl, agentAuthNegativeTtl, value, peerAddress,
-        adminListen);
+        adminListen, listener);
   }
 
   public RelayConfig withPeerAddress(String value) {
     return new RelayConfig(controlUrl, token, region, replicaId, listen, publicUrl, appsHost, tls,
         drainTimeout, tunnel, agentAuthTtl, agentAuthNegativeTtl, handshakeRate, value,
-        adminListen);
+        adminListen, listener);
   }
 
   /** With the admin listener on {@code value} ({@code host:port}; null or empty: none). */
   public RelayConfig withAdminListen(String value) {
     return new RelayConfig(controlUrl, token, region, replicaId, listen, publicUrl, appsHost, tls,
         drainTimeout, tunnel, agentAuthTtl, agentAuthNegativeTtl, handshakeRate, peerAddress,
-        value);
+        value, listener);
+  }
+
+  /** With the listener limits {@code value}. */
+  public RelayConfig withListener(ListenerConfig value) {
+    return new RelayConfig(controlUrl, token, region, replicaId, listen, publicUrl, appsHost, tls,
+        drainTimeout, tunnel, agentAuthTtl, agentAuthNegativeTtl, handshakeRate, peerAddress,
+        adminListen, value);
   }
 
   /**
@@ -221,7 +241,8 @@ public record RelayConfig(
     Checks.range(problems, path, "handshake-rate", handshakeRate, 1, 1_000_000);
     Checks.required(problems, path, "tls", tls);
     Checks.required(problems, path, "tunnel", tunnel);
-    // tls and tunnel validate themselves: ConfigLoader visits nested sections
+    Checks.required(problems, path, "listener", listener);
+    // tls, tunnel and listener validate themselves: ConfigLoader visits nested sections
   }
 
   /**

@@ -15,7 +15,9 @@ import io.relaymesh.relay.control.Registration;
 import io.relaymesh.relay.control.Reporter;
 import io.relaymesh.relay.http.AdminListener;
 import io.relaymesh.relay.http.HealthEndpoints;
+import io.relaymesh.relay.http.Http2IdleGuard;
 import io.relaymesh.relay.http.JsonErrors;
+import io.relaymesh.relay.http.SlowClientGuard;
 import io.relaymesh.relay.http.ConsistencyEndpoint;
 import io.relaymesh.relay.metrics.RelayMetrics;
 import io.relaymesh.relay.peer.PeerEndpoint;
@@ -24,6 +26,7 @@ import io.relaymesh.relay.peer.PeerSessions;
 import io.relaymesh.relay.tls.CertificateReloader;
 import io.relaymesh.relay.tls.RelayTls;
 import io.relaymesh.relay.tls.TlsEngine;
+import io.relaymesh.relay.tls.TlsPolicy;
 import io.relaymesh.relay.tls.TlsSettings;
 import io.relaymesh.relay.tunnel.AgentEndpoint;
 import io.relaymesh.relay.tunnel.AgentRegistry;
@@ -167,8 +170,10 @@ public final class RelayServer {
     reports = new ControlClient(vertx, config.controlUrl(), config.token(),
         ControlClient.DEFAULT_TIMEOUT).observer(metrics::controlCall);
     reporter = new Reporter(reports, replicaId);
+    // "cannot say" is remembered briefly too: a reconnect storm during a control-plane outage
+    // costs one request per token and second
     AgentAuthCache auth = new AgentAuthCache(control, config.agentAuthTtl(),
-        config.agentAuthNegativeTtl());
+        config.agentAuthNegativeTtl(), AgentAuthCache.UNAVAILABLE_TTL);
     TicketVerifier verifier = new TicketVerifier(
         TicketVerifier.fromControlPlane(config.controlUrl()), config.region());
     tunnels = new Tunnels(config.tunnel(), metrics, config.region() + "/" + replicaId);
@@ -205,15 +210,18 @@ public final class RelayServer {
       }
       return tls;
     }, false)).compose(t -> {
-      HttpServerOptions options = t.configure(new HttpServerOptions()
+      HttpServerOptions options = TlsPolicy.handshakeTimeout(t.configure(new HttpServerOptions()
           .setHost(host).setPort(wanted).setTcpNoDelay(true)
-          .setIdleTimeout(0)
+          // only for connections no guard takes (an HTTP/2 client that never sends its
+          // SETTINGS: Vert.x calls the connection handler after them); the guards remove it
+          .setIdleTimeout((int) config.listener().keepaliveTimeout().toMillis())
+          .setIdleTimeoutUnit(TimeUnit.MILLISECONDS)
           .addWebSocketSubProtocol(WireSpec.SUBPROTOCOL)
           .setMaxWebSocketFrameSize(65536)
           // our own clients (port-forward, agent, peer relay) send unmasked frames when the
           // upgrade negotiated it (WireSpec.UNMASKED_FRAMES_HEADER); masked ones stay accepted
           .setAcceptUnmaskedFrames(true)
-          .setMaxWebSocketMessageSize(256 * 1024));
+          .setMaxWebSocketMessageSize(256 * 1024)), config.listener().tlsHandshakeTimeout());
       int instances = Math.max(1, Math.min(Runtime.getRuntime().availableProcessors(), 16));
       return vertx.deployVerticle(() -> new io.vertx.core.VerticleBase() {
         @Override
@@ -231,7 +239,12 @@ public final class RelayServer {
       port = servers.get(0).actualPort();
       url = config.publicUrl() != null ? stripSlash(config.publicUrl())
           : "https://" + urlHost(host) + ":" + port;
-      reloader = tls.watch(vertx, servers.toArray(HttpServer[]::new));
+      reloader = tls.watch(vertx);
+      for (HttpServer s : servers) {
+        // reloaded certificates keep the configured handshake timeout
+        reloader.addTarget(o -> s.updateSSLOptions(TlsPolicy.handshakeTimeout(
+            new io.vertx.core.net.ServerSSLOptions(o), config.listener().tlsHandshakeTimeout())));
+      }
       LOG.info("relay {} of region {} listening on {}:{} as {} (tls engine {}, certificate sha256"
           + " {}{}, transport {}, {} event loops)", replicaId, config.region(), host, port, url,
           tls.engine().description(), fingerprint(), tls.selfSigned() ? ", self-signed" : "",
@@ -262,11 +275,29 @@ public final class RelayServer {
         });
   }
 
-  /** Counts the TLS protocol of a new connection (called once its handshake is done). */
+  /**
+   * A new connection (called once its TLS handshake is done, before it reads a request): counts
+   * its TLS protocol and the open connections, and puts the {@link SlowClientGuard} on HTTP/1.x
+   * connections, the {@link Http2IdleGuard} on HTTP/2 ones.
+   */
   private void tlsConnection(io.vertx.core.http.HttpConnection c) {
     javax.net.ssl.SSLSession ssl = c.sslSession();
     if (ssl != null) {
       metrics.tlsHandshake(tlsProtocol(ssl.getProtocol()));
+    }
+    metrics.listenerConnection(1);
+    c.closeHandler(v -> metrics.listenerConnection(-1));
+    if (c instanceof io.vertx.core.net.impl.ConnectionBase base) {
+      io.netty.channel.Channel ch = base.channel();
+      if (!SlowClientGuard.install(ch, config.listener(), metrics::connectionRefused)
+          && !Http2IdleGuard.install(ch, config.listener(), metrics::connectionRefused)) {
+        // a Vert.x whose pipeline names changed: the listener's idle timeout stays, which would
+        // also close quiet WebSocket tunnels after relay.listener.keepalive-timeout
+        LOG.warn("relay {}: no slow-client guard for connection from {} (pipeline {})",
+            replicaId, c.remoteAddress(), ch.pipeline().names());
+      } else if (ch.pipeline().get("idle") != null) {
+        ch.pipeline().remove("idle"); // the guard is finer (and leaves WebSocket tunnels alone)
+      }
     }
   }
 
@@ -283,6 +314,8 @@ public final class RelayServer {
     for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
       if (t instanceof javax.net.ssl.SSLException) {
         metrics.tlsHandshake("failed");
+        metrics.connectionRefused(t instanceof io.netty.handler.ssl.SslHandshakeTimeoutException
+            ? "tls-handshake-timeout" : "tls-handshake-failed");
         LOG.debug("relay {}: TLS handshake failed: {}", replicaId, t.toString());
         return;
       }

@@ -14,8 +14,11 @@ import java.util.function.LongSupplier;
 /**
  * Agent-token checks against the control plane, cached briefly: an accepted token for
  * {@code ttl} (so a revoked token stops working within it), a refused one for
- * {@code negativeTtl}; a failure to reach the control plane is not cached. Concurrent checks of
- * the same token share one request. Keys are SHA-256 digests: the cache holds no tokens.
+ * {@code negativeTtl}; a failure to reach the control plane (no answer, 5xx) for
+ * {@code unavailableTtl} (the relay: {@link #UNAVAILABLE_TTL}; zero: not cached), so that a
+ * reconnect storm during an outage costs one request per token and period, not one per attempt.
+ * Concurrent checks of the same token share one request. Keys are SHA-256 digests: the cache
+ * holds no tokens.
  *
  * <p>Threading: thread-safe; futures complete on the context of the request that fetched.
  */
@@ -28,27 +31,42 @@ public final class AgentAuthCache {
    */
   static final int SWEEP_THRESHOLD = 10_000;
   static final Duration SWEEP_EVERY = Duration.ofSeconds(1);
+  /** How long the relay remembers that the control plane could not say (per token). */
+  public static final Duration UNAVAILABLE_TTL = Duration.ofSeconds(1);
 
   private record Entry(Future<AgentIdentity> answer, long expiresAtNanos) {}
 
   private final ControlClient control;
   private final long ttlNanos;
   private final long negativeTtlNanos;
+  private final long unavailableTtlNanos;
   private final LongSupplier nanoClock;
   private final Map<String, Entry> entries = new ConcurrentHashMap<>();
   private final java.util.concurrent.atomic.AtomicLong nextSweep =
       new java.util.concurrent.atomic.AtomicLong(Long.MIN_VALUE);
 
   public AgentAuthCache(ControlClient control, Duration ttl, Duration negativeTtl,
-      LongSupplier nanoClock) {
+      Duration unavailableTtl, LongSupplier nanoClock) {
     this.control = control;
     this.ttlNanos = ttl.toNanos();
     this.negativeTtlNanos = negativeTtl.toNanos();
+    this.unavailableTtlNanos = unavailableTtl.toNanos();
     this.nanoClock = nanoClock;
   }
 
+  /** Without caching "the control plane cannot say". */
+  public AgentAuthCache(ControlClient control, Duration ttl, Duration negativeTtl,
+      LongSupplier nanoClock) {
+    this(control, ttl, negativeTtl, Duration.ZERO, nanoClock);
+  }
+
+  public AgentAuthCache(ControlClient control, Duration ttl, Duration negativeTtl,
+      Duration unavailableTtl) {
+    this(control, ttl, negativeTtl, unavailableTtl, System::nanoTime);
+  }
+
   public AgentAuthCache(ControlClient control, Duration ttl, Duration negativeTtl) {
-    this(control, ttl, negativeTtl, System::nanoTime);
+    this(control, ttl, negativeTtl, Duration.ZERO, System::nanoTime);
   }
 
   /**
@@ -84,6 +102,8 @@ public final class AgentAuthCache {
         entries.replace(key, pending, new Entry(answer, at + ttlNanos));
       } else if (ar.cause() instanceof ControlException ce && ce.status() == 403) {
         entries.replace(key, pending, new Entry(answer, at + negativeTtlNanos));
+      } else if (unavailableTtlNanos > 0) {
+        entries.replace(key, pending, new Entry(answer, at + unavailableTtlNanos));
       } else {
         entries.remove(key, pending);
       }

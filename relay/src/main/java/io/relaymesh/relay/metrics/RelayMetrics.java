@@ -327,4 +327,43 @@ public final class RelayMetrics implements AutoCloseable {
   public void close() {
     metrics.close();
   }
+
+  // ---- public listener: connections and slow-client cuts ---------------------------------
+
+  private final AtomicInteger listenerConnections = new AtomicInteger();
+  private volatile boolean listenerConnectionsRegistered;
+
+  /**
+   * A connection on the public listener finished its TLS handshake ({@code +1}) or closed
+   * ({@code -1}): gauge {@code relaymesh_relay_connections} (registered on first use).
+   */
+  public void listenerConnection(int delta) {
+    if (!listenerConnectionsRegistered) {
+      listenerConnectionsRegistered = true;
+      gauge("relaymesh.relay.connections", listenerConnections::get,
+          "connections open on the public listener (TLS handshake done)");
+    }
+    listenerConnections.addAndGet(delta);
+  }
+
+  public int listenerConnections() {
+    return listenerConnections.get();
+  }
+
+  /**
+   * A connection of the public listener closed by the relay by {@code reason}
+   * ({@code tls-handshake-timeout}, {@code tls-handshake-failed}, {@code head-timeout},
+   * {@code body-timeout}, {@code body-rate}, {@code keepalive-timeout}).
+   */
+  public void connectionRefused(String reason) {
+    refusals.computeIfAbsent("connection\0" + reason, r -> counter(
+        "relaymesh.relay.connection.refusals", "connections of the public listener closed by the"
+            + " relay (slow or silent clients)", "reason", reason)).increment();
+  }
+
+  /** {@link #connectionRefused} count of {@code reason} so far. */
+  public double connectionRefusals(String reason) {
+    Counter c = refusals.get("connection\0" + reason);
+    return c == null ? 0 : c.count();
+  }
 }

@@ -36,7 +36,10 @@ public final class TlsPolicy {
   /** ALPN protocols offered, in order of preference (the relay serves HTTP/2 to browsers). */
   public static final List<String> ALPN_PROTOCOLS = List.of("h2", "http/1.1");
 
-  /** How long a client may take to complete the handshake before the connection is closed. */
+  /**
+   * How long a client may take to complete the handshake before the connection is closed, unless
+   * configured ({@code relay.listener.tls-handshake-timeout}, {@link #handshakeTimeout}).
+   */
   public static final long HANDSHAKE_TIMEOUT_SECONDS = 10;
 
   private TlsPolicy() {}
@@ -45,6 +48,25 @@ public final class TlsPolicy {
   public static List<String> cipherSuites() {
     return java.util.stream.Stream.concat(TLS13_CIPHER_SUITES.stream(), TLS12_CIPHER_SUITES.stream())
         .toList();
+  }
+
+  /**
+   * Sets the TLS handshake timeout ({@code relay.listener.tls-handshake-timeout}) of
+   * {@code options} (server options or SSL options); returns {@code options}.
+   */
+  public static <T extends io.vertx.core.net.TCPSSLOptions> T handshakeTimeout(T options,
+      java.time.Duration timeout) {
+    options.setSslHandshakeTimeout(timeout.toMillis());
+    options.setSslHandshakeTimeoutUnit(java.util.concurrent.TimeUnit.MILLISECONDS);
+    return options;
+  }
+
+  /** Like {@link #handshakeTimeout(io.vertx.core.net.TCPSSLOptions, java.time.Duration)}. */
+  public static ServerSSLOptions handshakeTimeout(ServerSSLOptions options,
+      java.time.Duration timeout) {
+    options.setSslHandshakeTimeout(timeout.toMillis());
+    options.setSslHandshakeTimeoutUnit(java.util.concurrent.TimeUnit.MILLISECONDS);
+    return options;
   }
 
   /** Applies protocols, cipher suites, ALPN and the handshake timeout to {@code options}. */

@@ -1,0 +1,82 @@
+package io.relaymesh.config;
+
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * Connection-level limits of the relay's public TLS listener against slow or silent clients
+ * (slowloris, stuck TLS handshakes); YAML section {@code relay.listener}, flags
+ * {@code --listener-*}. A connection that breaks one is closed (with {@code 408} when an HTTP
+ * answer is still possible) and counted in {@code relaymesh_relay_connection_refusals_total}
+ * by reason (docs/metrics.md).
+ *
+ * @param tlsHandshakeTimeout time from TCP accept to a finished TLS handshake
+ * @param headTimeout time from the first byte of an HTTP/1.x request (also a WebSocket upgrade)
+ *     to the end of its head (request line and headers); on HTTP/2, time for a connection to
+ *     send its first request
+ * @param keepaliveTimeout time an HTTP connection may sit between requests (no request open)
+ * @param bodyIdleTimeout time a request body may send nothing while the relay is ready to read
+ *     it (time the relay pauses the client for back-pressure does not count)
+ * @param bodyMinRate bytes per second a request body must average once it had
+ *     {@code bodyIdleTimeout} of grace: the body may take at most
+ *     {@code bodyIdleTimeout + bytes / bodyMinRate} of reading time; 0 disables
+ */
+public record ListenerConfig(
+    @Doc("time from TCP accept to a finished TLS handshake; a client that takes longer is"
+        + " disconnected") Duration tlsHandshakeTimeout,
+    @Doc("time from the first byte of an HTTP/1.x request (also a WebSocket upgrade) to the end"
+        + " of its headers, else 408 and close; HTTP/2: time to send the first request")
+    Duration headTimeout,
+    @Doc("time an HTTP connection may stay open with no request in progress, then it is closed")
+    Duration keepaliveTimeout,
+    @Doc("time a request body may send nothing while the relay is ready to read it, else 408"
+        + " (or a reset once the answer began) and close")
+    Duration bodyIdleTimeout,
+    @Doc("bytes per second a request body must average after body-idle-timeout of grace"
+        + " (time paused by back-pressure does not count); 0 disables") @ByteSize int bodyMinRate)
+    implements ConfigSection {
+
+  public static final Duration DEFAULT_TLS_HANDSHAKE_TIMEOUT = Duration.ofSeconds(10);
+  public static final Duration DEFAULT_HEAD_TIMEOUT = Duration.ofSeconds(10);
+  public static final Duration DEFAULT_KEEPALIVE_TIMEOUT = Duration.ofSeconds(60);
+  public static final Duration DEFAULT_BODY_IDLE_TIMEOUT = Duration.ofSeconds(30);
+  public static final int DEFAULT_BODY_MIN_RATE = 512;
+
+  public static ListenerConfig defaults() {
+    return new ListenerConfig(DEFAULT_TLS_HANDSHAKE_TIMEOUT, DEFAULT_HEAD_TIMEOUT,
+        DEFAULT_KEEPALIVE_TIMEOUT, DEFAULT_BODY_IDLE_TIMEOUT, DEFAULT_BODY_MIN_RATE);
+  }
+
+  public ListenerConfig withTlsHandshakeTimeout(Duration value) {
+    return new ListenerConfig(value, headTimeout, keepaliveTimeout, bodyIdleTimeout,
+        bodyMinRate);
+  }
+
+  public ListenerConfig withHeadTimeouts(Duration head, Duration keepalive) {
+    return new ListenerConfig(tlsHandshakeTimeout, head, keepalive, bodyIdleTimeout,
+        bodyMinRate);
+  }
+
+  public ListenerConfig withBodyLimits(Duration idle, int minRate) {
+    return new ListenerConfig(tlsHandshakeTimeout, headTimeout, keepaliveTimeout, idle,
+        minRate);
+  }
+
+  @Override
+  public void validate(String path, List<String> problems) {
+    String[] names = {"tls-handshake-timeout", "head-timeout", "keepalive-timeout",
+        "body-idle-timeout"};
+    Duration[] values = {tlsHandshakeTimeout, headTimeout, keepaliveTimeout, bodyIdleTimeout};
+    for (int i = 0; i < names.length; i++) {
+      if (Checks.required(problems, path, names[i], values[i])) {
+        Checks.positive(problems, path, names[i], values[i]);
+      }
+    }
+    Checks.range(problems, path, "body-min-rate", bodyMinRate, 0, Integer.MAX_VALUE);
+  }
+
+  @Override
+  public String toString() {
+    return ConfigStrings.toString(this);
+  }
+}

@@ -1,0 +1,123 @@
+package io.relaymesh.relay.flood;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.TrustManager;
+import javax.net.ssl.X509TrustManager;
+
+/**
+ * Raw TCP and TLS sockets for {@link ConnectionFloodTest}: byte-exact control over what a slow
+ * or silent client sends, which an HTTP client library would not give. Loopback only; the relay's
+ * self-signed certificate is not checked (the tests are about timing, not trust).
+ */
+final class ConnRaw {
+  private ConnRaw() {}
+
+  private static final SSLContext TRUST_ALL;
+
+  static {
+    try {
+      TRUST_ALL = SSLContext.getInstance("TLS");
+      TRUST_ALL.init(null, new TrustManager[] {new X509TrustManager() {
+        @Override
+        public void checkClientTrusted(X509Certificate[] chain, String authType) {}
+
+        @Override
+        public void checkServerTrusted(X509Certificate[] chain, String authType) {}
+
+        @Override
+        public X509Certificate[] getAcceptedIssuers() {
+          return new X509Certificate[0];
+        }
+      }}, null);
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** A plain TCP connection to the relay (no TLS handshake: the "silent" client). */
+  static Socket tcp(int port) throws IOException {
+    Socket s = new Socket();
+    s.connect(new InetSocketAddress("127.0.0.1", port), 5000);
+    s.setSoTimeout(20_000);
+    return s;
+  }
+
+  /** A TLS connection offering only {@code http/1.1}, handshake done. */
+  static SSLSocket tls(int port) throws IOException {
+    return tls(port, "http/1.1");
+  }
+
+  /** A TLS connection offering only ALPN protocol {@code alpn}, handshake done. */
+  static SSLSocket tls(int port, String alpn) throws IOException {
+    SSLSocket s = (SSLSocket) TRUST_ALL.getSocketFactory().createSocket();
+    s.connect(new InetSocketAddress("127.0.0.1", port), 5000);
+    s.setSoTimeout(20_000);
+    javax.net.ssl.SSLParameters p = s.getSSLParameters();
+    p.setApplicationProtocols(new String[] {alpn});
+    s.setSSLParameters(p);
+    s.startHandshake();
+    return s;
+  }
+
+  static void send(Socket s, String text) throws IOException {
+    s.getOutputStream().write(text.getBytes(StandardCharsets.ISO_8859_1));
+    s.getOutputStream().flush();
+  }
+
+  /**
+   * Reads until the peer closes or {@code max} passed; returns what came, or {@code null} when
+   * the connection was still open at {@code max}. A reset counts as closed.
+   */
+  static String readToClose(Socket s, Duration max) throws IOException {
+    long end = System.nanoTime() + max.toNanos();
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    byte[] buf = new byte[4096];
+    InputStream in = s.getInputStream();
+    while (true) {
+      long left = (end - System.nanoTime()) / 1_000_000;
+      if (left <= 0) {
+        return null;
+      }
+      s.setSoTimeout((int) Math.max(1, left));
+      int n;
+      try {
+        n = in.read(buf);
+      } catch (SocketTimeoutException e) {
+        return null;
+      } catch (IOException e) {
+        return out.toString(StandardCharsets.ISO_8859_1); // reset or TLS close: closed
+      }
+      if (n < 0) {
+        return out.toString(StandardCharsets.ISO_8859_1);
+      }
+      out.write(buf, 0, n);
+    }
+  }
+
+  /** One request with {@code Connection: close} on a new TLS connection; the whole answer. */
+  static String request(int port, String head) throws IOException {
+    try (SSLSocket s = tls(port)) {
+      send(s, head);
+      String r = readToClose(s, Duration.ofSeconds(20));
+      return r == null ? "(no answer in 20 s)" : r;
+    }
+  }
+
+  static void closeQuietly(Socket s) {
+    try {
+      s.close();
+    } catch (IOException e) {
+      // closing a socket the relay closed already
+    }
+  }
+}
