@@ -306,6 +306,7 @@ class ProcessFaultsE2ETest {
     assertThat(ack).as("the server's SHA-256 of the upload").isEqualTo(FaultFileServer.sha256(upload));
 
     files.create("big", BIG);
+    int saidBefore = forward.stderr().length();
     InFlight inflight = InFlight.start("big");
     long killed = inflight.afterProgressThen(() -> {
       relays.get(victim).process().destroyForcibly(); // SIGKILL: no GOAWAY, no deregistration
@@ -315,6 +316,9 @@ class ProcessFaultsE2ETest {
     // the same port-forward process carries a new transfer: its next dial goes to the other relay
     files.create("after", 1 << 20);
     long ok = retryUntilTransferWorks("after");
+    String forwardSaid = forwardSays(saidBefore);
+    assertThat(forwardSaid).as("the port-forward's stderr after its relay was killed")
+        .contains("lost the tunnel to relay");
     // files finished before the kill are still intact where they were stored
     assertThat(FaultFileServer.sha256(Files.readAllBytes(files.file("upload-1"))))
         .as("the upload acknowledged before the kill, on the server's disk")
@@ -341,11 +345,11 @@ class ProcessFaultsE2ETest {
 
     System.out.printf(Locale.ROOT, "faults: relay SIGKILL: killed relay %s carrying the port-forward"
         + " during a %d MiB download at %d bytes; the client saw the error %.0f ms after the kill"
-        + " (%s); the same port-forward completed a transfer again %.0f ms after the kill (via %s);"
+        + " (%s); port-forward said: \"%s\"; the same port-forward completed a transfer again %.0f ms after the kill (via %s);"
         + " restarted relay listening %.0f ms after its start, agent tunnel on it again %.0f ms"
         + " after its start; connection log: %d completed connections of the killed relay"
         + " recorded, the cut one %s%n", victim, BIG >> 20, inflight.progress.get(),
-        ms(errorSeen - killed), inflight.error, ms(ok - killed), other, ms(listening - restart),
+        ms(errorSeen - killed), inflight.error, forwardSaid, ms(ok - killed), other, ms(listening - restart),
         ms(agentBack - restart), completed.size(), cutRecorded ? "recorded"
             : "NOT recorded (known gap: a relay records a connection when it ends; SIGKILL loses"
             + " the ones in flight)");
@@ -363,6 +367,7 @@ class ProcessFaultsE2ETest {
   void agentKilledDuringATransfer() throws Exception {
     files.create("big2", BIG);
     long mark = lastConnectionId();
+    int saidBefore = forward.stderr().length();
     InFlight inflight = InFlight.start("big2");
     long killed = inflight.afterProgressThen(() -> agent.process().destroyForcibly());
     long errorSeen = inflight.assertFailedVisibly("SIGKILL of the agent");
@@ -384,9 +389,11 @@ class ProcessFaultsE2ETest {
     agent = startAgent(null, controlUrl, agentToken, "agent");
     long ok = retryUntilTransferWorks("after");
     System.out.printf(Locale.ROOT, "faults: agent SIGKILL: the download in flight failed %.0f ms after"
-        + " the kill (%s); `relaymesh ssh` exited %d after %.0f ms: \"%s\"; the cut connection"
+        + " the kill (%s); port-forward said: \"%s\"; `relaymesh ssh` exited %d after %.0f ms:"
+        + " \"%s\"; the cut connection"
         + " is in the log (%s); the restarted agent carried a transfer %.0f ms after its start%n",
-        ms(errorSeen - killed), inflight.error, ssh.exit(), ms(sshTook), sshLine,
+        ms(errorSeen - killed), inflight.error, forwardSays(saidBefore), ssh.exit(), ms(sshTook),
+        sshLine,
         cut.get(0).getString("closeReason"), ms(ok - restart));
   }
 
@@ -470,6 +477,8 @@ class ProcessFaultsE2ETest {
     long hold = DEAD_PEER.toMillis() * 2;
     long clientEnded = -1;
     long relaysNoticed = -1;
+    long relayDeadPeer = -1;
+    int deadPeersBefore = deadPeerLines();
     link(false);
     try {
       long end = down + Duration.ofSeconds(60).toNanos();
@@ -480,6 +489,9 @@ class ProcessFaultsE2ETest {
         }
         if (relaysNoticed < 0 && agentRegions("part").isEmpty()) {
           relaysNoticed = System.nanoTime();
+        }
+        if (relayDeadPeer < 0 && deadPeerLines() > deadPeersBefore) {
+          relayDeadPeer = System.nanoTime();
         }
         Thread.sleep(100);
       }
@@ -492,8 +504,10 @@ class ProcessFaultsE2ETest {
     assertThat(relaysNoticed).as("the control plane still lists the agent on %s 60 s into the"
         + " partition", agentRegions("part")).isPositive();
     assertThat(session.process().exitValue()).as("%s", session).isNotZero();
-    String why = session.stderr().strip().lines().reduce((a, b) -> b).orElse("");
-    assertThat(session.stderr()).as("%s", session).contains("relay");
+    String why = String.join(" / ", session.stderr().strip().lines().toList());
+    assertThat(session.stderr()).as("what the user sees when the agent is cut off:\n%s", session)
+        .contains("lost the SSH connection to workspace 'part' through relay");
+    assertThat(relayDeadPeer).as("a relay logging the dead peer").isPositive();
     List<JsonObject> cut = connectionsAfter(before,
         r -> r.getString("workspace", "").endsWith("/part"), 1);
 
@@ -510,11 +524,12 @@ class ProcessFaultsE2ETest {
         + api("/api/v1/workspaces"), () -> agentRegions("part").size() == 2);
     long bothBack = System.nanoTime();
     System.out.printf(Locale.ROOT, "faults: long partition: agent link down %.0f ms (dead-peer"
-        + " timeout %d s): the SSH session ended %.0f ms into it with exit %d: \"%s\"; the"
-        + " control plane stopped listing the agent %.0f ms into it; the cut session is in the"
+        + " timeout %d s): the SSH session ended %.0f ms into it with exit %d: \"%s\"; a relay"
+        + " closed the agent's tunnel as a dead peer %.0f ms into it; the control plane stopped"
+        + " listing the agent %.0f ms into it; the cut session is in the"
         + " log (%s); after the link came back a new ssh succeeded after %.0f ms, both tunnels"
         + " were up after %.0f ms%n", ms(up - down), DEAD_PEER.toSeconds(), ms(clientEnded - down),
-        session.process().exitValue(), why, ms(relaysNoticed - down),
+        session.process().exitValue(), why, ms(relayDeadPeer - down), ms(relaysNoticed - down),
         cut.get(0).getString("closeReason"), ms(sshOk - up), ms(bothBack - up));
     assertThat(ms(clientEnded - down)).as("ms until the client saw the partition")
         .isLessThan(DEAD_PEER.toMillis() * 4 + 10_000);
@@ -601,6 +616,17 @@ class ProcessFaultsE2ETest {
   static void assertIntact(String name, byte[] got) throws IOException {
     assertThat(FaultFileServer.sha256(got)).as("SHA-256 of %s (%d bytes)", name, got.length)
         .isEqualTo(FaultFileServer.sha256(Files.readAllBytes(files.file(name))));
+  }
+
+  /** Lines of all relays' logs about a session closed as a dead peer. */
+  static int deadPeerLines() {
+    return relays.values().stream().mapToInt(r -> count(r.stderr() + r.stdout(), "dead peer")).sum();
+  }
+
+  /** The port-forward's stderr lines since {@code from} characters. */
+  static String forwardSays(int from) {
+    String err = forward.stderr();
+    return from >= err.length() ? "(nothing)" : String.join(" / ", err.substring(from).strip().lines().toList());
   }
 
   static double ms(long nanos) {
