@@ -35,6 +35,10 @@ final class PortForwardCommand implements Callable<Integer> {
 
   /** Tickets per remote port, renewed in the background before they expire. */
   private final Map<Integer, JsonObject> tickets = new ConcurrentHashMap<>();
+  /** The relay the next dial goes to; null after a lost tunnel: chosen again. */
+  private volatile String relay;
+  /** The relay of the last tunnel, for when the control plane cannot name the current ones. */
+  private volatile String lastRelay;
 
   @Override
   public Integer call() throws Exception {
@@ -53,10 +57,9 @@ final class PortForwardCommand implements Callable<Integer> {
         tickets.put(m.remotePort(), tunnel.ticket(m.remotePort()));
       }
       int first = mappings.get(0).remotePort();
-      String relay = tunnel.relayUrl(tickets.get(first));
+      relay = tunnel.relayUrl(tickets.get(first));
       PortForwarder fwd = new PortForwarder(tunnel.vertx,
-          () -> tunnel.vertx.executeBlocking(() -> tunnel.dial(relay, ticket(tunnel, first)))
-              .map(DialedTunnel::session),
+          () -> tunnel.vertx.executeBlocking(() -> dial(tunnel, first)).map(DialedTunnel::session),
           port -> Buffer.buffer(new JsonObject().put("ticket", tickets.get(port).getString("ticket"))
               .encode()));
       tunnel.vertx.setPeriodic(10_000, id -> tunnel.vertx.executeBlocking(() -> {
@@ -70,13 +73,59 @@ final class PortForwardCommand implements Callable<Integer> {
             + ref + " 127.0.0.1:" + m.remotePort());
       }
       main.env.out().flush();
-      ShutdownHook.install(() -> ClientTunnel.await(fwd.close(), Duration.ofSeconds(5)))
+      ShutdownHook.install(() -> {
+        stopping = true;
+        ClientTunnel.await(fwd.close(), Duration.ofSeconds(5));
+      })
           .awaitStopped();
       return 0;
     } finally {
       tunnel.close();
     }
   }
+
+  /**
+   * Dials the relay for the shared tunnel: at first the one chosen at start; after a tunnel was
+   * lost (its relay killed, partitioned, restarted elsewhere) one chosen again from a fresh
+   * ticket answer, which names the relays holding the agent now (the old one when the control
+   * plane cannot answer). A lost tunnel is reported on stderr once, with its relay: the
+   * connections it carried were reset, the next connection dials again.
+   */
+  private DialedTunnel dial(ClientTunnel tunnel, int port) {
+    String url = relay;
+    if (url == null) {
+      try {
+        JsonObject fresh = tunnel.ticket(port);
+        tickets.put(port, fresh);
+        url = tunnel.relayUrl(fresh);
+      } catch (CliException e) {
+        main.env.err().println("relaymesh port-forward: cannot choose a relay again (" + e.getMessage()
+            + "); trying " + lastRelay);
+        url = lastRelay;
+      }
+    }
+    DialedTunnel t;
+    try {
+      t = tunnel.dial(url, ticket(tunnel, port));
+    } catch (CliException e) {
+      relay = null; // choose again next time
+      main.env.err().println("relaymesh port-forward: " + e.getMessage());
+      throw e;
+    }
+    String through = tunnel.dialedRelayUrl() != null ? tunnel.dialedRelayUrl() : url;
+    relay = through;
+    lastRelay = through;
+    t.session().closeFuture().onComplete(ar -> {
+      if (!stopping) {
+        relay = null;
+        main.env.err().println("relaymesh port-forward: lost the tunnel to relay " + through
+            + "; connections through it were reset, the next one dials again");
+      }
+    });
+    return t;
+  }
+
+  private volatile boolean stopping;
 
   /** The current ticket for {@code port}, renewed when less than a minute is left. */
   private String ticket(ClientTunnel tunnel, int port) {

@@ -41,6 +41,10 @@ import org.slf4j.spi.LoggingEventBuilder;
  *       delay), at once after GOAWAY (and again when the draining replica is no longer avoided),
  *       and every {@link #REMEASURE_EVERY} (jittered +-25 %); a failed reconcile while all wanted
  *       tunnels are up is logged and left to the next periodic one;
+ *   <li>short of tunnels after one was lost, with no other replica to take its place (it was
+ *       killed and the control plane no longer lists it): a reconcile after each {@link Backoff}
+ *       delay until the tunnels are complete again, so that a restarted replica is used again
+ *       within {@code reconnect-max}, not at the next periodic re-measurement;
  *   <li>every failed attempt is logged with its reason and the delay before the next one;
  *   <li>a relay or the control plane answering 401/403 (token rejected) is retried after
  *       {@code max/2 .. max}, not given up: a token re-issued or a relay whose auth cache was
@@ -103,6 +107,8 @@ public final class TunnelKeeper {
   private boolean stopped;
   private boolean reconciling;
   private boolean again;
+  /** Short of tunnels since one was lost: looking for replicas again with the backoff. */
+  private boolean shortAfterLoss;
   /** A dial of this reconcile gave up after {@link #SAME_REPLICA_ATTEMPTS} landings on held replicas. */
   private boolean landedShort;
   private long timer = -1;
@@ -214,11 +220,19 @@ public final class TunnelKeeper {
             return;
           }
           retireUnchosen(ar.result().targets());
-          if (held.size() < picker.count() && (!draining.isEmpty() || landedShort)) {
+          if (held.size() >= picker.count()) {
+            shortAfterLoss = false;
+          } else if (!draining.isEmpty() || landedShort) {
             // short of tunnels because a draining replica is avoided, or because the dials kept
             // landing on replicas already held (one load-balanced URL): look again soon, the
             // replica may come back (restarted), another may register, the balancer may spread
             schedule(SHORT_RECHECK.toMillis() / 2 + random.nextInt((int) SHORT_RECHECK.toMillis() / 2));
+          } else if (shortAfterLoss) {
+            // short of tunnels since one was lost and no other replica is listed (the lost one
+            // was killed and the control plane dropped it): look again with the reconnect
+            // backoff, so that a restarted replica is used again within reconnect-max, not at
+            // the next periodic re-measurement minutes later
+            schedule(backoff.nextDelayMillis());
           }
           if (again) {
             again = false;
@@ -459,6 +473,7 @@ public final class TunnelKeeper {
       return;
     }
     metrics.reconnect(AgentMetrics.RECONNECT_CLOSED);
+    shortAfterLoss = true;
     lastError = "tunnel to " + t.url() + " closed: " + why;
     if (livedMillis >= STABLE_AFTER.toMillis()) {
       backoff.reset();
