@@ -29,8 +29,9 @@ import java.util.concurrent.atomic.AtomicLong;
  *   <li>socket EOF → stream FIN (after every byte the socket delivered); stream FIN → socket
  *       output shut down ({@code shutdownOutput}, TCP half-close, once the queued bytes are
  *       written; a socket that cannot half-close is ended instead);
- *   <li>socket error → stream RESET {@code CANCEL}; stream reset (by the peer or a limit) →
- *       socket closed.
+ *   <li>socket error → stream RESET {@code CANCEL}; stream reset (by the peer or a limit, or its
+ *       session lost) → socket aborted with a TCP RST, never closed with a FIN that would make a
+ *       cut transfer look complete.
  * </ul>
  *
  * <p>TCP half-close works both ways. Vert.x 5 sockets leave Netty's
@@ -131,7 +132,7 @@ public final class StreamBridge {
       }
     });
     stream.exceptionHandler(e -> {
-      socket.close();
+      abort(socket); // a reset, never an EOF: a cut transfer must not look complete
       toSocketDone.tryFail(e);
       toStreamDone.tryFail(e);
     });
@@ -227,6 +228,25 @@ public final class StreamBridge {
     if (toSocketDone.tryFail(why)) {
       stream.reset(ErrorCode.CANCEL, why);
     }
+  }
+
+  /**
+   * Closes {@code socket} with a TCP RST ({@code SO_LINGER} 0): its peer sees "connection reset",
+   * as a stream reset means, and not the EOF of a normal close, which would make a transfer cut
+   * short by a failure (a relay or agent gone, a limit) look complete.
+   */
+  static void abort(NetSocket socket) {
+    if (socket instanceof NetSocketInternal s) {
+      Channel ch = s.channelHandlerContext().channel();
+      if (ch.isOpen()) {
+        try {
+          ch.config().setOption(ChannelOption.SO_LINGER, 0);
+        } catch (RuntimeException e) {
+          // not a socket that lingers: the close below is all there is
+        }
+      }
+    }
+    socket.close();
   }
 
   /** Shuts down the socket's output after everything written so far has been flushed. */

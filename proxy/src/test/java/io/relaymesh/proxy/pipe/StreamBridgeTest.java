@@ -230,6 +230,49 @@ class StreamBridgeTest {
   }
 
   /**
+   * A transfer cut by a failure on the far side (here the target aborts with RST; in production a
+   * relay or agent that dies) must reach the local client as a reset, never as the EOF of a
+   * normal close: with an EOF, a download cut short would look complete.
+   */
+  @Test
+  void aStreamResetReachesTheLocalClientAsAConnectionResetNotAnEof() throws Exception {
+    NetClient tcp = vertx.createNetClient();
+    CompletableFuture<io.vertx.core.AsyncResult<Void>> agentSide = new CompletableFuture<>();
+    CompletableFuture<io.vertx.core.AsyncResult<Void>> localSide = new CompletableFuture<>();
+    byte[] part = Streams.random(23, 200_000).getBytes();
+    try (java.net.ServerSocket listener = new java.net.ServerSocket(0, 1,
+            java.net.InetAddress.getLoopbackAddress());
+        Tunnels t = Tunnels.webSocket(vertx, CFG, CFG, agent(tcp, agentSide))) {
+      CompletableFuture<Void> target = serve(listener, s -> {
+        s.getOutputStream().write(part);
+        s.getOutputStream().flush();
+        Thread.sleep(300); // (target thread) let the part travel before the abort
+        s.setSoLinger(true, 0); // close = RST: the target fails mid-transfer
+        return null;
+      });
+      NetServer local = forwarder(t, listener.getLocalPort(), localSide);
+      try (Socket c = new Socket("127.0.0.1", local.actualPort())) {
+        c.setSoTimeout(30_000);
+        ByteArrayOutputStream got = new ByteArrayOutputStream();
+        Throwable ended = null;
+        try {
+          got.write(readToEof(c.getInputStream()));
+        } catch (java.io.IOException e) {
+          ended = e;
+        }
+        assertThat(ended).as("the client must see a reset, not an EOF").isInstanceOf(
+            java.net.SocketException.class);
+        assertThat(ended.getMessage()).contains("reset");
+      }
+      target.get(30, TimeUnit.SECONDS);
+      assertThat(localSide.get(30, TimeUnit.SECONDS).failed()).isTrue();
+      await(local.close());
+    } finally {
+      await(tcp.close());
+    }
+  }
+
+  /**
    * Like {@code relaymesh port-forward}: a local listener whose connections each open a stream to
    * {@code target} and are bridged; {@code bridged} receives each local bridge's result.
    */
