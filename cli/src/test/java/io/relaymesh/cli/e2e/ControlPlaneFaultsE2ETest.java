@@ -205,6 +205,7 @@ class ControlPlaneFaultsE2ETest {
     try (Socket held = new Socket(InetAddress.getLoopbackAddress(), fwdPort)) {
       held.setSoTimeout(10_000);
       assertThat(roundTrip(held, "held-before")).isTrue();
+      echoed.incrementAndGet(); // logged when it closes, after the outage
 
       long stopAt = System.nanoTime();
       Children.stop(server.process(), Duration.ofSeconds(30)); // SIGTERM; the process exits
@@ -227,6 +228,7 @@ class ControlPlaneFaultsE2ETest {
         }
       }
       String pfErr = forward.stderr();
+      String why = pfErr.lines().filter(l -> l.contains("expired")).findFirst().orElse("-");
 
       long restartAt = System.nanoTime();
       startServer(controlPort);
@@ -259,12 +261,12 @@ class ControlPlaneFaultsE2ETest {
           + " stop), %d refused (first at %s ms, each refused within %d ms);"
           + " after the restart: listening %.1f s, relay healthy %.1f s, port-forward opens"
           + " again %.1f s, `relaymesh workspaces list` done %.1f s (incl. its JVM start);"
-          + " agent still on r1: %s%n",
+          + " agent still on r1: %s; port-forward said: %s%n",
           stopToDown, OUTAGE.toSeconds(), heldOk, heldOk + heldFailed, attempts.size(), ok.size(),
-          lastOk, failed.isEmpty() ? "-" : String.valueOf(failed.get(0).msAfter(stopAt)),
+          lastOk, failed.size(), failed.isEmpty() ? "-" : String.valueOf(failed.get(0).msAfter(stopAt)),
           failed.stream().mapToLong(Attempt::tookMs).max().orElse(0),
           (listeningAt - restartAt) / 1e9, (relayAt - restartAt) / 1e9,
-          fwdAt < 0 ? -1 : (fwdAt - restartAt) / 1e9, (cliAt - restartAt) / 1e9, agentHeld);
+          fwdAt < 0 ? -1 : (fwdAt - restartAt) / 1e9, (cliAt - restartAt) / 1e9, agentHeld, why);
 
       assertThat(heldFailed).as("echoes on the connection opened before the outage").isZero();
       assertThat(attempts.get(0).ok()).as("a new connection right after the stop (valid ticket)")
