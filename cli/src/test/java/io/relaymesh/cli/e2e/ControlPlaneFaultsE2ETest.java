@@ -138,6 +138,10 @@ class ControlPlaneFaultsE2ETest {
     Matcher m = line.matcher(forward.stdout());
     assertThat(m.find()).as("port-forward exited:\n%s", forward).isTrue();
     fwdPort = Integer.parseInt(m.group(1));
+    // the port-forward dials its tunnel session at its first connection; that dial needs the
+    // control plane when the ticket has less than a minute left (always, with 10 s tickets)
+    assertThat(attempt("warm-up".getBytes(StandardCharsets.UTF_8), 30_000).ok())
+        .as("a first connection through the port-forward:\n%s", forward).isTrue();
   }
 
   /** Starts {@code relaymesh server} on {@code port} (0: any; the first start creates the admin). */
