@@ -159,15 +159,28 @@ public final class Db implements AutoCloseable {
     return false;
   }
 
-  /** The 503 answered for a request whose database connection failed or could not be had. */
+  /**
+   * The 503 answered for a request whose database connection failed or could not be had; the
+   * cause (with the database's address) goes to the log, at most every 10 s, not to the client.
+   */
   static ControlException unavailable(Throwable cause) {
     if (cause instanceof ControlException ce) {
       return ce;
     }
-    return new ControlException(503, UNAVAILABLE, "the control plane's database is unavailable"
-        + " (" + cause.getClass().getSimpleName() + ": " + cause.getMessage()
-        + "); try again in a few seconds");
+    long now = System.nanoTime();
+    long last = lastUnavailableLog.get();
+    if ((last == 0 || now - last > 10_000_000_000L)
+        && lastUnavailableLog.compareAndSet(last, now)) {
+      log.warn("database unavailable, answering 503 {}: {}: {}", UNAVAILABLE,
+          cause.getClass().getSimpleName(), cause.getMessage());
+    }
+    return new ControlException(503, UNAVAILABLE,
+        "the control plane's database is unavailable; try again in a few seconds");
   }
+
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(Db.class);
+  private static final java.util.concurrent.atomic.AtomicLong lastUnavailableLog =
+      new java.util.concurrent.atomic.AtomicLong();
 
   private static <T> Future<T> mapLost(Throwable e) {
     return Future.failedFuture(connectionLost(e) ? unavailable(e) : e);
