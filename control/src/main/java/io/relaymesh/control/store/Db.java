@@ -46,6 +46,13 @@ public final class Db implements AutoCloseable {
       Duration.ofMillis(250), Duration.ofMillis(500), Duration.ofSeconds(1),
       Duration.ofMillis(2500), Duration.ofSeconds(5), Duration.ofSeconds(10)};
 
+  /** How long a request waits for a pooled connection before it is answered 503. */
+  static final Duration CONNECTION_WAIT = Duration.ofSeconds(10);
+  /** How long opening a connection to PostgreSQL may take. */
+  static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(5);
+  /** The stable error code of requests that failed because the database is not reachable. */
+  public static final String UNAVAILABLE = "database_unavailable";
+
   private final Pool pool;
   private final int maxSize;
   private final MeterRegistry registry;
@@ -67,7 +74,11 @@ public final class Db implements AutoCloseable {
   /** A pool of at most {@code maxSize} connections, its meters registered in {@code registry}. */
   public static Db create(Vertx vertx, PostgresTarget target, int maxSize, MeterRegistry registry) {
     Pool pool = PgBuilder.pool()
-        .with(new PoolOptions().setMaxSize(maxSize).setName("relaymesh-control"))
+        .with(new PoolOptions().setMaxSize(maxSize).setName("relaymesh-control")
+            .setConnectionTimeout((int) CONNECTION_WAIT.toSeconds())
+            .setConnectionTimeoutUnit(TimeUnit.SECONDS))
+        .with(new io.vertx.core.net.NetClientOptions()
+            .setConnectTimeout((int) CONNECT_TIMEOUT.toMillis()))
         .connectingTo(target.connectOptions())
         .using(vertx)
         .build();
@@ -113,7 +124,11 @@ public final class Db implements AutoCloseable {
     return waiting.get();
   }
 
-  /** Borrows a connection (counted); give it back with {@link #release}. */
+  /**
+   * Borrows a connection (counted); give it back with {@link #release}. Fails with a 503
+   * {@value #UNAVAILABLE} when no connection can be had (PostgreSQL down or restarting, or every
+   * connection busy for {@link #CONNECTION_WAIT}).
+   */
   private Future<SqlConnection> acquire() {
     waiting.incrementAndGet();
     return pool.getConnection().andThen(ar -> {
@@ -121,7 +136,54 @@ public final class Db implements AutoCloseable {
       if (ar.succeeded()) {
         inUse.incrementAndGet();
       }
-    });
+    }).recover(e -> Future.failedFuture(unavailable(e)));
+  }
+
+  /**
+   * Whether {@code e} says the database connection is gone or cannot be had (PostgreSQL stopped,
+   * restarting or unreachable), as opposed to a statement's own error.
+   */
+  static boolean connectionLost(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t instanceof PgException pg) {
+        String state = pg.getSqlState();
+        // 08: connection exception; 57P01..03: admin/crash shutdown, cannot connect now
+        return state != null && (state.startsWith("08") || state.startsWith("57P"));
+      }
+      if (t instanceof io.vertx.sqlclient.ClosedConnectionException
+          || t instanceof java.net.ConnectException
+          || t instanceof java.nio.channels.ClosedChannelException) { // a netty connect timeout is a ConnectException
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * The 503 answered for a request whose database connection failed or could not be had; the
+   * cause (with the database's address) goes to the log, at most every 10 s, not to the client.
+   */
+  static ControlException unavailable(Throwable cause) {
+    if (cause instanceof ControlException ce) {
+      return ce;
+    }
+    long now = System.nanoTime();
+    long last = lastUnavailableLog.get();
+    if ((last == 0 || now - last > 10_000_000_000L)
+        && lastUnavailableLog.compareAndSet(last, now)) {
+      log.warn("database unavailable, answering 503 {}: {}: {}", UNAVAILABLE,
+          cause.getClass().getSimpleName(), cause.getMessage());
+    }
+    return new ControlException(503, UNAVAILABLE,
+        "the control plane's database is unavailable; try again in a few seconds");
+  }
+
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(Db.class);
+  private static final java.util.concurrent.atomic.AtomicLong lastUnavailableLog =
+      new java.util.concurrent.atomic.AtomicLong();
+
+  private static <T> Future<T> mapLost(Throwable e) {
+    return Future.failedFuture(connectionLost(e) ? unavailable(e) : e);
   }
 
   private Future<Void> release(SqlConnection c) {
@@ -134,6 +196,7 @@ public final class Db implements AutoCloseable {
     long t0 = System.nanoTime();
     return acquire()
         .compose(c -> c.preparedQuery(sql).execute(args).eventually(() -> release(c)))
+        .recover(Db::mapLost)
         .andThen(ar -> record(op, t0, ar.succeeded()));
   }
 
@@ -158,6 +221,7 @@ public final class Db implements AutoCloseable {
           return body.compose(r -> tx.commit().map(r),
               err -> tx.rollback().transform(x -> Future.<T>failedFuture(err)));
         }).eventually(() -> release(c)))
+        .recover(Db::mapLost)
         .andThen(ar -> record(op, t0, ar.succeeded()));
   }
 

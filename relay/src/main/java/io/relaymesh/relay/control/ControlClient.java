@@ -45,6 +45,11 @@ public final class ControlClient implements AutoCloseable {
         .setConnectTimeout((int) timeoutMs).setKeepAlive(false).setTcpNoDelay(true));
   }
 
+  /** The Vert.x instance calls and retry timers run on. */
+  public Vertx vertx() {
+    return vertx;
+  }
+
   /** The control plane's base URL. */
   public String baseUrl() {
     return base;

@@ -5,15 +5,23 @@ import io.vertx.core.Promise;
 import io.vertx.core.json.JsonObject;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Reports agent presence and connection-log records to the control plane, retrying with jittered
- * backoff for a while (a report is dropped with a warning after {@link #GIVE_UP}); never blocks
- * the data path.
+ * Reports agent presence and connection-log records to the control plane; never blocks the data
+ * path.
+ *
+ * <p>Connection-log records wait in one bounded in-memory queue ({@link #MAX_QUEUED_RECORDS}
+ * records, {@link #MAX_QUEUED_BYTES} bytes of JSON) for as long as the control plane is
+ * unreachable, and are sent oldest first once it answers again: a control-plane outage (or a
+ * PostgreSQL restart, answered 503) loses none of them unless the queue fills up; a record that
+ * does not fit is dropped and counted by reason ({@code queue-full}, {@code queue-bytes}; a record
+ * the control plane refuses as invalid: {@code refused}). The queue lives in memory: records of a
+ * relay that is killed during an outage are lost with it.
  *
  * <p>Presence reports of one agent are sent one after the other, and a report that a newer one
  * supersedes is not sent (or no longer retried): otherwise a "connected" still being retried
@@ -25,7 +33,8 @@ import org.slf4j.LoggerFactory;
 public final class Reporter {
 
   private static final Logger LOG = LoggerFactory.getLogger(Reporter.class);
-  static final Duration GIVE_UP = Duration.ofMinutes(2);
+  /** A presence report is given up after this (a re-registration re-reports presence anyway). */
+  static final Duration GIVE_UP = Duration.ofMinutes(30);
   static final Duration FIRST_RETRY = Duration.ofMillis(250);
   static final Duration MAX_RETRY = Duration.ofSeconds(10);
 
@@ -33,8 +42,15 @@ public final class Reporter {
   private final String replicaId;
 
   public Reporter(ControlClient control, String replicaId) {
+    this(control, replicaId, MAX_QUEUED_RECORDS, MAX_QUEUED_BYTES);
+  }
+
+  /** With the connection-record queue bounded to {@code maxRecords} and {@code maxBytes} of JSON. */
+  Reporter(ControlClient control, String replicaId, int maxRecords, long maxBytes) {
     this.control = control;
     this.replicaId = replicaId;
+    this.maxRecords = maxRecords;
+    this.maxBytes = maxBytes;
   }
 
   /** The presence reports of one agent: the newest report's number and the last in line. */
@@ -97,12 +113,157 @@ public final class Reporter {
     deregistered = true;
   }
 
-  /** Posts a connection-log record ({@code replicaId} is added). */
+  /**
+   * Queues a connection-log record ({@code replicaId} is added) for the control plane; completes
+   * with the record id once stored, or fails when the record was dropped (queue full, or refused
+   * as invalid by the control plane). Never blocks.
+   */
   public Future<Long> connection(JsonObject record) {
     JsonObject r = record.copy().put("replicaId", replicaId);
-    return control.withRetry(() -> control.recordConnection(r), FIRST_RETRY, MAX_RETRY,
-        Instant.now().plus(GIVE_UP))
-        .onFailure(e -> LOG.warn("relay: connection record of {} not stored: {}",
-            r.getString("workspace"), e.getMessage()));
+    Pending p = new Pending(r, r.encode().length());
+    String dropped = null;
+    synchronized (queue) {
+      boolean full = queue.size() + inFlight >= maxRecords;
+      if (full || queuedBytes + p.bytes > maxBytes) {
+        dropped = full ? "queue-full" : "queue-bytes";
+      } else {
+        queue.addLast(p);
+        queuedBytes += p.bytes;
+      }
+    }
+    if (dropped != null) {
+      drop(p, dropped, "the queue of unsent records is full (" + maxRecords + " records / "
+          + maxBytes + " bytes)");
+      return p.done.future();
+    }
+    pump();
+    return p.done.future();
+  }
+
+  /** Connection records waiting to be sent (or being sent). */
+  public int pendingConnections() {
+    synchronized (queue) {
+      return queue.size() + inFlight;
+    }
+  }
+
+  /** Connection records dropped so far, by reason ({@code queue-full}, {@code queue-bytes}, {@code refused}). */
+  public Map<String, Long> droppedConnections() {
+    synchronized (queue) {
+      return Map.copyOf(dropped);
+    }
+  }
+
+  /** Sees every dropped connection record (metrics: {@code reason} label). */
+  public Reporter onDrop(java.util.function.Consumer<String> observer) {
+    dropObserver = observer;
+    return this;
+  }
+
+  /** Records currently queued or in flight: one connection-log record each. */
+  private static final class Pending {
+    final JsonObject record;
+    final int bytes;
+    final Promise<Long> done = Promise.promise();
+
+    Pending(JsonObject record, int bytes) {
+      this.record = record;
+      this.bytes = bytes;
+    }
+  }
+
+  /** Default bound of the record queue: 50,000 records (about 20 MB of JSON at most). */
+  static final int MAX_QUEUED_RECORDS = 50_000;
+  static final long MAX_QUEUED_BYTES = 32L << 20;
+  /** Records sent at the same time (in queue order). */
+  static final int MAX_IN_FLIGHT = 4;
+
+  private final int maxRecords;
+  private final long maxBytes;
+  private final ArrayDeque<Pending> queue = new ArrayDeque<>(); // guarded by itself
+  private long queuedBytes; // guarded by queue (in flight ones included)
+  private int inFlight; // guarded by queue
+  private int failures; // guarded by queue: consecutive failed sends
+  private boolean waiting; // guarded by queue: a backoff timer is pending
+  private final Map<String, Long> dropped = new HashMap<>(); // guarded by queue
+  private volatile java.util.function.Consumer<String> dropObserver = reason -> { };
+
+  /**
+   * Sends queued records, oldest first, up to {@link #MAX_IN_FLIGHT} at a time; after a failure
+   * that is worth retrying (control plane unreachable, 5xx, 429) the record goes back to the head
+   * of the queue and sending pauses for a jittered backoff (250 ms doubling to 10 s): records wait
+   * for as long as the control plane is away, bounded only by the queue.
+   */
+  private void pump() {
+    while (true) {
+      Pending p;
+      synchronized (queue) {
+        if (waiting || inFlight >= MAX_IN_FLIGHT || queue.isEmpty()) {
+          return;
+        }
+        p = queue.pollFirst();
+        inFlight++;
+      }
+      Future<Long> sent;
+      try {
+        sent = control.recordConnection(p.record);
+      } catch (RuntimeException e) {
+        sent = Future.failedFuture(e);
+      }
+      sent.onComplete(ar -> sent(p, ar.succeeded() ? null : ar.cause(),
+          ar.succeeded() ? ar.result() : null));
+    }
+  }
+
+  private void sent(Pending p, Throwable error, Long id) {
+    boolean retry = error != null && (!(error instanceof ControlException ce) || ce.retryable());
+    long delay = 0;
+    synchronized (queue) {
+      inFlight--;
+      if (error == null) {
+        failures = 0;
+        queuedBytes -= p.bytes;
+      } else if (retry) {
+        queue.addFirst(p); // in order: it goes out again before anything queued after it
+        if (!waiting) {
+          waiting = true;
+          long cap = Math.min(MAX_RETRY.toMillis(), FIRST_RETRY.toMillis() << Math.min(failures, 20));
+          delay = ControlClient.jitter(cap);
+          if (failures++ % 30 == 0) {
+            LOG.warn("relay: connection records not stored yet ({} waiting, retrying in {} ms): {}",
+                queue.size() + inFlight, delay, error.getMessage());
+          }
+        }
+      } else {
+        queuedBytes -= p.bytes;
+      }
+    }
+    if (error == null) {
+      p.done.tryComplete(id);
+      pump();
+    } else if (!retry) {
+      drop(p, "refused", error.getMessage());
+      pump();
+    } else if (delay > 0) {
+      control.vertx().setTimer(delay, t -> {
+        synchronized (queue) {
+          waiting = false;
+        }
+        pump();
+      });
+    }
+  }
+
+  private void drop(Pending p, String reason, String why) {
+    long n;
+    synchronized (queue) {
+      n = dropped.merge(reason, 1L, Long::sum);
+    }
+    dropObserver.accept(reason);
+    if (n == 1 || n % 1000 == 0) {
+      LOG.warn("relay: connection record of {} dropped ({}, {} so far): {}",
+          p.record.getString("workspace"), reason, n, why);
+    }
+    p.done.tryFail(new ControlException(0, reason, "connection record dropped: " + why));
   }
 }
