@@ -1,0 +1,481 @@
+package io.relaymesh.relay.flood;
+
+import static io.relaymesh.proxy.testutil.Await.await;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.relaymesh.control.testing.SharedPostgres;
+import io.relaymesh.proxy.session.Refusals;
+import io.relaymesh.proxy.session.Stream;
+import io.relaymesh.proxy.wire.FrameWriter;
+import io.relaymesh.proxy.wire.Settings;
+import io.relaymesh.proxy.wire.WireSpec;
+import io.relaymesh.relay.metrics.RelayMetrics;
+import io.relaymesh.relay.testing.BlockingEcho;
+import io.relaymesh.relay.testing.TestAgent;
+import io.relaymesh.relay.testing.TestClient;
+import io.relaymesh.relay.testing.Waits;
+import io.relaymesh.relay.tunnel.AgentEndpoint;
+import io.relaymesh.relay.tunnel.ClientEndpoint;
+import io.vertx.core.Promise;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.net.NetServer;
+import io.vertx.core.net.NetServerOptions;
+import io.vertx.core.net.NetSocket;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * Floods from a hostile tunnel peer ({@link HostilePeer}: our framing, written by hand over a
+ * TLS WebSocket) against a real relay and control plane, as a CLIENT session (mallory's ticket,
+ * mallory's own agent behind it) and as an AGENT session (eve's agent token, eve's client in
+ * front of it) where the flood applies. Each test asserts that the relay
+ *
+ * <ol>
+ *   <li>survives: a new tunnel is accepted afterwards and carries bytes;
+ *   <li>stays within a memory bound: heap after GC + Netty direct memory grow by less than
+ *       {@link #MEMORY_BOUND} from before the flood to its height or end, while the flood offers
+ *       many times that (the bound is what the relay may legitimately hold here: 32 streams x
+ *       128 KiB window, a few WebSocket write queues, meters and log buffers; a relay that keeps
+ *       what a flood sends exceeds it by far);
+ *   <li>keeps serving alice's well-behaved tunnel (alice's client -> relay -> alice's agent ->
+ *       echo), which round-trips during and after the flood;
+ *   <li>counts the refusal in {@code relaymesh_relay_refusals_total{reason=...}}.
+ * </ol>
+ *
+ * <p>The relay runs with small limits ({@link FloodRelay#TUNNEL}) so each flood trips in well
+ * under a second and a dead peer is found after 3 s.
+ */
+@ExtendWith(SharedPostgres.class)
+@Timeout(60)
+class TunnelFloodTest {
+
+  /** See the class comment, item 2. */
+  static final long MEMORY_BOUND = 48L * 1024 * 1024;
+
+  @TempDir
+  static Path dir;
+  static FloodRelay fx;
+  static BlockingEcho echo;
+  static NetServer firehose;
+  static String alice;
+  static String mallory;
+  static String eve;
+  static String eveAgentToken;
+  static TestAgent aliceAgent;
+  static TestAgent malloryAgent;
+  static Good good;
+
+  /** The hostile side. */
+  enum Side { CLIENT, AGENT }
+
+  @BeforeAll
+  static void start() throws IOException {
+    fx = new FloodRelay(dir);
+    alice = fx.user("alice");
+    mallory = fx.user("mallory");
+    eve = fx.user("eve");
+    String aliceToken = fx.workspace(alice, "dev");
+    String malloryToken = fx.workspace(mallory, "m");
+    eveAgentToken = fx.workspace(eve, "e");
+    echo = new BlockingEcho();
+    // the workspace service a hostile client asks to send without ever reading what it gets
+    firehose = await(fx.vertx.createNetServer(new NetServerOptions().setHost("127.0.0.1"))
+        .connectHandler(TunnelFloodTest::pour).listen(0));
+    aliceAgent = await(TestAgent.connect(fx.vertx, fx.relay.port(), fx.relay.caCertPem(),
+        aliceToken));
+    malloryAgent = await(TestAgent.connect(fx.vertx, fx.relay.port(), fx.relay.caCertPem(),
+        malloryToken));
+    Waits.until("alice's and mallory's agents registered", Duration.ofSeconds(20),
+        () -> fx.relay.agents().agentIds().size() == 2);
+    good = new Good();
+  }
+
+  @AfterAll
+  static void stop() {
+    for (AutoCloseable c : new AutoCloseable[] {good,
+        aliceAgent == null ? null : aliceAgent::close,
+        malloryAgent == null ? null : malloryAgent::close, echo}) {
+      try {
+        if (c != null) {
+          c.close();
+        }
+      } catch (Exception e) {
+        // closing the rest anyway
+      }
+    }
+    if (firehose != null) {
+      await(firehose.close());
+    }
+    if (fx != null) {
+      fx.close();
+    }
+  }
+
+  private long before;
+  private HostilePeer hostile;
+
+  @BeforeEach
+  void baseline() {
+    good.roundTrip();
+    before = FloodRelay.footprint();
+  }
+
+  @AfterEach
+  void survived() {
+    if (hostile != null) {
+      hostile.close();
+    }
+    Waits.until("only alice's and mallory's agents registered", Duration.ofSeconds(10),
+        () -> fx.relay.agents().agentIds().size() == 2);
+    // (a) the relay still accepts a new tunnel, which carries bytes; (c) alice's tunnel still
+    // round-trips
+    TestClient fresh = await(TestClient.connect(fx.vertx, fx.relay.port(), fx.relay.caCertPem(),
+        fx.ticket(alice, "dev", echo.port())));
+    try {
+      byte[] data = "after the flood".getBytes(StandardCharsets.UTF_8);
+      assertThat(await(fresh.echoed(echo.port(), data)).getBytes()).isEqualTo(data);
+    } finally {
+      fresh.close();
+    }
+    good.roundTrip();
+    assertThat(good.session().isClosed()).isFalse();
+  }
+
+  /** (b) checked at the flood's height or end. */
+  private void withinMemoryBound(String when) {
+    long grown = FloodRelay.footprint() - before;
+    assertThat(grown).as("heap after GC + direct memory growth %s (bytes)", when)
+        .isLessThan(MEMORY_BOUND);
+  }
+
+  // ---- floods ------------------------------------------------------------------------------
+
+  /** CVE-2023-44487: OPEN + RESET pairs, as fast as the socket takes them. */
+  @ParameterizedTest
+  @EnumSource(Side.class)
+  void rapidResetIsCutOffByTheResetRate(Side side) throws Exception {
+    double resets = fx.refusals(Refusals.RESET_RATE);
+    hostile = connect(side);
+    int id = 1;
+    String goAway = null;
+    for (int batch = 0; batch < 200 && goAway == null; batch++) {
+      Buffer b = Buffer.buffer();
+      for (int i = 0; i < 20; i++, id += 2) {
+        FrameWriter.open(b, id, WireSpec.KIND_TCP, "127.0.0.1:" + echo.port(), Buffer.buffer());
+        FrameWriter.reset(b, id, 8, "cancel");
+      }
+      if (!sendOrEnded(b)) {
+        break;
+      }
+      if (batch % 10 == 0) {
+        good.roundTrip(); // (c) during
+      }
+      goAway = hostile.awaitEvent("GOAWAY", Duration.ofMillis(1));
+    }
+    if (goAway == null) {
+      goAway = hostile.awaitEvent("GOAWAY", Duration.ofSeconds(5));
+    }
+    assertThat(goAway).as("answer to a rapid reset flood").startsWith("GOAWAY")
+        .contains("LIMIT").contains("reset");
+    assertThat(hostile.awaitEvent("CLOSE", Duration.ofSeconds(5))).isEqualTo("CLOSE 1008");
+    assertThat(fx.refusals(Refusals.RESET_RATE)).isEqualTo(resets + 1);
+    withinMemoryBound("after a rapid-reset flood");
+    // nothing left behind: every stream the flood made the relay open at mallory's agent is gone
+    Waits.until("no stream left open at the agents", Duration.ofSeconds(10),
+        () -> fx.relay.metrics().streams(RelayMetrics.TCP) == 1); // alice's
+  }
+
+  /** Opens past max-concurrent-streams are refused one by one; the session stays. */
+  @Test
+  void opensPastTheConcurrencyLimitAreRefused() throws Exception {
+    double refused = fx.refusals(Refusals.MAX_CONCURRENT_STREAMS);
+    hostile = connect(Side.CLIENT);
+    int max = FloodRelay.TUNNEL.maxConcurrentStreams();
+    int extra = 8;
+    Buffer b = Buffer.buffer();
+    for (int i = 0; i < max + extra; i++) {
+      FrameWriter.open(b, 1 + 2 * i, WireSpec.KIND_TCP, "127.0.0.1:" + echo.port(),
+          Buffer.buffer());
+    }
+    hostile.send(b);
+    int ok = 0;
+    int limit = 0;
+    for (int i = 0; i < max + extra; i++) {
+      String e = hostile.awaitEvent("OPEN_", Duration.ofSeconds(10));
+      assertThat(e).as("answer %d of %d", i, max + extra).isNotNull();
+      if (e.startsWith("OPEN_OK")) {
+        ok++;
+      } else if (e.contains("LIMIT") && e.contains("concurrent")) {
+        limit++;
+      }
+    }
+    assertThat(ok).isEqualTo(max);
+    assertThat(limit).isEqualTo(extra);
+    assertThat(fx.refusals(Refusals.MAX_CONCURRENT_STREAMS)).isEqualTo(refused + extra);
+    good.roundTrip();
+    withinMemoryBound("with the client's streams all open");
+    assertThat(hostile.ended()).isFalse();
+  }
+
+  /**
+   * Opens at more than twice the open rate: refused ({@code open-rate}), then GOAWAY LIMIT
+   * ({@code open-flood}). An agent's opens are refused anyway (agents open nothing); the rate
+   * limit still ends its flood.
+   */
+  @ParameterizedTest
+  @EnumSource(Side.class)
+  void openFloodEndsInGoAway(Side side) throws Exception {
+    double rate = fx.refusals(Refusals.OPEN_RATE);
+    double flood = fx.refusals(Refusals.OPEN_FLOOD);
+    hostile = connect(side);
+    int id = 1;
+    String goAway = null;
+    for (int batch = 0; batch < 100 && goAway == null; batch++) {
+      Buffer b = Buffer.buffer();
+      for (int i = 0; i < 50; i++, id += 2) {
+        // not the ticket's port: refused by the relay at once, the concurrency limit stays clear
+        FrameWriter.open(b, id, WireSpec.KIND_TCP, "127.0.0.1:1", Buffer.buffer());
+      }
+      if (!sendOrEnded(b)) {
+        break;
+      }
+      goAway = hostile.awaitEvent("GOAWAY", Duration.ofMillis(1));
+    }
+    if (goAway == null) {
+      goAway = hostile.awaitEvent("GOAWAY", Duration.ofSeconds(5));
+    }
+    assertThat(goAway).as("answer to an open flood").startsWith("GOAWAY").contains("LIMIT")
+        .contains("open");
+    assertThat(fx.refusals(Refusals.OPEN_RATE)).isGreaterThan(rate);
+    assertThat(fx.refusals(Refusals.OPEN_FLOOD)).isEqualTo(flood + 1);
+    good.roundTrip();
+    withinMemoryBound("after an open flood");
+  }
+
+  /**
+   * DATA beyond the stream's window in one message (so no WINDOW_UPDATE can have been granted
+   * meanwhile): RESET FLOW_CONTROL_ERROR; the 64 MiB of DATA that follow on the reset stream
+   * are dropped, not kept.
+   */
+  @ParameterizedTest
+  @EnumSource(Side.class)
+  void dataPastTheWindowResetsTheStreamAndIsNotKept(Side side) throws Exception {
+    double flow = fx.refusals(Refusals.FLOW_CONTROL);
+    hostile = connect(side);
+    int id = openStream(side);
+    Buffer chunk = Buffer.buffer(new byte[WireSpec.DEFAULT_MAX_FRAME_SIZE]);
+    Buffer over = Buffer.buffer();
+    for (int i = 0; i < 3; i++) { // 192 KiB against a 128 KiB window
+      FrameWriter.data(over, id, chunk);
+    }
+    hostile.send(over);
+    String reset = hostile.awaitEvent("RESET " + id, Duration.ofSeconds(10));
+    assertThat(reset).as("answer to DATA past the window").contains("FLOW_CONTROL_ERROR");
+    assertThat(fx.refusals(Refusals.FLOW_CONTROL)).isEqualTo(flow + 1);
+    long flooded = 0;
+    for (int i = 0; flooded < 64L * 1024 * 1024; i++) {
+      hostile.send(over);
+      flooded += over.length();
+      if (i % 64 == 0) {
+        good.roundTrip();
+      }
+    }
+    withinMemoryBound("after 64 MiB of DATA on a reset stream");
+    hostile.send(FrameWriter.ping(Buffer.buffer(), 77)); // the session itself is still served
+    assertThat(hostile.awaitEvent("PONG", Duration.ofSeconds(10))).isEqualTo("PONG 77");
+  }
+
+  /** A WINDOW_UPDATE that takes the send window beyond 2^31-1: RESET FLOW_CONTROL_ERROR. */
+  @ParameterizedTest
+  @EnumSource(Side.class)
+  void windowUpdateOverflowResetsTheStream(Side side) throws Exception {
+    double flow = fx.refusals(Refusals.FLOW_CONTROL);
+    hostile = connect(side);
+    int id = openStream(side);
+    hostile.send(FrameWriter.windowUpdate(Buffer.buffer(), id, WireSpec.MAX_WINDOW));
+    String reset = hostile.awaitEvent("RESET " + id, Duration.ofSeconds(10));
+    assertThat(reset).as("answer to a window overflow").contains("FLOW_CONTROL_ERROR")
+        .contains("2^31-1");
+    assertThat(fx.refusals(Refusals.FLOW_CONTROL)).isEqualTo(flow + 1);
+    good.roundTrip();
+    withinMemoryBound("after a window overflow");
+  }
+
+  /** More PINGs than 10/s (burst 10): GOAWAY LIMIT. */
+  @ParameterizedTest
+  @EnumSource(Side.class)
+  void pingFloodEndsInGoAway(Side side) throws Exception {
+    double pings = fx.refusals(Refusals.PING_RATE);
+    hostile = connect(side);
+    Buffer b = Buffer.buffer();
+    for (int i = 0; i < 1000; i++) {
+      FrameWriter.ping(b, i);
+    }
+    hostile.send(b);
+    String goAway = hostile.awaitEvent("GOAWAY", Duration.ofSeconds(10));
+    assertThat(goAway).as("answer to a PING flood").startsWith("GOAWAY").contains("LIMIT")
+        .contains("ping");
+    assertThat(fx.refusals(Refusals.PING_RATE)).isEqualTo(pings + 1);
+    good.roundTrip();
+    withinMemoryBound("after a PING flood");
+  }
+
+  /**
+   * A WebSocket frame header announcing 2^31 bytes, and none of them: the relay closes with 1009
+   * (message too big) on the header alone, before any payload exists to allocate for.
+   */
+  @ParameterizedTest
+  @EnumSource(Side.class)
+  void oversizedWebSocketFrameIsRefusedOnItsHeader(Side side) throws Exception {
+    hostile = connect(side);
+    hostile.sendHeaderOnly(1L << 31);
+    assertThat(hostile.awaitEvent("CLOSE", Duration.ofSeconds(10))).isEqualTo("CLOSE 1009");
+    withinMemoryBound("after a 2 GiB frame header");
+    hostile.close();
+    // just above the relay's 65,536-byte frame limit
+    hostile = connect(side);
+    hostile.sendHeaderOnly(HostilePeer.WS_FRAME + 1);
+    assertThat(hostile.awaitEvent("CLOSE", Duration.ofSeconds(10))).isEqualTo("CLOSE 1009");
+    good.roundTrip();
+  }
+
+  // ---- helpers -----------------------------------------------------------------------------
+
+  /** Sends {@code b}; false when the relay already closed the connection under us. */
+  private boolean sendOrEnded(Buffer b) {
+    try {
+      hostile.send(b);
+      return true;
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  /** A hostile session on the side's endpoint, after the relay's SETTINGS arrived. */
+  private HostilePeer connect(Side side) throws Exception {
+    Settings s = new Settings(64 * 1024, WireSpec.DEFAULT_MAX_FRAME_SIZE, 1024,
+        WireSpec.DEFAULT_MAX_OPEN_SIZE);
+    HostilePeer p;
+    if (side == Side.CLIENT) {
+      p = HostilePeer.connect(fx.relay.port(), fx.relay.caCertPem(), ClientEndpoint.PATH,
+          fx.ticket(mallory, "m", echo.port()), s);
+    } else {
+      p = HostilePeer.connect(fx.relay.port(), fx.relay.caCertPem(), AgentEndpoint.PATH,
+          eveAgentToken, s);
+    }
+    assertThat(p.awaitEvent("SETTINGS", Duration.ofSeconds(10))).isNotNull();
+    if (side == Side.AGENT) {
+      hostile = p;
+      Waits.until("eve's agent registered", Duration.ofSeconds(10),
+          () -> fx.relay.agents().agentIds().size() == 3);
+    }
+    return p;
+  }
+
+  /**
+   * An open stream with the hostile peer: as a client it opens one to the echo; as an agent it
+   * accepts the one eve's client opens through the relay. Returns its id on the hostile side.
+   */
+  private int openStream(Side side) throws Exception {
+    if (side == Side.CLIENT) {
+      hostile.send(FrameWriter.open(Buffer.buffer(), 1, WireSpec.KIND_TCP,
+          "127.0.0.1:" + echo.port(), Buffer.buffer()));
+      assertThat(hostile.awaitEvent("OPEN_", Duration.ofSeconds(10))).isEqualTo("OPEN_OK 1");
+      return 1;
+    }
+    TestClient eveClient = await(TestClient.connect(fx.vertx, fx.relay.port(),
+        fx.relay.caCertPem(), fx.ticket(eve, "e", 7)));
+    eveClients.add(eveClient);
+    eveClient.openTcp(7); // completes once the hostile agent answers
+    String open = hostile.awaitEvent("OPEN ", Duration.ofSeconds(10));
+    assertThat(open).as("the relay's OPEN at the hostile agent").isNotNull();
+    int id = Integer.parseInt(open.split(" ")[1]);
+    hostile.send(FrameWriter.openOk(Buffer.buffer(), id));
+    return id;
+  }
+
+  private final java.util.List<TestClient> eveClients = new java.util.ArrayList<>();
+
+  @AfterEach
+  void closeEveClients() {
+    eveClients.forEach(TestClient::close);
+    eveClients.clear();
+  }
+
+  /** Writes 64 KiB chunks for as long as the connection takes them (back-pressure respected). */
+  private static void pour(NetSocket s) {
+    Buffer chunk = Buffer.buffer(new byte[64 * 1024]);
+    Runnable[] fill = new Runnable[1];
+    fill[0] = () -> {
+      while (!s.writeQueueFull()) {
+        s.write(chunk.copy());
+      }
+      s.drainHandler(v -> fill[0].run());
+    };
+    s.exceptionHandler(e -> s.close());
+    fill[0].run();
+  }
+
+  /**
+   * Alice's well-behaved tunnel: her client, one stream through the relay to her agent and the
+   * echo, and a 64-byte round trip on it whenever the test asks.
+   */
+  static final class Good implements AutoCloseable {
+    private final TestClient client;
+    private final Stream stream;
+    private volatile Promise<Void> waiting;
+    private final Buffer received = Buffer.buffer();
+    private int expected;
+
+    Good() {
+      client = await(TestClient.connect(fx.vertx, fx.relay.port(), fx.relay.caCertPem(),
+          fx.ticket(alice, "dev", echo.port())));
+      stream = await(client.openTcp(echo.port()));
+      stream.handler(b -> {
+        synchronized (received) {
+          received.appendBuffer(b);
+          if (received.length() >= expected && waiting != null) {
+            waiting.tryComplete();
+          }
+        }
+      });
+    }
+
+    /** One 64-byte round trip; fails the test after 10 s. */
+    void roundTrip() {
+      Promise<Void> p = Promise.promise();
+      synchronized (received) {
+        expected = received.length() + 64;
+        waiting = p;
+      }
+      stream.write(Buffer.buffer(new byte[64]));
+      try {
+        p.future().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+      } catch (Exception e) {
+        throw new AssertionError("alice's tunnel did not round-trip within 10 s: " + e, e);
+      }
+    }
+
+    io.relaymesh.proxy.session.Session session() {
+      return client.session;
+    }
+
+    @Override
+    public void close() {
+      client.close();
+    }
+  }
+}
