@@ -30,7 +30,8 @@ import javax.net.ssl.TrustManagerFactory;
  * WebSocket frames it builds itself (so it can also send a frame header alone, announcing any
  * length). It reads only when the test asks it to ({@link #next}), so "a peer that never reads"
  * is this peer left alone. What it reads is decoded with the production {@link FrameReader} into
- * {@link RecordingListener} events ({@code "GOAWAY 0 LIMIT peer pings..."}); a WebSocket close
+ * {@link RecordingListener} events ({@code "GOAWAY 0 LIMIT peer pings..."}), and the relay's
+ * PINGs read are answered, so a peer that reads is alive; a WebSocket close
  * becomes {@code "CLOSE <status>"}, the end of the connection {@code "EOF"}.
  *
  * <p>Threading: one test thread.
@@ -56,11 +57,19 @@ final class HostilePeer implements AutoCloseable {
     this.in = new DataInputStream(in);
   }
 
-  /** DATA is recorded by length, not content. */
+  /** DATA is recorded by length, not content; PINGs are answered (when read). */
   private static final class Events extends RecordingListener {
+    final java.util.List<Long> pings = new java.util.ArrayList<>();
+
     @Override
     public void onData(int id, Buffer payload) {
       events.add("DATA " + id + " " + payload.length());
+    }
+
+    @Override
+    public void onPing(long opaque) {
+      super.onPing(opaque);
+      pings.add(opaque);
     }
   }
 
@@ -161,7 +170,7 @@ final class HostilePeer implements AutoCloseable {
 
   /**
    * The next event the relay sent, reading (at most {@code max}) only when none is buffered;
-   * {@code null} when nothing came within {@code max}. PINGs are recorded, not answered.
+   * {@code null} when nothing came within {@code max}.
    */
   String next(Duration max) throws IOException {
     long deadline = System.nanoTime() + max.toNanos();
@@ -183,13 +192,16 @@ final class HostilePeer implements AutoCloseable {
     return events.events.get(next++);
   }
 
-  /** Reads events until one starts with {@code prefix}; returns it, or null after {@code max}. */
+  /**
+   * Reads events until one starts with {@code prefix} or the connection ends ({@code CLOSE ...},
+   * {@code EOF}); returns it, or null after {@code max}.
+   */
   String awaitEvent(String prefix, Duration max) throws IOException {
     long deadline = System.nanoTime() + max.toNanos();
     while (true) {
       long left = deadline - System.nanoTime();
       String e = left <= 0 ? null : next(Duration.ofNanos(left));
-      if (e == null || e.startsWith(prefix)) {
+      if (e == null || e.startsWith(prefix) || e.startsWith("CLOSE") || e.equals("EOF")) {
         return e;
       }
     }
@@ -233,6 +245,12 @@ final class HostilePeer implements AutoCloseable {
         } catch (ProtocolException e) {
           throw new IOException("relay sent an undecodable message: " + e.getMessage(), e);
         }
+        if (!events.pings.isEmpty()) { // alive as long as it reads: only flooding is hostile
+          Buffer pongs = Buffer.buffer();
+          events.pings.forEach(opaque -> FrameWriter.pong(pongs, opaque));
+          events.pings.clear();
+          send(pongs);
+        }
         return;
       }
     }
@@ -241,6 +259,12 @@ final class HostilePeer implements AutoCloseable {
   private void end(String event) {
     events.events.add(event);
     ended = true;
+  }
+
+  /** The last events read, for assertion messages. */
+  String trace() {
+    java.util.List<String> e = events.events;
+    return "events from the relay: " + e.subList(Math.max(0, e.size() - 12), e.size());
   }
 
   /** Whether the relay ended the connection (a close frame or EOF was read). */

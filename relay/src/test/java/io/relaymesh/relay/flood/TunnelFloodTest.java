@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.relaymesh.control.testing.SharedPostgres;
 import io.relaymesh.proxy.session.Refusals;
 import io.relaymesh.proxy.session.Stream;
+import io.relaymesh.proxy.transport.WebSocketTransport;
 import io.relaymesh.proxy.wire.FrameWriter;
 import io.relaymesh.proxy.wire.Settings;
 import io.relaymesh.proxy.wire.WireSpec;
@@ -20,7 +21,6 @@ import io.vertx.core.Promise;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.net.NetServer;
 import io.vertx.core.net.NetServerOptions;
-import io.vertx.core.net.NetSocket;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -70,6 +70,7 @@ class TunnelFloodTest {
   static FloodRelay fx;
   static BlockingEcho echo;
   static NetServer firehose;
+  static int firehosePort;
   static String alice;
   static String mallory;
   static String eve;
@@ -94,6 +95,7 @@ class TunnelFloodTest {
     // the workspace service a hostile client asks to send without ever reading what it gets
     firehose = await(fx.vertx.createNetServer(new NetServerOptions().setHost("127.0.0.1"))
         .connectHandler(TunnelFloodTest::pour).listen(0));
+    firehosePort = firehose.actualPort();
     aliceAgent = await(TestAgent.connect(fx.vertx, fx.relay.port(), fx.relay.caCertPem(),
         aliceToken));
     malloryAgent = await(TestAgent.connect(fx.vertx, fx.relay.port(), fx.relay.caCertPem(),
@@ -266,34 +268,41 @@ class TunnelFloodTest {
   }
 
   /**
-   * DATA beyond the stream's window in one message (so no WINDOW_UPDATE can have been granted
-   * meanwhile): RESET FLOW_CONTROL_ERROR; the 64 MiB of DATA that follow on the reset stream
-   * are dropped, not kept.
+   * DATA sent regardless of the window (3 frames of 64 KiB per message, no WINDOW_UPDATE
+   * awaited): the stream's credit runs out once what the relay forwarded stalls behind a peer
+   * that does not read (the hostile side never grants its own window), and the relay answers
+   * RESET FLOW_CONTROL_ERROR; the rest of the 64 MiB on the reset stream is dropped, not kept.
    */
   @ParameterizedTest
   @EnumSource(Side.class)
   void dataPastTheWindowResetsTheStreamAndIsNotKept(Side side) throws Exception {
     double flow = fx.refusals(Refusals.FLOW_CONTROL);
-    hostile = connect(side);
+    hostile = connect(side, echo.port(), NORMAL);
     int id = openStream(side);
     Buffer chunk = Buffer.buffer(new byte[WireSpec.DEFAULT_MAX_FRAME_SIZE]);
     Buffer over = Buffer.buffer();
-    for (int i = 0; i < 3; i++) { // 192 KiB against a 128 KiB window
+    for (int i = 0; i < 3; i++) {
       FrameWriter.data(over, id, chunk);
     }
-    hostile.send(over);
-    String reset = hostile.awaitEvent("RESET " + id, Duration.ofSeconds(10));
-    assertThat(reset).as("answer to DATA past the window").contains("FLOW_CONTROL_ERROR");
-    assertThat(fx.refusals(Refusals.FLOW_CONTROL)).isEqualTo(flow + 1);
+    String reset = null;
     long flooded = 0;
     for (int i = 0; flooded < 64L * 1024 * 1024; i++) {
       hostile.send(over);
       flooded += over.length();
+      if (reset == null) {
+        reset = hostile.awaitEvent("RESET " + id, Duration.ofMillis(1));
+      }
       if (i % 64 == 0) {
         good.roundTrip();
       }
     }
-    withinMemoryBound("after 64 MiB of DATA on a reset stream");
+    withinMemoryBound("after 64 MiB of DATA regardless of the window");
+    if (reset == null) {
+      reset = hostile.awaitEvent("RESET " + id, Duration.ofSeconds(5));
+    }
+    assertThat(reset).as("answer to DATA past the window; %s", hostile.trace())
+        .contains("FLOW_CONTROL_ERROR");
+    assertThat(fx.refusals(Refusals.FLOW_CONTROL)).isEqualTo(flow + 1);
     hostile.send(FrameWriter.ping(Buffer.buffer(), 77)); // the session itself is still served
     assertThat(hostile.awaitEvent("PONG", Duration.ofSeconds(10))).isEqualTo("PONG 77");
   }
@@ -334,22 +343,93 @@ class TunnelFloodTest {
   }
 
   /**
-   * A WebSocket frame header announcing 2^31 bytes, and none of them: the relay closes with 1009
-   * (message too big) on the header alone, before any payload exists to allocate for.
+   * A WebSocket frame header announcing 2^31 bytes, and none of them: the relay drops the
+   * connection on the header alone, before any payload exists to allocate for; likewise a header
+   * just above the 65,536-byte frame limit, and a message that grows past 256 KiB in frames
+   * within the limit. Each is counted as {@code message-size}.
    */
   @ParameterizedTest
   @EnumSource(Side.class)
-  void oversizedWebSocketFrameIsRefusedOnItsHeader(Side side) throws Exception {
-    hostile = connect(side);
+  void oversizedWebSocketFramesAreRefusedBeforeAllocation(Side side) throws Exception {
+    double refused = fx.refusals(WebSocketTransport.MESSAGE_SIZE);
+    hostile = connect(side, echo.port(), NORMAL);
     hostile.sendHeaderOnly(1L << 31);
-    assertThat(hostile.awaitEvent("CLOSE", Duration.ofSeconds(10))).isEqualTo("CLOSE 1009");
+    assertThat(hostile.awaitEvent("CLOSE", Duration.ofSeconds(10))).as(hostile.trace())
+        .isIn("CLOSE 1009", "EOF");
     withinMemoryBound("after a 2 GiB frame header");
     hostile.close();
-    // just above the relay's 65,536-byte frame limit
-    hostile = connect(side);
+    hostile = connect(side, echo.port(), NORMAL);
     hostile.sendHeaderOnly(HostilePeer.WS_FRAME + 1);
-    assertThat(hostile.awaitEvent("CLOSE", Duration.ofSeconds(10))).isEqualTo("CLOSE 1009");
+    assertThat(hostile.awaitEvent("CLOSE", Duration.ofSeconds(10))).as(hostile.trace())
+        .isIn("CLOSE 1009", "EOF");
+    hostile.close();
+    hostile = connect(side, echo.port(), NORMAL);
+    Buffer big = Buffer.buffer();
+    for (int i = 0; i < 5; i++) { // 5 x 64 KiB + headers > 256 KiB, in 64 KiB WebSocket frames
+      FrameWriter.ping(big, i);
+      FrameWriter.header(big, 0x42, 0, 0, 64 * 1024 - 20).appendBytes(new byte[64 * 1024 - 20]);
+    }
+    hostile.send(big);
+    assertThat(hostile.awaitEvent("GOAWAY", Duration.ofSeconds(10))).as(hostile.trace())
+        .contains("FRAME_SIZE_ERROR").contains("max message size");
+    Waits.until("3 message-size refusals counted", Duration.ofSeconds(10),
+        () -> fx.refusals(WebSocketTransport.MESSAGE_SIZE) == refused + 3);
     good.roundTrip();
+  }
+
+  /**
+   * A peer that never reads, announcing a 2^31-1 window so that only the relay's own write-queue
+   * bound holds back what it sends: as a client it opens 4 streams to a service that writes
+   * without end; as an agent it accepts a stream eve's client writes into without end. It keeps
+   * sending a PING every 200 ms (under the rate limit), so "nothing received" never fires; the
+   * relay must still find it dead (its PINGs stay unanswered) within the dead-peer timeout (3 s
+   * here) and drop it, holding a bounded amount for it meanwhile.
+   */
+  @ParameterizedTest
+  @EnumSource(Side.class)
+  void peerThatNeverReadsIsBoundedAndDropped(Side side) throws Exception {
+    double dead = fx.refusals(Refusals.DEAD_PEER);
+    java.util.function.IntSupplier sessions = side == Side.CLIENT
+        ? fx.relay.metrics()::clientSessions : fx.relay.metrics()::agentTunnels;
+    int others = sessions.getAsInt();
+    Settings hugeWindow = new Settings(WireSpec.MAX_WINDOW, WireSpec.DEFAULT_MAX_FRAME_SIZE, 1024,
+        WireSpec.DEFAULT_MAX_OPEN_SIZE);
+    hostile = connect(side, firehosePort, hugeWindow);
+    if (side == Side.CLIENT) {
+      Buffer opens = Buffer.buffer();
+      for (int i = 0; i < 4; i++) {
+        FrameWriter.open(opens, 1 + 2 * i, WireSpec.KIND_TCP, "127.0.0.1:" + firehosePort,
+            Buffer.buffer());
+      }
+      hostile.send(opens);
+    } else {
+      openStream(side);
+      eveStream.onSuccess(TunnelFloodTest::pour);
+    }
+    long start = System.nanoTime();
+    long height = 0;
+    boolean dropped = false;
+    for (int i = 0; i < 100 && !dropped; i++) { // bounded: 20 s
+      Thread.sleep(200);
+      try {
+        hostile.send(FrameWriter.ping(Buffer.buffer(), i));
+      } catch (IOException e) {
+        // the relay closed the connection
+      }
+      if (i == 10) { // 2 s in: the relay holds what it will hold for this peer
+        good.roundTrip();
+        height = FloodRelay.footprint() - before;
+      }
+      dropped = sessions.getAsInt() == others;
+    }
+    long tookMs = (System.nanoTime() - start) / 1_000_000;
+    assertThat(dropped).as("relay dropped the peer that never reads (after %d ms)", tookMs)
+        .isTrue();
+    assertThat(height).as("memory growth while the peer did not read (bytes)")
+        .isLessThan(MEMORY_BOUND);
+    assertThat(fx.refusals(Refusals.DEAD_PEER)).isEqualTo(dead + 1);
+    System.out.printf("never-reading %s dropped after %d ms; growth at 2 s: %d KiB%n", side,
+        tookMs, height / 1024);
   }
 
   // ---- helpers -----------------------------------------------------------------------------
@@ -364,25 +444,34 @@ class TunnelFloodTest {
     }
   }
 
-  /** A hostile session on the side's endpoint, after the relay's SETTINGS arrived. */
-  private HostilePeer connect(Side side) throws Exception {
-    Settings s = new Settings(64 * 1024, WireSpec.DEFAULT_MAX_FRAME_SIZE, 1024,
-        WireSpec.DEFAULT_MAX_OPEN_SIZE);
+  /** SETTINGS of a hostile peer that looks ordinary: 64 KiB window, default limits. */
+  static final Settings NORMAL = new Settings(64 * 1024, WireSpec.DEFAULT_MAX_FRAME_SIZE, 1024,
+      WireSpec.DEFAULT_MAX_OPEN_SIZE);
+
+  /**
+   * A hostile session on the side's endpoint (a client's ticket is for {@code port}), after the
+   * relay's SETTINGS arrived.
+   */
+  private HostilePeer connect(Side side, int port, Settings s) throws Exception {
     HostilePeer p;
     if (side == Side.CLIENT) {
       p = HostilePeer.connect(fx.relay.port(), fx.relay.caCertPem(), ClientEndpoint.PATH,
-          fx.ticket(mallory, "m", echo.port()), s);
+          fx.ticket(mallory, "m", port), s);
     } else {
       p = HostilePeer.connect(fx.relay.port(), fx.relay.caCertPem(), AgentEndpoint.PATH,
           eveAgentToken, s);
     }
+    hostile = p;
     assertThat(p.awaitEvent("SETTINGS", Duration.ofSeconds(10))).isNotNull();
     if (side == Side.AGENT) {
-      hostile = p;
       Waits.until("eve's agent registered", Duration.ofSeconds(10),
           () -> fx.relay.agents().agentIds().size() == 3);
     }
     return p;
+  }
+
+  private HostilePeer connect(Side side) throws Exception {
+    return connect(side, echo.port(), NORMAL);
   }
 
   /**
@@ -399,7 +488,7 @@ class TunnelFloodTest {
     TestClient eveClient = await(TestClient.connect(fx.vertx, fx.relay.port(),
         fx.relay.caCertPem(), fx.ticket(eve, "e", 7)));
     eveClients.add(eveClient);
-    eveClient.openTcp(7); // completes once the hostile agent answers
+    eveStream = eveClient.openTcp(7); // completes once the hostile agent answers
     String open = hostile.awaitEvent("OPEN ", Duration.ofSeconds(10));
     assertThat(open).as("the relay's OPEN at the hostile agent").isNotNull();
     int id = Integer.parseInt(open.split(" ")[1]);
@@ -408,6 +497,8 @@ class TunnelFloodTest {
   }
 
   private final java.util.List<TestClient> eveClients = new java.util.ArrayList<>();
+  /** The stream eve's client opened to the hostile agent. */
+  private io.vertx.core.Future<Stream> eveStream;
 
   @AfterEach
   void closeEveClients() {
@@ -415,8 +506,8 @@ class TunnelFloodTest {
     eveClients.clear();
   }
 
-  /** Writes 64 KiB chunks for as long as the connection takes them (back-pressure respected). */
-  private static void pour(NetSocket s) {
+  /** Writes 64 KiB chunks for as long as {@code s} takes them (back-pressure respected). */
+  private static void pour(io.vertx.core.streams.WriteStream<Buffer> s) {
     Buffer chunk = Buffer.buffer(new byte[64 * 1024]);
     Runnable[] fill = new Runnable[1];
     fill[0] = () -> {
@@ -425,7 +516,7 @@ class TunnelFloodTest {
       }
       s.drainHandler(v -> fill[0].run());
     };
-    s.exceptionHandler(e -> s.close());
+    s.exceptionHandler(e -> { }); // ends when the connection or stream does
     fill[0].run();
   }
 
