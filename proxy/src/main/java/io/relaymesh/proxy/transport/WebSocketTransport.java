@@ -207,10 +207,32 @@ public final class WebSocketTransport implements TunnelTransport {
     ws.closeHandler(handler);
   }
 
+  /**
+   * How long a close waits for the peer's answer before the connection is dropped (ms; system
+   * property {@code relaymesh.tunnel.closeTimeoutMs}). A peer that does not read never gets our
+   * close frame (it waits behind everything queued for it), so Vert.x's own closing timeout,
+   * which starts once the frame is written, never starts: without this the connection and what
+   * is queued for it stay forever.
+   */
+  public static final long CLOSE_TIMEOUT_MS = Long.getLong("relaymesh.tunnel.closeTimeoutMs",
+      5000);
+
   @Override
   public void close(int status, String reason) {
     if (!ws.isClosed()) {
       ws.close((short) status, reason);
+      io.vertx.core.Context ctx = io.vertx.core.Vertx.currentContext();
+      if (ctx != null && ws instanceof WebSocketInternal internal
+          && internal.channelHandlerContext() != null) {
+        io.netty.channel.Channel ch = internal.channelHandlerContext().channel();
+        ctx.owner().setTimer(CLOSE_TIMEOUT_MS, t -> {
+          if (ch.isActive()) {
+            LOG.info("tunnel websocket {}: close not answered within {} ms (the peer does not"
+                + " read); dropping the connection", ws.remoteAddress(), CLOSE_TIMEOUT_MS);
+            ch.close();
+          }
+        });
+      }
     }
   }
 

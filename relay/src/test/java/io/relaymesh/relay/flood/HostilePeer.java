@@ -13,13 +13,15 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.security.KeyStore;
 import java.security.cert.CertificateFactory;
 import java.time.Duration;
 import java.util.Base64;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.TrustManagerFactory;
@@ -28,13 +30,14 @@ import javax.net.ssl.TrustManagerFactory;
  * The hostile side of a tunnel: a blocking TLS socket that does the WebSocket upgrade by hand and
  * then writes whatever the test asks, frames built with the production {@link FrameWriter}, in
  * WebSocket frames it builds itself (so it can also send a frame header alone, announcing any
- * length). It reads only when the test asks it to ({@link #next}), so "a peer that never reads"
- * is this peer left alone. What it reads is decoded with the production {@link FrameReader} into
+ * length). A reader thread reads until {@link #stopReading()} ("a peer that never reads" is one
+ * that stopped), decoding with the production {@link FrameReader} into
  * {@link RecordingListener} events ({@code "GOAWAY 0 LIMIT peer pings..."}), and the relay's
  * PINGs read are answered, so a peer that reads is alive; a WebSocket close
  * becomes {@code "CLOSE <status>"}, the end of the connection {@code "EOF"}.
  *
- * <p>Threading: one test thread.
+ * <p>Threading: the test thread sends and takes events; the reader thread reads and answers
+ * PINGs; sends are serialized.
  */
 final class HostilePeer implements AutoCloseable {
   /** Largest message this peer accepts (the relay sends at most 256 KiB ones). */
@@ -48,13 +51,18 @@ final class HostilePeer implements AutoCloseable {
   private final FrameReader reader = new FrameReader(WireSpec.MAX_MAX_FRAME_SIZE,
       WireSpec.MAX_MAX_FRAME_SIZE);
   private final Events events = new Events();
-  private int next;
-  private boolean ended;
+  private final BlockingQueue<String> queue = new LinkedBlockingQueue<>();
+  private final Thread readerThread;
+  private final java.util.Queue<String> trace = new java.util.concurrent.ConcurrentLinkedQueue<>();
+  private volatile boolean reading = true;
+  private volatile boolean ended;
 
   private HostilePeer(SSLSocket socket, InputStream in) throws IOException {
     this.socket = socket;
     this.out = socket.getOutputStream();
     this.in = new DataInputStream(in);
+    this.readerThread = new Thread(this::readLoop, "hostile-peer-reader");
+    this.readerThread.setDaemon(true);
   }
 
   /** DATA is recorded by length, not content; PINGs are answered (when read). */
@@ -108,8 +116,10 @@ final class HostilePeer implements AutoCloseable {
         throw new IOException("upgrade of " + path + " refused: " + head.lines().findFirst()
             .orElse(""));
       }
+      s.setSoTimeout(0); // the reader thread blocks until data, the end, or close()
       HostilePeer p = new HostilePeer(s, in);
       p.send(FrameWriter.settings(Buffer.buffer(), settings));
+      p.readerThread.start();
       return p;
     } catch (Exception e) {
       s.close();
@@ -133,7 +143,7 @@ final class HostilePeer implements AutoCloseable {
    * Sends {@code frames} as one binary WebSocket message, in masked WebSocket frames of at most
    * {@link #WS_FRAME} bytes (the relay's {@code maxWebSocketFrameSize}).
    */
-  void send(Buffer frames) throws IOException {
+  synchronized void send(Buffer frames) throws IOException {
     byte[] payload = frames.getBytes();
     int off = 0;
     do {
@@ -150,7 +160,7 @@ final class HostilePeer implements AutoCloseable {
    * Sends only the header of a binary WebSocket frame announcing {@code length} payload bytes,
    * and none of them.
    */
-  void sendHeaderOnly(long length) throws IOException {
+  synchronized void sendHeaderOnly(long length) throws IOException {
     out.write(header(0x2, true, length));
     out.flush();
   }
@@ -168,35 +178,16 @@ final class HostilePeer implements AutoCloseable {
     return h.appendInt(0).getBytes();
   }
 
-  /**
-   * The next event the relay sent, reading (at most {@code max}) only when none is buffered;
-   * {@code null} when nothing came within {@code max}.
-   */
-  String next(Duration max) throws IOException {
-    long deadline = System.nanoTime() + max.toNanos();
-    while (next >= events.events.size()) {
-      if (ended) {
-        return null;
-      }
-      long left = (deadline - System.nanoTime()) / 1_000_000;
-      if (left <= 0) {
-        return null;
-      }
-      socket.setSoTimeout((int) left);
-      try {
-        readMessage();
-      } catch (SocketTimeoutException e) {
-        return null;
-      }
-    }
-    return events.events.get(next++);
+  /** The next event the relay sent within {@code max}, or {@code null}. */
+  String next(Duration max) throws InterruptedException {
+    return queue.poll(max.toNanos(), TimeUnit.NANOSECONDS);
   }
 
   /**
-   * Reads events until one starts with {@code prefix} or the connection ends ({@code CLOSE ...},
+   * Events until one starts with {@code prefix} or the connection ends ({@code CLOSE ...},
    * {@code EOF}); returns it, or null after {@code max}.
    */
-  String awaitEvent(String prefix, Duration max) throws IOException {
+  String awaitEvent(String prefix, Duration max) throws InterruptedException {
     long deadline = System.nanoTime() + max.toNanos();
     while (true) {
       long left = deadline - System.nanoTime();
@@ -204,6 +195,32 @@ final class HostilePeer implements AutoCloseable {
       if (e == null || e.startsWith(prefix) || e.startsWith("CLOSE") || e.equals("EOF")) {
         return e;
       }
+    }
+  }
+
+  /**
+   * From now on nothing more is read from the socket (the reader thread parks); what the relay
+   * sends stays in its queues and the kernel's buffers, its PINGs go unanswered.
+   */
+  void stopReading() {
+    reading = false;
+  }
+
+  private void readLoop() {
+    try {
+      while (!ended) {
+        while (!reading) {
+          if (ended) {
+            return;
+          }
+          Thread.sleep(50);
+        }
+        readMessage();
+      }
+    } catch (IOException e) {
+      end("EOF");
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
   }
 
@@ -245,6 +262,9 @@ final class HostilePeer implements AutoCloseable {
         } catch (ProtocolException e) {
           throw new IOException("relay sent an undecodable message: " + e.getMessage(), e);
         }
+        queue.addAll(events.events);
+        trace.addAll(events.events);
+        events.events.clear();
         if (!events.pings.isEmpty()) { // alive as long as it reads: only flooding is hostile
           Buffer pongs = Buffer.buffer();
           events.pings.forEach(opaque -> FrameWriter.pong(pongs, opaque));
@@ -257,13 +277,16 @@ final class HostilePeer implements AutoCloseable {
   }
 
   private void end(String event) {
-    events.events.add(event);
-    ended = true;
+    if (!ended) {
+      ended = true;
+      trace.add(event);
+      queue.add(event);
+    }
   }
 
   /** The last events read, for assertion messages. */
   String trace() {
-    java.util.List<String> e = events.events;
+    java.util.List<String> e = new java.util.ArrayList<>(trace);
     return "events from the relay: " + e.subList(Math.max(0, e.size() - 12), e.size());
   }
 
@@ -274,6 +297,7 @@ final class HostilePeer implements AutoCloseable {
 
   @Override
   public void close() {
+    ended = true;
     try {
       socket.close();
     } catch (IOException e) {
