@@ -229,7 +229,9 @@ public final class WebSocketTransport implements TunnelTransport {
           if (ch.isActive()) {
             LOG.info("tunnel websocket {}: close not answered within {} ms (the peer does not"
                 + " read); dropping the connection", ws.remoteAddress(), CLOSE_TIMEOUT_MS);
-            ch.close();
+            // below the pipeline: a TLS close would wait for its close_notify, which is queued
+            // behind the same unread bytes; this closes the socket and fails what is queued
+            ch.eventLoop().execute(() -> ch.unsafe().close(ch.unsafe().voidPromise()));
           }
         });
       }

@@ -433,12 +433,18 @@ class TunnelFloodTest {
 
   // ---- helpers -----------------------------------------------------------------------------
 
-  /** The relay answers GOAWAY FRAME_SIZE_ERROR naming {@code limit}, then closes. */
+  /**
+   * The relay answers GOAWAY FRAME_SIZE_ERROR naming {@code limit} and closes; when Netty's
+   * decoder refused a frame header it drops the connection itself, which may beat the GOAWAY.
+   */
   private void refusedForSize(String limit) throws InterruptedException {
-    assertThat(hostile.awaitEvent("GOAWAY", Duration.ofSeconds(10))).as(hostile.trace())
-        .contains("FRAME_SIZE_ERROR").contains(limit);
-    assertThat(hostile.awaitEvent("CLOSE", Duration.ofSeconds(10))).as(hostile.trace())
-        .isIn("CLOSE 1002", "EOF");
+    String e = hostile.awaitEvent("GOAWAY", Duration.ofSeconds(10));
+    assertThat(e).as(hostile.trace()).isNotNull();
+    if (e.startsWith("GOAWAY")) {
+      assertThat(e).contains("FRAME_SIZE_ERROR").contains(limit);
+      e = hostile.awaitEvent("CLOSE", Duration.ofSeconds(10));
+    }
+    assertThat(e).as(hostile.trace()).isIn("CLOSE 1002", "EOF");
   }
 
   /** Sends {@code b}; false when the relay already closed the connection under us. */
