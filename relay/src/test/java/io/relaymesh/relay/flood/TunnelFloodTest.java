@@ -159,6 +159,7 @@ class TunnelFloodTest {
   /** (b) checked at the flood's height or end. */
   private void withinMemoryBound(String when) {
     long grown = FloodRelay.footprint() - before;
+    System.out.printf("flood memory growth %s: %d KiB%n", when, grown / 1024);
     assertThat(grown).as("heap after GC + direct memory growth %s (bytes)", when)
         .isLessThan(MEMORY_BOUND);
   }
