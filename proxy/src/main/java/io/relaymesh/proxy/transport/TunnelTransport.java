@@ -38,7 +38,10 @@ public interface TunnelTransport {
    * Input the transport refused: {@code label} is the refusal reason of docs/protocol.md §9
    * ({@code message-size}, {@code protocol-error}), {@code why} says what came in.
    */
-  record Refused(String label, String why) {}
+  record Refused(String label, String why) {
+    /** A WebSocket frame or message above the size limit. */
+    public static final String MESSAGE_SIZE = "message-size";
+  }
 
   /** Called once when the transport is closed, by either side. */
   void closeHandler(Handler<Void> handler);

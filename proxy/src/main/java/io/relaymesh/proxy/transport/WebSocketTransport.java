@@ -26,7 +26,7 @@ public final class WebSocketTransport implements TunnelTransport {
    * The refusal reason of a WebSocket frame or message above the size limit (the relay's
    * {@code maxWebSocketFrameSize} 65,536 / {@code maxWebSocketMessageSize} 256 KiB).
    */
-  public static final String MESSAGE_SIZE = "message-size";
+  public static final String MESSAGE_SIZE = Refused.MESSAGE_SIZE;
 
   private final WebSocketBase ws;
   private Handler<Refused> refused;

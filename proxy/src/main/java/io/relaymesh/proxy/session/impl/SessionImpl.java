@@ -10,7 +10,6 @@ import io.relaymesh.proxy.session.Stream;
 import io.relaymesh.proxy.session.StreamRefusedException;
 import io.relaymesh.proxy.session.StreamResetException;
 import io.relaymesh.proxy.transport.TunnelTransport;
-import io.relaymesh.proxy.transport.WebSocketTransport;
 import io.relaymesh.proxy.wire.ErrorCode;
 import io.relaymesh.proxy.wire.FrameListener;
 import io.relaymesh.proxy.wire.FrameReader;
@@ -127,8 +126,9 @@ public final class SessionImpl implements Session {
     transport.messageHandler(this::onMessage);
     transport.drainHandler(v -> out.flush());
     transport.closeHandler(v -> transportClosed());
-    transport.refusedHandler(r -> connectionError(WebSocketTransport.MESSAGE_SIZE.equals(r.label())
-        ? ErrorCode.FRAME_SIZE_ERROR : ErrorCode.PROTOCOL_ERROR, r.why(), r.label()));
+    transport.refusedHandler(r -> connectionError(
+        TunnelTransport.Refused.MESSAGE_SIZE.equals(r.label())
+            ? ErrorCode.FRAME_SIZE_ERROR : ErrorCode.PROTOCOL_ERROR, r.why(), r.label()));
     transport.invalidMessageHandler(what -> connectionError(ErrorCode.PROTOCOL_ERROR,
         "unexpected " + what + " (only binary messages are allowed)", Refusals.PROTOCOL_ERROR));
     control(FrameWriter.settings(Buffer.buffer(40), new Settings(config.initialStreamWindow(),
