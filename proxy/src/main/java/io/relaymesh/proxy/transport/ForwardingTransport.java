@@ -41,6 +41,11 @@ public abstract class ForwardingTransport implements TunnelTransport {
   }
 
   @Override
+  public void refusedHandler(Handler<Refused> handler) {
+    delegate.refusedHandler(handler);
+  }
+
+  @Override
   public void closeHandler(Handler<Void> handler) {
     delegate.closeHandler(handler);
   }

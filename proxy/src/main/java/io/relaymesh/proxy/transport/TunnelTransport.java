@@ -27,6 +27,22 @@ public interface TunnelTransport {
   /** Called when a message arrives that the protocol does not allow (e.g. a text message). */
   default void invalidMessageHandler(Handler<String> handler) {}
 
+  /**
+   * Called when the transport refused the peer's input below the session's framing (a WebSocket
+   * frame or message above the size limit, a corrupt WebSocket frame): the input is lost, so the
+   * session ends with a connection error counted under {@link Refused#label()}.
+   */
+  default void refusedHandler(Handler<Refused> handler) {}
+
+  /**
+   * Input the transport refused: {@code label} is the refusal reason of docs/protocol.md §9
+   * ({@code message-size}, {@code protocol-error}), {@code why} says what came in.
+   */
+  record Refused(String label, String why) {
+    /** A WebSocket frame or message above the size limit. */
+    public static final String MESSAGE_SIZE = "message-size";
+  }
+
   /** Called once when the transport is closed, by either side. */
   void closeHandler(Handler<Void> handler);
 

@@ -5,7 +5,9 @@ import io.vertx.core.buffer.Buffer;
 import io.relaymesh.proxy.wire.WireSpec;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPipeline;
+import io.netty.handler.codec.http.websocketx.CorruptedWebSocketFrameException;
 import io.netty.handler.codec.http.websocketx.WebSocket13FrameEncoder;
+import io.netty.handler.codec.http.websocketx.WebSocketCloseStatus;
 import io.netty.handler.codec.http.websocketx.WebSocketFrameEncoder;
 import io.vertx.core.MultiMap;
 import io.vertx.core.http.HttpServerRequest;
@@ -20,13 +22,50 @@ import org.slf4j.LoggerFactory;
  * message is one binary WebSocket message. Create it on the WebSocket's context.
  */
 public final class WebSocketTransport implements TunnelTransport {
+  /**
+   * The refusal reason of a WebSocket frame or message above the size limit (the relay's
+   * {@code maxWebSocketFrameSize} 65,536 / {@code maxWebSocketMessageSize} 256 KiB).
+   */
+  public static final String MESSAGE_SIZE = Refused.MESSAGE_SIZE;
+
   private final WebSocketBase ws;
+  private Handler<Refused> refused;
 
   private static final Logger LOG = LoggerFactory.getLogger(WebSocketTransport.class);
 
   private WebSocketTransport(WebSocketBase ws) {
     this.ws = ws;
-    ws.exceptionHandler(t -> LOG.debug("tunnel websocket {}: {}", ws.remoteAddress(), t.toString()));
+    ws.exceptionHandler(this::failed);
+  }
+
+  /**
+   * Vert.x reports here what it refused of the peer's input: a frame whose header announces more
+   * than the frame limit (Netty's decoder, before reading the payload: a
+   * {@link CorruptedWebSocketFrameException} with status 1009, after which Netty drops the
+   * connection) and a message that grows beyond the message limit (Vert.x drops the part it
+   * gathered, reports an {@link IllegalStateException} and carries on with the next frame, i.e.
+   * the session would see the message's tail as a message). Either way input is lost: the
+   * session must end, not go on.
+   */
+  private void failed(Throwable t) {
+    LOG.debug("tunnel websocket {}: {}", ws.remoteAddress(), t.toString());
+    Refused r = null;
+    if (t instanceof CorruptedWebSocketFrameException c) {
+      r = new Refused(c.closeStatus() != null
+          && c.closeStatus().code() == WebSocketCloseStatus.MESSAGE_TOO_BIG.code()
+          ? MESSAGE_SIZE : "protocol-error", "websocket frame refused: " + t.getMessage());
+    } else if (t instanceof IllegalStateException && String.valueOf(t.getMessage())
+        .contains("max message size")) {
+      r = new Refused(MESSAGE_SIZE, "websocket message refused: " + t.getMessage());
+    }
+    if (r != null && refused != null) {
+      refused.handle(r);
+    }
+  }
+
+  @Override
+  public void refusedHandler(Handler<Refused> handler) {
+    this.refused = handler;
   }
 
   public static WebSocketTransport of(WebSocketBase ws) {
@@ -168,10 +207,34 @@ public final class WebSocketTransport implements TunnelTransport {
     ws.closeHandler(handler);
   }
 
+  /**
+   * How long a close waits for the peer's answer before the connection is dropped (ms; system
+   * property {@code relaymesh.tunnel.closeTimeoutMs}). A peer that does not read never gets our
+   * close frame (it waits behind everything queued for it), so Vert.x's own closing timeout,
+   * which starts once the frame is written, never starts: without this the connection and what
+   * is queued for it stay forever.
+   */
+  public static final long CLOSE_TIMEOUT_MS = Long.getLong("relaymesh.tunnel.closeTimeoutMs",
+      5000);
+
   @Override
   public void close(int status, String reason) {
     if (!ws.isClosed()) {
       ws.close((short) status, reason);
+      io.vertx.core.Context ctx = io.vertx.core.Vertx.currentContext();
+      if (ctx != null && ws instanceof WebSocketInternal internal
+          && internal.channelHandlerContext() != null) {
+        io.netty.channel.Channel ch = internal.channelHandlerContext().channel();
+        ctx.owner().setTimer(CLOSE_TIMEOUT_MS, t -> {
+          if (ch.isActive()) {
+            LOG.info("tunnel websocket {}: close not answered within {} ms (the peer does not"
+                + " read); dropping the connection", ws.remoteAddress(), CLOSE_TIMEOUT_MS);
+            // below the pipeline: a TLS close would wait for its close_notify, which is queued
+            // behind the same unread bytes; this closes the socket and fails what is queued
+            ch.eventLoop().execute(() -> ch.unsafe().close(ch.unsafe().voidPromise()));
+          }
+        });
+      }
     }
   }
 

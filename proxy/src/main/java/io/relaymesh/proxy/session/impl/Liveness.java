@@ -13,7 +13,8 @@ import java.util.function.LongSupplier;
 /**
  * A session's liveness (docs/protocol.md §7): PING/PONG round trips with last and smoothed RTT
  * (RFC 6298, alpha 1/8), the keepalive PING, dead-peer detection and the idle timeout, driven by
- * one periodic timer.
+ * one periodic timer. The peer is dead when nothing arrived from it for the dead-peer timeout, or
+ * when a PING of ours stays unanswered that long (it sends but does not read).
  *
  * <p>Threading: event-loop only (the session's context; the timer is set from it).
  */
@@ -24,7 +25,8 @@ final class Liveness {
   interface Actions {
     void send(Buffer controlFrame);
 
-    void deadPeer(long silentNanos);
+    /** The peer is dead: {@code why} says what was not heard ("nothing received for 3s"). */
+    void deadPeer(String why);
 
     /** Called when idle for the idle timeout; the session decides (no streams, not closing). */
     void idle();
@@ -111,8 +113,17 @@ final class Liveness {
 
   private void tick() {
     long now = clock.getAsLong();
-    if (now - lastReceived > config.deadPeerTimeout().toNanos()) {
-      actions.deadPeer(now - lastReceived);
+    long timeout = config.deadPeerTimeout().toNanos();
+    if (now - lastReceived > timeout) {
+      actions.deadPeer("nothing received for " + java.time.Duration.ofNanos(now - lastReceived));
+      return;
+    }
+    // a peer that keeps sending but never reads never sees our PING: it is as dead to us, and
+    // what we queue for it (PONGs, refusals, stream data within its windows) would wait forever
+    long oldest = oldestPingSent();
+    if (oldest >= 0 && now - oldest > timeout) {
+      actions.deadPeer("no PONG for " + java.time.Duration.ofNanos(now - oldest)
+          + " (the peer does not read)");
       return;
     }
     if (!config.keepaliveInterval().isZero()
@@ -123,6 +134,14 @@ final class Liveness {
     if (!config.idleTimeout().isZero() && now - lastActivity >= config.idleTimeout().toNanos()) {
       actions.idle();
     }
+  }
+
+  /** When the oldest unanswered PING was sent, or -1. */
+  private long oldestPingSent() {
+    for (Long opaque : pings.keySet()) {
+      return opaque; // the opaque is the send time (made unique by +1 ns); insertion order
+    }
+    return -1;
   }
 
   /** Stops the timer and fails outstanding pings. */

@@ -110,9 +110,8 @@ public final class SessionImpl implements Session {
       }
 
       @Override
-      public void deadPeer(long silentNanos) {
-        connectionError(ErrorCode.TIMEOUT, "dead peer: nothing received for "
-            + java.time.Duration.ofNanos(silentNanos), Refusals.DEAD_PEER);
+      public void deadPeer(String why) {
+        connectionError(ErrorCode.TIMEOUT, "dead peer: " + why, Refusals.DEAD_PEER);
       }
 
       @Override
@@ -127,6 +126,9 @@ public final class SessionImpl implements Session {
     transport.messageHandler(this::onMessage);
     transport.drainHandler(v -> out.flush());
     transport.closeHandler(v -> transportClosed());
+    transport.refusedHandler(r -> connectionError(
+        TunnelTransport.Refused.MESSAGE_SIZE.equals(r.label())
+            ? ErrorCode.FRAME_SIZE_ERROR : ErrorCode.PROTOCOL_ERROR, r.why(), r.label()));
     transport.invalidMessageHandler(what -> connectionError(ErrorCode.PROTOCOL_ERROR,
         "unexpected " + what + " (only binary messages are allowed)", Refusals.PROTOCOL_ERROR));
     control(FrameWriter.settings(Buffer.buffer(40), new Settings(config.initialStreamWindow(),
