@@ -21,6 +21,8 @@ public final class Refusals {
   public static final String GOING_AWAY = "going-away";
   public static final String CONTROL_QUEUE = "control-queue";
   public static final String STREAM_REFUSED = "stream-refused";
+  /** A WebSocket frame or message above the transport's size limit (refused from its header). */
+  public static final String MESSAGE_SIZE = "message-size";
   /** A bug: processing input threw; the session was closed with INTERNAL. */
   public static final String INTERNAL = "internal-error";
 }

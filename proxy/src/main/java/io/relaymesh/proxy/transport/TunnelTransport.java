@@ -40,7 +40,7 @@ public interface TunnelTransport {
    */
   record Refused(String label, String why) {
     /** A WebSocket frame or message above the size limit. */
-    public static final String MESSAGE_SIZE = "message-size";
+    public static final String MESSAGE_SIZE = io.relaymesh.proxy.session.Refusals.MESSAGE_SIZE;
   }
 
   /** Called once when the transport is closed, by either side. */

@@ -22,12 +22,6 @@ import org.slf4j.LoggerFactory;
  * message is one binary WebSocket message. Create it on the WebSocket's context.
  */
 public final class WebSocketTransport implements TunnelTransport {
-  /**
-   * The refusal reason of a WebSocket frame or message above the size limit (the relay's
-   * {@code maxWebSocketFrameSize} 65,536 / {@code maxWebSocketMessageSize} 256 KiB).
-   */
-  public static final String MESSAGE_SIZE = Refused.MESSAGE_SIZE;
-
   private final WebSocketBase ws;
   private Handler<Refused> refused;
 
@@ -53,10 +47,11 @@ public final class WebSocketTransport implements TunnelTransport {
     if (t instanceof CorruptedWebSocketFrameException c) {
       r = new Refused(c.closeStatus() != null
           && c.closeStatus().code() == WebSocketCloseStatus.MESSAGE_TOO_BIG.code()
-          ? MESSAGE_SIZE : "protocol-error", "websocket frame refused: " + t.getMessage());
+          ? Refused.MESSAGE_SIZE : io.relaymesh.proxy.session.Refusals.PROTOCOL_ERROR,
+          "websocket frame refused: " + t.getMessage());
     } else if (t instanceof IllegalStateException && String.valueOf(t.getMessage())
         .contains("max message size")) {
-      r = new Refused(MESSAGE_SIZE, "websocket message refused: " + t.getMessage());
+      r = new Refused(Refused.MESSAGE_SIZE, "websocket message refused: " + t.getMessage());
     }
     if (r != null && refused != null) {
       refused.handle(r);

@@ -6,7 +6,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.relaymesh.control.testing.SharedPostgres;
 import io.relaymesh.proxy.session.Refusals;
 import io.relaymesh.proxy.session.Stream;
-import io.relaymesh.proxy.transport.WebSocketTransport;
 import io.relaymesh.proxy.wire.FrameWriter;
 import io.relaymesh.proxy.wire.Settings;
 import io.relaymesh.proxy.wire.WireSpec;
@@ -352,7 +351,7 @@ class TunnelFloodTest {
   @ParameterizedTest
   @EnumSource(Side.class)
   void oversizedWebSocketFramesAreRefusedBeforeAllocation(Side side) throws Exception {
-    double refused = fx.refusals(WebSocketTransport.MESSAGE_SIZE);
+    double refused = fx.refusals(io.relaymesh.proxy.session.Refusals.MESSAGE_SIZE);
     hostile = connect(side, echo.port(), NORMAL);
     hostile.sendHeaderOnly(1L << 31);
     refusedForSize("Max frame length of 65536");
@@ -371,7 +370,7 @@ class TunnelFloodTest {
     hostile.send(big);
     refusedForSize("max message size of 262144");
     Waits.until("3 message-size refusals counted", Duration.ofSeconds(10),
-        () -> fx.refusals(WebSocketTransport.MESSAGE_SIZE) == refused + 3);
+        () -> fx.refusals(io.relaymesh.proxy.session.Refusals.MESSAGE_SIZE) == refused + 3);
     good.roundTrip();
   }
 
