@@ -1,0 +1,122 @@
+package io.relaymesh.bench.soak;
+
+import io.relaymesh.bench.e2e.Procs;
+import io.relaymesh.bench.e2e.RelaymeshStack;
+import io.relaymesh.bench.soak.Trend.Sample;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+/**
+ * The resource series of one process (one lifetime of it: a restarted relay gets a new sampler).
+ * Every sample: open file descriptors and live threads (its Prometheus /metrics when it has one:
+ * {@code process_files_open_files}, {@code jvm_threads_live_threads}, and {@code
+ * jvm_buffer_memory_used_bytes{id="direct"}}; else /proc). With {@code gc}: one {@code jcmd PID -f}
+ * runs {@code GC.run} (a full collection), {@code PerfCounter.print} (heap used after it: the sum of
+ * the generations' spaces) and {@code VM.native_memory summary} (the "Other" category, where
+ * {@code Unsafe.allocateMemory} lands: NIO and Netty direct buffers alike; needs the JVM started with
+ * {@code -XX:NativeMemoryTracking=summary}).
+ */
+final class Sampler {
+
+  static final String HEAP = "heap used after GC";
+  static final String NATIVE_OTHER = "NMT Other (direct buffers)";
+  static final String DIRECT = "jvm_buffer direct";
+  static final String FDS = "open fds";
+  static final String THREADS = "live threads";
+  static final List<String> METRICS = List.of(HEAP, NATIVE_OTHER, DIRECT, FDS, THREADS);
+
+  private static final Pattern USED = Pattern.compile("(?m)^sun\\.gc\\.generation\\.\\d+\\.space\\.\\d+\\.used=(\\d+)");
+  private static final Pattern OTHER = Pattern.compile("Other \\(reserved=(\\d+)KB, committed=(\\d+)KB");
+
+  final String name;
+  final Procs.Proc proc;
+  private final String metricsUrl;
+  private final RelaymeshStack rm;
+  private final Path jcmdScript;
+  final Map<String, List<Sample>> series = new LinkedHashMap<>();
+  final double startedAt;
+  /** the last jcmd or scrape problem (not a traffic failure), for the report */
+  volatile String lastProblem;
+  int problems;
+
+  Sampler(String name, Procs.Proc proc, String metricsUrl, RelaymeshStack rm, Path work, double startedAt)
+      throws IOException {
+    this.name = name;
+    this.proc = proc;
+    this.metricsUrl = metricsUrl;
+    this.rm = rm;
+    this.startedAt = startedAt;
+    this.jcmdScript = work.resolve("jcmd-commands.txt");
+    Files.writeString(jcmdScript, "GC.run\nPerfCounter.print\nVM.native_memory summary\n");
+    METRICS.forEach(m -> series.put(m, new ArrayList<>()));
+  }
+
+  boolean alive() {
+    return proc.process().isAlive();
+  }
+
+  /** One sample at {@code t} seconds into the run; with {@code gc} also heap after a full GC and NMT. */
+  synchronized void sample(double t, boolean gc) {
+    if (!alive()) {
+      return;
+    }
+    try {
+      if (gc) {
+        Procs.Result r = Procs.run(List.of(jcmd(), Long.toString(proc.pid()), "-f", jcmdScript.toString()),
+            Map.of(), Duration.ofSeconds(60), null);
+        if (r.exit() != 0) {
+          throw new IOException("jcmd exit " + r.exit() + ": " + Procs.tail(r.err() + r.out()));
+        }
+        Matcher m = USED.matcher(r.out());
+        long heap = 0;
+        int n = 0;
+        while (m.find()) {
+          heap += Long.parseLong(m.group(1));
+          n++;
+        }
+        if (n > 0) {
+          series.get(HEAP).add(new Sample(t, heap));
+        }
+        Matcher o = OTHER.matcher(r.out());
+        if (o.find()) {
+          series.get(NATIVE_OTHER).add(new Sample(t, Long.parseLong(o.group(2)) * 1024.0));
+        }
+      }
+      String url = metricsUrl;
+      if (url != null) {
+        String scrape = rm.scrape(url);
+        series.get(FDS).add(new Sample(t, RelaymeshStack.sumSeries(scrape, "process_files_open_files", "")));
+        series.get(THREADS).add(new Sample(t, RelaymeshStack.sumSeries(scrape, "jvm_threads_live_threads", "")));
+        series.get(DIRECT).add(new Sample(t, RelaymeshStack.sumSeries(scrape, "jvm_buffer_memory_used_bytes",
+            "id=\"direct\"")));
+      } else {
+        Path p = Path.of("/proc", Long.toString(proc.pid()));
+        try (Stream<Path> fds = Files.list(p.resolve("fd"))) {
+          series.get(FDS).add(new Sample(t, fds.count()));
+        }
+        Matcher m = Pattern.compile("(?m)^Threads:\\s+(\\d+)").matcher(Files.readString(p.resolve("status")));
+        if (m.find()) {
+          series.get(THREADS).add(new Sample(t, Long.parseLong(m.group(1))));
+        }
+      }
+    } catch (Exception e) {
+      if (alive()) { // a relay being restarted is not a problem
+        problems++;
+        lastProblem = e.toString();
+      }
+    }
+  }
+
+  private static String jcmd() {
+    return Path.of(System.getProperty("java.home"), "bin", "jcmd").toString();
+  }
+}
