@@ -94,12 +94,18 @@ public final class RelaymeshStack {
     env.put("HOME", dir.resolve("home-cli").toString());
     env.put("RELAYMESH_CONFIG_DIR", dir.resolve("cli-config").toString());
     env.put("RELAYMESH_CA_CERT", caCert.toString());
+    env.put("RELAYMESH_JAR", jar.toString()); // also for the ProxyCommand's launcher (see env())
     return env;
   }
 
-  /** {@code base} plus RELAYMESH_JAVA_OPTS when {@link #javaOpts} is set. */
+  /**
+   * {@code base} plus RELAYMESH_JAVA_OPTS when {@link #javaOpts} is set, and RELAYMESH_JAR: the
+   * launcher runs the given jar as it is (it would rebuild it when a source file is newer, e.g. one
+   * edited during a long run, and a restarted process would wait for Maven).
+   */
   private Map<String, String> env(Map<String, String> base) {
     Map<String, String> env = new LinkedHashMap<>(base);
+    env.put("RELAYMESH_JAR", jar.toString());
     if (javaOpts != null) {
       env.put("RELAYMESH_JAVA_OPTS", javaOpts);
     }

@@ -20,8 +20,8 @@ import java.util.stream.Stream;
  * Every sample: open file descriptors and live threads (its Prometheus /metrics when it has one:
  * {@code process_files_open_files}, {@code jvm_threads_live_threads}, and {@code
  * jvm_buffer_memory_used_bytes{id="direct"}}; else /proc). With {@code gc}: one {@code jcmd PID -f}
- * runs {@code GC.run} (a full collection), {@code PerfCounter.print} (heap used after it: the sum of
- * the generations' spaces) and {@code VM.native_memory summary} (the "Other" category, where
+ * runs {@code GC.run} (a full collection), {@code GC.heap_info} (heap used after it: the sum over
+ * the heap or its generations) and {@code VM.native_memory summary} (the "Other" category, where
  * {@code Unsafe.allocateMemory} lands: NIO and Netty direct buffers alike; needs the JVM started with
  * {@code -XX:NativeMemoryTracking=summary}).
  */
@@ -34,7 +34,8 @@ final class Sampler {
   static final String THREADS = "live threads";
   static final List<String> METRICS = List.of(HEAP, NATIVE_OTHER, DIRECT, FDS, THREADS);
 
-  private static final Pattern USED = Pattern.compile("(?m)^sun\\.gc\\.generation\\.\\d+\\.space\\.\\d+\\.used=(\\d+)");
+  /** GC.heap_info: "garbage-first heap total 40960K, used 5596K", "def new generation ...", "tenured generation ..." */
+  private static final Pattern USED = Pattern.compile("(?m)^ \\S[^\\n]*?\\s+total \\d+K, used (\\d+)K");
   private static final Pattern OTHER = Pattern.compile("Other \\(reserved=(\\d+)KB, committed=(\\d+)KB");
 
   final String name;
@@ -56,7 +57,7 @@ final class Sampler {
     this.rm = rm;
     this.startedAt = startedAt;
     this.jcmdScript = work.resolve("jcmd-commands.txt");
-    Files.writeString(jcmdScript, "GC.run\nPerfCounter.print\nVM.native_memory summary\n");
+    Files.writeString(jcmdScript, "GC.run\nGC.heap_info\nVM.native_memory summary\n");
     METRICS.forEach(m -> series.put(m, new ArrayList<>()));
   }
 
@@ -80,7 +81,7 @@ final class Sampler {
         long heap = 0;
         int n = 0;
         while (m.find()) {
-          heap += Long.parseLong(m.group(1));
+          heap += Long.parseLong(m.group(1)) * 1024;
           n++;
         }
         if (n > 0) {

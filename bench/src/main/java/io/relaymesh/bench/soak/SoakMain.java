@@ -195,7 +195,7 @@ public final class SoakMain {
       throw new IllegalStateException("ssh-keygen: " + kg.err());
     }
     List<String> ssh = List.of("ssh", "-F", sshConfig.toString(), "-i", key.toString(), "-o", "IdentitiesOnly=yes",
-        "-o", "BatchMode=yes", "-o", "ConnectTimeout=30", "-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=3",
+        "-o", "BatchMode=yes", "-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=6",
         "relaymesh." + RelaymeshStack.WORKSPACE);
     SuiteMain.log(String.format(Locale.ROOT, "stack up in %.1f s: control plane %s, relay :%d, agent metrics %s, "
         + "port-forward %s, app %s", (System.nanoTime() - s0) / 1e9, rm.controlUrl, rm.relayPort,
@@ -247,8 +247,7 @@ public final class SoakMain {
         for (Sampler s : samplers) {
           s.sample(t, gc);
         }
-        next += sampleEverySec * 1000L;
-        sleepUntil(next);
+        next = sleepUntil(next, sampleEverySec * 1000L);
       }
     });
 
@@ -351,16 +350,22 @@ public final class SoakMain {
         }
         fail(op, e);
       }
-      next += periodMs;
-      sleepUntil(next);
+      next = sleepUntil(next, periodMs);
     }
   }
 
-  private void sleepUntil(long msSinceStart) throws InterruptedException {
-    long wait = msSinceStart - (long) (now() * 1000);
-    if (wait > 0) {
-      Thread.sleep(wait);
+  /**
+   * Sleeps until the tick after {@code tick} (ms into the run) and returns it. Ticks missed while an
+   * operation hung are skipped, not made up in a burst.
+   */
+  private long sleepUntil(long tick, long periodMs) throws InterruptedException {
+    long next = tick + periodMs;
+    long wait = next - (long) (now() * 1000);
+    if (wait <= 0) {
+      return (long) (now() * 1000);
     }
+    Thread.sleep(wait);
+    return next;
   }
 
   private void echoLoop(int port) throws InterruptedException {
@@ -388,8 +393,7 @@ public final class SoakMain {
         s = null;
         Thread.sleep(500);
       }
-      next += echoEveryMs;
-      sleepUntil(next);
+      next = sleepUntil(next, echoEveryMs);
     }
     close(s);
   }
@@ -415,21 +419,24 @@ public final class SoakMain {
       }, "soak-ssh-session-reader");
       reader.setDaemon(true);
       reader.start();
+      boolean first = true;
       try (OutputStream in = p.process().getOutputStream()) {
         long next = (long) (now() * 1000);
         while (!stopping) {
           String line = "soak line " + (++seq);
           in.write((line + "\n").getBytes(StandardCharsets.UTF_8));
           in.flush();
-          String got = lines.poll(30, TimeUnit.SECONDS);
+          // the first line waits for the session's setup too (a fresh ProxyCommand JVM)
+          int wait = first ? 120 : 30;
+          first = false;
+          String got = lines.poll(wait, TimeUnit.SECONDS);
           if (!line.equals(got)) {
-            throw new IOException("ssh session: sent '" + line + "', got " + (got == null ? "nothing in 30 s"
+            throw new IOException("ssh session: sent '" + line + "', got " + (got == null ? "nothing in " + wait + " s"
                 + (p.process().isAlive() ? "" : " (ssh exited " + p.process().exitValue() + ": "
                 + Procs.tail(p.stderr().trim()) + ")") : "'" + got + "'"));
           }
           ok("ssh-session");
-          next += sessionLineEverySec * 1000L;
-          sleepUntil(next);
+          next = sleepUntil(next, sessionLineEverySec * 1000L);
         }
       } catch (IOException e) {
         if (stopping) {
