@@ -117,7 +117,7 @@ public final class Measure {
   }
 
   /** {@code rounds} echo round trips after {@code warmup} on one connection (ns, unsorted). */
-  static long[] echo(int echoPort, int warmup, int rounds, long maxNanos) throws IOException {
+  public static long[] echo(int echoPort, int warmup, int rounds, long maxNanos) throws IOException {
     try (Socket s = connect(echoPort)) {
       byte[] payload = new byte[ECHO];
       ThreadLocalRandom.current().nextBytes(payload);

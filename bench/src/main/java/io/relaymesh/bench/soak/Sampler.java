@@ -117,6 +117,26 @@ final class Sampler {
     }
   }
 
+  /** The process's live threads grouped by name (digits as #), biggest groups first. */
+  String threadNames() {
+    try {
+      Procs.Result r = Procs.run(List.of(jcmd(), Long.toString(proc.pid()), "Thread.print"), Map.of(),
+          Duration.ofSeconds(60), null);
+      Map<String, Integer> groups = new java.util.TreeMap<>();
+      Matcher m = Pattern.compile("(?m)^\"([^\"]*)\"").matcher(r.out());
+      int n = 0;
+      while (m.find()) {
+        groups.merge(m.group(1).replaceAll("\\d+", "#"), 1, Integer::sum);
+        n++;
+      }
+      return n + " threads: " + groups.entrySet().stream()
+          .sorted((a, b) -> b.getValue() - a.getValue())
+          .map(e -> e.getKey() + " x" + e.getValue()).collect(java.util.stream.Collectors.joining(", "));
+    } catch (Exception e) {
+      return "jcmd Thread.print failed: " + e;
+    }
+  }
+
   private static String jcmd() {
     return Path.of(System.getProperty("java.home"), "bin", "jcmd").toString();
   }

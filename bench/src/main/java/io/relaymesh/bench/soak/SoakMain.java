@@ -54,7 +54,7 @@ public final class SoakMain {
   double minutes = 10;
   int restartEverySec = 120;
   int sampleEverySec = 10;
-  int gcEverySec = 30;
+  int gcEverySec = 20;
   double warmupSec = -1; // default: max(60 s, 15% of the run)
   int echoEveryMs = 100;
   int httpEveryMs = 1000;
@@ -79,6 +79,7 @@ public final class SoakMain {
   private final List<Failure> failures = new CopyOnWriteArrayList<>();
   private final List<Restart> restarts = new CopyOnWriteArrayList<>();
   private final List<String> facts = new ArrayList<>();
+  private final Map<String, String> threadNames = new LinkedHashMap<>();
 
   static final List<String> OPS = List.of("echo", "bulk", "http", "ssh", "ssh-session");
 
@@ -143,7 +144,7 @@ public final class SoakMain {
         case "--keep-work" -> keepWork = true;
         default -> {
           System.err.println("""
-              usage: SoakMain [--minutes 10] [--restart-every 120 (s; 0: none)] [--sample-every 10] [--gc-every 30]
+              usage: SoakMain [--minutes 10] [--restart-every 120 (s; 0: none)] [--sample-every 10] [--gc-every 20]
                      [--warmup SECONDS (default max(60, 15% of the run))] [--echo-every-ms 100] [--http-every-ms 1000]
                      [--ssh-every 20] [--bulk-every 30] [--bulk-mib 8] [--grace 30 (s after a restart's recovery)]
                      [--jar cli/target/relaymesh.jar] [--launcher ./relaymesh | --no-launcher] [--out FILE] [--keep-work]""");
@@ -204,6 +205,30 @@ public final class SoakMain {
         + ", port-forward pid " + rm.forward.pid() + " (all started by the ./relaymesh launcher with RELAYMESH_JAVA_OPTS="
         + rm.javaOpts + ")");
 
+    int echoLocal = rm.forwarded.get(tp.echo());
+    int sinkLocal = rm.forwarded.get(tp.sink());
+    int sourceLocal = rm.forwarded.get(tp.source());
+    Op http = () -> {
+      AppHttp.Response r = AppHttp.get(rm.relayPort, host, TargetMain.HTTP_PATH, 15_000);
+      if (r.status() != 200 || !r.body().equals(TargetMain.HTTP_BODY)) {
+        throw new IOException("HTTP " + r.status() + ", " + r.body().length() + " bytes: "
+            + r.body().substring(0, Math.min(120, r.body().length())).replaceAll("\\s+", " "));
+      }
+    };
+    List<String> sshTrue = new ArrayList<>(ssh);
+    sshTrue.add("true");
+    Op sshOnce = () -> {
+      Procs.Result r = Procs.run(sshTrue, rm.cliEnv(), Duration.ofSeconds(90), null);
+      if (r.exit() != 0) {
+        throw new IOException("ssh true: exit " + r.exit() + ": " + Procs.tail(r.err().trim()));
+      }
+    };
+    // every path answers once before the clock starts (the first stream waits for the forwarder's
+    // first dial, the first ssh for the ProxyCommand's class-data archive)
+    awaitOnce("echo through the port-forward", () -> Measure.echo(echoLocal, 0, 3, Long.MAX_VALUE));
+    awaitOnce("HTTPS to the shared app", http);
+    awaitOnce("ssh relaymesh.bench true", sshOnce);
+
     t0 = System.nanoTime();
     double end = minutes * 60;
     samplers.add(new Sampler("control plane", rm.server, rm.controlUrl, rm, work, 0));
@@ -211,29 +236,13 @@ public final class SoakMain {
     samplers.add(new Sampler("port-forward", rm.forward, null, rm, work, 0));
     newRelayLifetime();
 
-    int echoLocal = rm.forwarded.get(tp.echo());
-    int sinkLocal = rm.forwarded.get(tp.sink());
-    int sourceLocal = rm.forwarded.get(tp.source());
     spawn("echo", () -> echoLoop(echoLocal));
     spawn("bulk", () -> every(bulkEverySec * 1000L, "bulk", () -> {
       Measure.upload(sinkLocal, bulkBytes, false);
       Measure.download(sourceLocal, bulkBytes);
     }));
-    spawn("http", () -> every(httpEveryMs, "http", () -> {
-      AppHttp.Response r = AppHttp.get(rm.relayPort, host, TargetMain.HTTP_PATH, 15_000);
-      if (r.status() != 200 || !r.body().equals(TargetMain.HTTP_BODY)) {
-        throw new IOException("HTTP " + r.status() + ", " + r.body().length() + " bytes: "
-            + r.body().substring(0, Math.min(120, r.body().length())).replaceAll("\\s+", " "));
-      }
-    }));
-    spawn("ssh", () -> every(sshEverySec * 1000L, "ssh", () -> {
-      List<String> cmd = new ArrayList<>(ssh);
-      cmd.add("true");
-      Procs.Result r = Procs.run(cmd, rm.cliEnv(), Duration.ofSeconds(90), null);
-      if (r.exit() != 0) {
-        throw new IOException("ssh true: exit " + r.exit() + ": " + Procs.tail(r.err().trim()));
-      }
-    }));
+    spawn("http", () -> every(httpEveryMs, "http", http));
+    spawn("ssh", () -> every(sshEverySec * 1000L, "ssh", sshOnce));
     spawn("ssh-session", () -> sshSession(ssh));
     spawn("sampler", () -> {
       long next = 0;
@@ -251,10 +260,11 @@ public final class SoakMain {
       }
     });
 
+    double lastUp = 0; // when the current relay's lifetime began (its agent tunnel came back)
     for (int n = 1; ; n++) {
-      // no restart in the last 60 s: its recovery is seen before the end
-      double next = restartEverySec > 0 ? n * (double) restartEverySec : Double.MAX_VALUE;
-      boolean restart = next <= end - 60;
+      // each relay lives restartEverySec with traffic; no restart in the last 90 s: its recovery is seen
+      double next = restartEverySec > 0 ? lastUp + restartEverySec : Double.MAX_VALUE;
+      boolean restart = next <= end - 90;
       double wakeAt = restart ? next : end;
       while (now() < wakeAt) {
         Thread.sleep(Math.max(1, Math.min(1000, (long) ((wakeAt - now()) * 1000))));
@@ -263,6 +273,7 @@ public final class SoakMain {
         break;
       }
       restart(n, n % 2 == 0);
+      lastUp = now();
     }
     SuiteMain.log("time is up: stopping the traffic");
     stopping = true;
@@ -275,6 +286,7 @@ public final class SoakMain {
     double t = now();
     for (Sampler s : samplers) {
       s.sample(t, true);
+      threadNames.put(s.name, s.threadNames());
     }
     return report();
   }
@@ -317,6 +329,24 @@ public final class SoakMain {
 
   private interface Op {
     void run() throws Exception;
+  }
+
+  /** Runs {@code op} until it succeeds, for up to 3 minutes (attempts 2 s apart). */
+  private static void awaitOnce(String what, Op op) throws Exception {
+    long end = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
+    long t = System.nanoTime();
+    while (true) {
+      try {
+        op.run();
+        SuiteMain.log(String.format(Locale.ROOT, "%s: answered after %.1f s", what, (System.nanoTime() - t) / 1e9));
+        return;
+      } catch (IOException e) {
+        if (System.nanoTime() > end) {
+          throw new IllegalStateException(what + ": no answer within 3 minutes: " + e, e);
+        }
+        Thread.sleep(2000);
+      }
+    }
   }
 
   private void spawn(String name, Op body) {
@@ -557,7 +587,8 @@ public final class SoakMain {
         .append(v99.describe("us", 1)).append('\n');
     pass &= v50.outcome() != Outcome.FAIL && v99.outcome() != Outcome.FAIL;
 
-    b.append("\n### Relay restarts and recovery (seconds after the signal)\n\n");
+    b.append("\n### Relay restarts and recovery (seconds after the signal; \"first OK\": the first success once the "
+        + "new relay is ready)\n\n");
     b.append("| # | signal | at s | relay ready | agent tunnel | first echo OK | first HTTP OK | first ssh OK | "
         + "session line OK | first bulk OK | failed ops in window |\n|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
     for (Restart r : restarts) {
@@ -586,6 +617,8 @@ public final class SoakMain {
       b.append(String.format(Locale.ROOT, "| %s | %d | %d | %d |%n", op, successes.get(op).size(), exp, other));
       pass &= other == 0 && !successes.get(op).isEmpty();
     }
+    b.append("\n### Threads at the end (jcmd Thread.print, names with digits as #)\n\n");
+    threadNames.forEach((k, v) -> b.append("- ").append(k).append(": ").append(v).append('\n'));
     b.append("\n### Every failed operation\n\n");
     if (failures.isEmpty()) {
       b.append("none\n");
@@ -635,16 +668,21 @@ public final class SoakMain {
     return Double.isNaN(s) ? "-" : String.format(Locale.ROOT, "%.1f", s);
   }
 
-  private String firstOk(String op, Restart r) {
+  String firstOk(String op, Restart r) {
     List<Double> ok;
     synchronized (successes.get(op)) {
       ok = new ArrayList<>(successes.get(op));
     }
-    return ok.stream().filter(t -> t > r.stopAt).min(Comparator.naturalOrder())
+    double from = Double.isNaN(r.readyAt) ? r.stopAt : r.readyAt;
+    return ok.stream().filter(t -> t > from).min(Comparator.naturalOrder())
         .map(t -> secs(t - r.stopAt)).orElse("never");
   }
 
-  private synchronized void stop() {
+  List<Restart> restarts() {
+    return restarts;
+  }
+
+  synchronized void stop() {
     stopping = true;
     if (procs != null) {
       procs.close();
