@@ -10,9 +10,7 @@ import io.relaymesh.bench.soak.Trend.Outcome;
 import io.relaymesh.bench.soak.Trend.Sample;
 import io.relaymesh.bench.soak.Trend.Tolerance;
 import io.relaymesh.bench.soak.Trend.Verdict;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
@@ -27,8 +25,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -434,21 +430,7 @@ public final class SoakMain {
     cmd.add("cat");
     int seq = 0;
     while (!stopping) {
-      Procs.Proc p = procs.start("ssh-session", cmd, rm.cliEnv());
-      BlockingQueue<String> lines = new ArrayBlockingQueue<>(1000);
-      Thread reader = new Thread(() -> {
-        try (BufferedReader r = new BufferedReader(new InputStreamReader(p.process().getInputStream(),
-            StandardCharsets.UTF_8))) {
-          String l;
-          while ((l = r.readLine()) != null) {
-            lines.offer(l);
-          }
-        } catch (IOException e) {
-          // the session ended
-        }
-      }, "soak-ssh-session-reader");
-      reader.setDaemon(true);
-      reader.start();
+      Procs.Proc p = procs.start("ssh-session", cmd, rm.cliEnv()); // its stdout goes to p.out()
       boolean first = true;
       try (OutputStream in = p.process().getOutputStream()) {
         long next = (long) (now() * 1000);
@@ -459,11 +441,17 @@ public final class SoakMain {
           // the first line waits for the session's setup too (a fresh ProxyCommand JVM)
           int wait = first ? 120 : 30;
           first = false;
-          String got = lines.poll(wait, TimeUnit.SECONDS);
-          if (!line.equals(got)) {
-            throw new IOException("ssh session: sent '" + line + "', got " + (got == null ? "nothing in " + wait + " s"
+          long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(wait);
+          String got = p.stdout();
+          while (!got.endsWith(line + "\n") && System.nanoTime() < until && p.process().isAlive()) {
+            Thread.sleep(20);
+            got = p.stdout();
+          }
+          if (!got.endsWith(line + "\n")) {
+            String lastLine = got.isEmpty() ? "nothing" : "'" + got.substring(got.lastIndexOf('\n', got.length() - 2) + 1).trim() + "' last";
+            throw new IOException("ssh session: sent '" + line + "', got " + lastLine + " in " + wait + " s"
                 + (p.process().isAlive() ? "" : " (ssh exited " + p.process().exitValue() + ": "
-                + Procs.tail(p.stderr().trim()) + ")") : "'" + got + "'"));
+                + Procs.tail(p.stderr().trim()) + ")"));
           }
           ok("ssh-session");
           next = sleepUntil(next, sessionLineEverySec * 1000L);
