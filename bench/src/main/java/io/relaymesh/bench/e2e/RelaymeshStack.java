@@ -70,6 +70,21 @@ public final class RelaymeshStack {
     this.launcher = launcher == null ? null : launcher.toAbsolutePath();
   }
 
+  /**
+   * Checks that the CLI jar is built; the launcher to start it with, or null (said on stderr) when
+   * there is none at {@code launcher}: then {@code java -jar}.
+   */
+  public static Path launcherOf(Path jar, Path launcher) {
+    if (!Files.isRegularFile(jar)) {
+      throw new IllegalStateException(jar + " not found: build it (mvn -B -q -DskipTests -pl cli,bench -am package)");
+    }
+    if (launcher != null && !Files.isExecutable(launcher)) {
+      SuiteMain.log("no launcher at " + launcher + ": running java -jar " + jar);
+      return null;
+    }
+    return launcher;
+  }
+
   /** The command line of the CLI with these arguments. */
   public List<String> cli(String... args) {
     List<String> cmd = new ArrayList<>();

@@ -138,13 +138,7 @@ public final class SuiteMain {
   // ---- run -------------------------------------------------------------------------------------
 
   void run() throws Exception {
-    if (!Files.isRegularFile(jar)) {
-      throw new IllegalStateException(jar + " not found: build it (mvn -B -q -DskipTests -pl cli,bench -am package)");
-    }
-    if (launcher != null && !Files.isExecutable(launcher)) {
-      log("no launcher at " + launcher + ": running java -jar " + jar);
-      launcher = null;
-    }
+    launcher = RelaymeshStack.launcherOf(jar, launcher);
     work = Files.createTempDirectory("relaymesh-suite-");
     procs = new Procs(work);
     Runtime.getRuntime().addShutdownHook(new Thread(this::stop, "suite-cleanup"));

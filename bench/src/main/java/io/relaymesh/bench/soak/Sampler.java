@@ -23,7 +23,8 @@ import java.util.stream.Stream;
  * runs {@code GC.run} (a full collection), {@code GC.heap_info} (heap used after it: the sum over
  * the heap or its generations) and {@code VM.native_memory summary} (the "Other" category, where
  * {@code Unsafe.allocateMemory} lands: NIO and Netty direct buffers alike; needs the JVM started with
- * {@code -XX:NativeMemoryTracking=summary}).
+ * {@code -XX:NativeMemoryTracking=summary}) and {@code Thread.print} (threads inside and outside
+ * Vert.x's bounded pools).
  */
 final class Sampler {
 
@@ -32,7 +33,18 @@ final class Sampler {
   static final String DIRECT = "jvm_buffer direct";
   static final String FDS = "open fds";
   static final String THREADS = "live threads";
-  static final List<String> METRICS = List.of(HEAP, NATIVE_OTHER, DIRECT, FDS, THREADS);
+  static final String UNPOOLED = "threads outside Vert.x pools";
+  static final String POOLED = "Vert.x pool threads";
+  static final List<String> METRICS = List.of(HEAP, NATIVE_OTHER, DIRECT, FDS, THREADS, UNPOOLED, POOLED);
+  /**
+   * Vert.x's worker and internal-blocking pools start a thread per task until they hold their
+   * size (20 each by default; the CLI's client commands use 2): bounded, but growing for a while,
+   * which a trend cannot tell from a leak. Their threads are counted apart and checked against the
+   * bound; every other thread is judged by the trend.
+   */
+  static final int POOL_BOUND = 40;
+  private static final Pattern POOL_THREAD = Pattern.compile("vert\\.x-(worker-thread|internal-blocking)-\\d+");
+  private static final Pattern THREAD_NAME = Pattern.compile("(?m)^\"([^\"]*)\"");
 
   /** GC.heap_info: "garbage-first heap total 40960K, used 5596K", "def new generation ...", "tenured generation ..." */
   private static final Pattern USED = Pattern.compile("(?m)^ \\S[^\\n]*?\\s+total \\d+K, used (\\d+)K");
@@ -57,7 +69,7 @@ final class Sampler {
     this.rm = rm;
     this.startedAt = startedAt;
     this.jcmdScript = work.resolve("jcmd-commands.txt");
-    Files.writeString(jcmdScript, "GC.run\nGC.heap_info\nVM.native_memory summary\n");
+    Files.writeString(jcmdScript, "GC.run\nGC.heap_info\nVM.native_memory summary\nThread.print\n");
     METRICS.forEach(m -> series.put(m, new ArrayList<>()));
   }
 
@@ -90,6 +102,17 @@ final class Sampler {
         Matcher o = OTHER.matcher(r.out());
         if (o.find()) {
           series.get(NATIVE_OTHER).add(new Sample(t, Long.parseLong(o.group(2)) * 1024.0));
+        }
+        Matcher th = THREAD_NAME.matcher(r.out());
+        int all = 0;
+        int pooled = 0;
+        while (th.find()) {
+          all++;
+          pooled += POOL_THREAD.matcher(th.group(1)).matches() ? 1 : 0;
+        }
+        if (all > 0) {
+          series.get(UNPOOLED).add(new Sample(t, all - pooled));
+          series.get(POOLED).add(new Sample(t, pooled));
         }
       }
       String url = metricsUrl;

@@ -21,6 +21,7 @@ class TrendTest {
   static final double MIB = 1 << 20;
   static final Tolerance HEAP = SoakMain.TOLERANCES.get(Sampler.HEAP);
   static final Tolerance FDS = SoakMain.TOLERANCES.get(Sampler.FDS);
+  static final Tolerance THREADS = SoakMain.TOLERANCES.get(Sampler.UNPOOLED);
 
   /** 60 samples, one every 10 s (a 10-minute run). */
   static List<Sample> series(IntToDoubleFunction v) {
@@ -65,6 +66,13 @@ class TrendTest {
     assertThat(Trend.judge(series(i -> 40 + i / 2), 60, FDS).outcome()).isEqualTo(Outcome.FAIL);
     // short-lived sockets of a reconnect burst in a few samples
     assertThat(Trend.judge(series(i -> 40 + (i % 12 == 0 ? 30 : 0)), 60, FDS).outcome()).isEqualTo(Outcome.PASS);
+  }
+
+  @Test
+  void aThreadPerRestartFails() {
+    // 25 threads, one more that never ends per relay restart (every 2 minutes) and per 12 ssh sessions
+    assertThat(Trend.judge(series(i -> 25 + i / 6), 60, THREADS).outcome()).isEqualTo(Outcome.FAIL);
+    assertThat(Trend.judge(series(i -> 25 + (i % 2)), 60, THREADS).outcome()).isEqualTo(Outcome.PASS);
   }
 
   @Test
