@@ -23,14 +23,14 @@ import java.util.zip.CRC32;
  * to the target services of {@link TargetMain}. Every echo is compared with what was sent and
  * every bulk transfer is checked by byte count and CRC32: a wrong path fails instead of scoring.
  */
-final class Measure {
+public final class Measure {
 
-  static final int ECHO = 64;
+  public static final int ECHO = 64;
   static final int SO_TIMEOUT_MS = 30_000;
 
   private Measure() {}
 
-  static Socket connect(int port) throws IOException {
+  public static Socket connect(int port) throws IOException {
     Socket s = new Socket();
     s.setTcpNoDelay(true);
     s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 10_000);
@@ -42,7 +42,7 @@ final class Measure {
    * One stream to the sink: MB/s (10^6 bytes/s) from connect to the sink's answer. {@code
    * halfClose}: the sink reads to EOF (our {@code shutdownOutput}) instead of a announced count.
    */
-  static double upload(int sinkPort, long bytes, boolean halfClose) throws IOException {
+  public static double upload(int sinkPort, long bytes, boolean halfClose) throws IOException {
     long t0 = System.nanoTime();
     try (Socket s = connect(sinkPort)) {
       OutputStream out = s.getOutputStream();
@@ -69,7 +69,7 @@ final class Measure {
   }
 
   /** One stream from the source: MB/s from connect to the last byte. */
-  static double download(int sourcePort, long bytes) throws IOException {
+  public static double download(int sourcePort, long bytes) throws IOException {
     long t0 = System.nanoTime();
     try (Socket s = connect(sourcePort)) {
       s.getOutputStream().write(ByteBuffer.allocate(8).putLong(bytes).array());
@@ -93,7 +93,7 @@ final class Measure {
   }
 
   /** One 64 B echo round trip on {@code s}, content-checked; nanoseconds. */
-  static long echoOnce(Socket s, byte[] payload, byte[] back, long seq) throws IOException {
+  public static long echoOnce(Socket s, byte[] payload, byte[] back, long seq) throws IOException {
     ByteBuffer.wrap(payload).putLong(seq).putLong(System.nanoTime());
     long t0 = System.nanoTime();
     s.getOutputStream().write(payload);
@@ -117,7 +117,7 @@ final class Measure {
   }
 
   /** {@code rounds} echo round trips after {@code warmup} on one connection (ns, unsorted). */
-  static long[] echo(int echoPort, int warmup, int rounds, long maxNanos) throws IOException {
+  public static long[] echo(int echoPort, int warmup, int rounds, long maxNanos) throws IOException {
     try (Socket s = connect(echoPort)) {
       byte[] payload = new byte[ECHO];
       ThreadLocalRandom.current().nextBytes(payload);

@@ -20,18 +20,18 @@ import java.util.function.BooleanSupplier;
  * stopped at the end (SIGTERM, then SIGKILL of the process tree; daemons also by their pid files),
  * also on failure or Ctrl-C (shutdown hook).
  */
-final class Procs implements AutoCloseable {
+public final class Procs implements AutoCloseable {
 
-  record Proc(String name, Process process, Path out, Path err) {
-    long pid() {
+  public record Proc(String name, Process process, Path out, Path err) {
+    public long pid() {
       return process.pid();
     }
 
-    String stdout() {
+    public String stdout() {
       return read(out);
     }
 
-    String stderr() {
+    public String stderr() {
       return read(err);
     }
   }
@@ -41,11 +41,11 @@ final class Procs implements AutoCloseable {
   private final List<Path> pidFiles = new CopyOnWriteArrayList<>();
   private int seq;
 
-  Procs(Path work) {
+  public Procs(Path work) {
     this.work = work;
   }
 
-  synchronized Proc start(String name, List<String> cmd, Map<String, String> env) throws IOException {
+  public synchronized Proc start(String name, List<String> cmd, Map<String, String> env) throws IOException {
     String file = name + "-" + (++seq);
     Path out = work.resolve(file + ".out");
     Path err = work.resolve(file + ".err");
@@ -59,9 +59,9 @@ final class Procs implements AutoCloseable {
   }
 
   /** A command run to its end (bounded): exit code and output. */
-  record Result(int exit, String out, String err) {}
+  public record Result(int exit, String out, String err) {}
 
-  static Result run(List<String> cmd, Map<String, String> env, Duration timeout, String stdin) throws IOException {
+  public static Result run(List<String> cmd, Map<String, String> env, Duration timeout, String stdin) throws IOException {
     Path out = Files.createTempFile("suite-run", ".out");
     Path err = Files.createTempFile("suite-run", ".err");
     try {
@@ -97,7 +97,7 @@ final class Procs implements AutoCloseable {
     pidFiles.add(file);
   }
 
-  static void await(Duration timeout, String what, Proc proc, BooleanSupplier ok) throws InterruptedException {
+  public static void await(Duration timeout, String what, Proc proc, BooleanSupplier ok) throws InterruptedException {
     long end = System.nanoTime() + timeout.toNanos();
     while (System.nanoTime() < end) {
       if (ok.getAsBoolean()) {
@@ -113,7 +113,7 @@ final class Procs implements AutoCloseable {
         + (proc == null ? "" : "\n--- stdout\n" + tail(proc.stdout()) + "\n--- stderr\n" + tail(proc.stderr())));
   }
 
-  static String tail(String s) {
+  public static String tail(String s) {
     return s.length() <= 3000 ? s : "..." + s.substring(s.length() - 3000);
   }
 
@@ -125,10 +125,21 @@ final class Procs implements AutoCloseable {
     }
   }
 
-  /** Stops one process (and its descendants) now. */
-  void stop(Proc p, Duration grace) {
+  /** Stops one process (and its descendants) now; {@code grace} null: SIGKILL at once. */
+  public void stop(Proc p, Duration grace) {
     procs.remove(p);
-    kill(p.process().toHandle(), grace);
+    if (grace == null) {
+      List<ProcessHandle> tree = p.process().toHandle().descendants().toList();
+      p.process().destroyForcibly();
+      tree.forEach(ProcessHandle::destroyForcibly);
+      try {
+        p.process().onExit().get(30, TimeUnit.SECONDS);
+      } catch (Exception e) {
+        throw new IllegalStateException(p.name() + " (pid " + p.pid() + ") did not exit within 30 s of SIGKILL", e);
+      }
+    } else {
+      kill(p.process().toHandle(), grace);
+    }
   }
 
   /** SIGTERM to the process, up to {@code grace} to exit, then SIGKILL to it and its descendants. */
@@ -168,7 +179,16 @@ final class Procs implements AutoCloseable {
     pidFiles.clear();
   }
 
-  static int freePort() throws IOException {
+  /** Deletes {@code dir} and everything under it (best effort, said on stderr when it fails). */
+  public static void deleteTree(Path dir) {
+    try (var files = Files.walk(dir)) {
+      files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+    } catch (IOException e) {
+      System.err.println("cannot delete " + dir + ": " + e.getMessage());
+    }
+  }
+
+  public static int freePort() throws IOException {
     try (ServerSocket s = new ServerSocket(0)) {
       return s.getLocalPort();
     }

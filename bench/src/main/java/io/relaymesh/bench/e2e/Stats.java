@@ -4,12 +4,12 @@ import java.util.Arrays;
 import java.util.List;
 
 /** Percentiles (nearest rank) and medians. */
-final class Stats {
+public final class Stats {
 
   private Stats() {}
 
   /** Nearest-rank percentile {@code p} (0..100) of {@code values} (not modified); NaN when empty. */
-  static double percentile(double[] values, double p) {
+  public static double percentile(double[] values, double p) {
     if (values.length == 0) {
       return Double.NaN;
     }
@@ -25,7 +25,7 @@ final class Stats {
   }
 
   /** Median (mean of the two middle values for an even count); NaN when empty or any is NaN. */
-  static double median(List<Double> values) {
+  public static double median(List<Double> values) {
     if (values.isEmpty() || values.stream().anyMatch(v -> v == null || v.isNaN())) {
       return Double.NaN;
     }

@@ -138,13 +138,7 @@ public final class SuiteMain {
   // ---- run -------------------------------------------------------------------------------------
 
   void run() throws Exception {
-    if (!Files.isRegularFile(jar)) {
-      throw new IllegalStateException(jar + " not found: build it (mvn -B -q -DskipTests -pl cli,bench -am package)");
-    }
-    if (launcher != null && !Files.isExecutable(launcher)) {
-      log("no launcher at " + launcher + ": running java -jar " + jar);
-      launcher = null;
-    }
+    launcher = RelaymeshStack.launcherOf(jar, launcher);
     work = Files.createTempDirectory("relaymesh-suite-");
     procs = new Procs(work);
     Runtime.getRuntime().addShutdownHook(new Thread(this::stop, "suite-cleanup"));
@@ -152,16 +146,10 @@ public final class SuiteMain {
     log("work dir " + work);
 
     // target services in their own JVM
-    Procs.Proc target = procs.start("target", List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-Xmx256m", "-cp", System.getProperty("java.class.path"), TargetMain.class.getName()), Map.of());
-    Procs.await(Duration.ofSeconds(30), "target services", target, () -> target.stdout().contains("ports "));
-    Matcher m = Pattern.compile("echo=(\\d+) sink=(\\d+) source=(\\d+)").matcher(target.stdout());
-    if (!m.find()) {
-      throw new IllegalStateException("target: " + target.stdout());
-    }
-    int echo = Integer.parseInt(m.group(1));
-    int sink = Integer.parseInt(m.group(2));
-    int source = Integer.parseInt(m.group(3));
+    TargetMain.Ports tp = TargetMain.launch(procs);
+    int echo = tp.echo();
+    int sink = tp.sink();
+    int source = tp.source();
     List<Integer> targets = new ArrayList<>(List.of(echo, sink, source));
 
     Nginx nginx = null;
@@ -555,7 +543,7 @@ public final class SuiteMain {
     }
   }
 
-  private static String loadavg() {
+  public static String loadavg() {
     try {
       return Files.readString(Path.of("/proc/loadavg")).trim();
     } catch (IOException e) {
@@ -577,16 +565,12 @@ public final class SuiteMain {
       procs.close();
     }
     if (work != null && !keepWork) {
-      try (var files = Files.walk(work)) {
-        files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
-      } catch (IOException e) {
-        System.err.println("cannot delete " + work + ": " + e.getMessage());
-      }
+      Procs.deleteTree(work);
       work = null;
     }
   }
 
-  static void log(String s) {
+  public static void log(String s) {
     System.err.println(java.time.LocalTime.now().withNano(0) + " " + s);
     System.err.flush();
   }

@@ -17,14 +17,15 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * A tiny real run of the suite's Relaymesh path: control plane, relay, agent and port-forward as
  * separate processes from the CLI jar (built before this module in the reactor; skipped, and
- * said so, when it is missing), then every workload once, small. Nothing is timed.
+ * said so, when it is missing), then every workload once, small, then the soak's relay restart
+ * (SIGKILL) and an echo through the recovered path. Nothing is timed.
  */
 class RelaymeshPathTest {
 
   static final Path JAR = Path.of("../cli/target/relaymesh.jar");
 
   @Test
-  @Timeout(value = 240, unit = TimeUnit.SECONDS)
+  @Timeout(value = 420, unit = TimeUnit.SECONDS)
   void workloadsRunThroughTheRealProcesses(@TempDir Path tmp) throws Exception {
     if (!Files.isRegularFile(JAR)) {
       System.err.println("RelaymeshPathTest SKIPPED: " + JAR.toAbsolutePath()
@@ -62,6 +63,25 @@ class RelaymeshPathTest {
       assertThat(b.failures()).as("%s", b.firstError()).isZero();
       double[] rtt = rm.tunnelRtt();
       assertThat(rtt[1]).as("the relay exports its tunnel RTT timer").isPositive();
+
+      // the soak's relay restart: SIGKILL, same port, token and TLS material; agent and port-forward recover
+      long relayPid = rm.relay.pid();
+      rm.restartRelay(true);
+      assertThat(rm.relay.pid()).isNotEqualTo(relayPid);
+      assertThat(ProcessHandle.of(relayPid).map(ProcessHandle::isAlive).orElse(false)).isFalse();
+      end = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+      while (true) {
+        try {
+          assertThat(Measure.echo(fwdEcho, 0, 10, Long.MAX_VALUE)).hasSize(10);
+          break;
+        } catch (IOException e) {
+          if (System.nanoTime() > end) {
+            throw new AssertionError("no echo through the port-forward within 120 s of the relay's restart", e);
+          }
+          Thread.sleep(500);
+        }
+      }
+      assertThat(rm.metric("relaymesh_relay_agent_tunnels")).as("the agent's tunnel at the new relay").isGreaterThanOrEqualTo(1);
     } finally {
       for (ServerSocket s : targets) {
         s.close();
