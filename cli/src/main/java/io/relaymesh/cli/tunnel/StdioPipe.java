@@ -57,12 +57,15 @@ public final class StdioPipe {
       try {
         while (!done.future().isComplete()) {
           int n = in.read(chunk);
+          if (done.future().isComplete()) {
+            return; // the pipe ended (tunnel lost, Vert.x closing) while this thread was reading
+          }
           if (n < 0) {
-            context.runOnContext(v -> to.end());
+            post(context, v -> to.end());
             return;
           }
           Buffer b = Buffer.buffer(n).appendBytes(chunk, 0, n);
-          context.runOnContext(v -> {
+          boolean posted = post(context, v -> {
             to.write(b);
             if (to.writeQueueFull()) {
               to.drainHandler(x -> {
@@ -73,16 +76,34 @@ public final class StdioPipe {
               ready.release();
             }
           });
+          if (!posted) {
+            return;
+          }
           ready.acquire();
         }
       } catch (IOException e) {
-        context.runOnContext(v -> done.tryFail(new IOException("reading stdin: " + e.getMessage(), e)));
+        post(context, v -> done.tryFail(new IOException("reading stdin: " + e.getMessage(), e)));
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       }
     }, "relaymesh-stdin");
     t.setDaemon(true);
     t.start();
+  }
+
+  /**
+   * Runs {@code task} on {@code context}; false when its event loop has terminated (the tunnel was
+   * lost and Vert.x closed while the stdin thread was blocked in a read): then there is nothing
+   * left to write to, and the thread ends quietly instead of dying with a stack trace on the
+   * ssh client's stderr.
+   */
+  private static boolean post(Context context, io.vertx.core.Handler<Void> task) {
+    try {
+      context.runOnContext(task);
+      return true;
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      return false;
+    }
   }
 
   /** A write queue to a blocking OutputStream, drained by its own thread. */

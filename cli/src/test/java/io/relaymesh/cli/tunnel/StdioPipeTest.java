@@ -107,6 +107,39 @@ class StdioPipeTest {
         .withThrowableThat().withMessageContaining("writing stdout: Broken pipe");
   }
 
+  /**
+   * ssh keeps typing after the tunnel was lost and Vert.x closed: the stdin thread must end
+   * quietly, not die with a RejectedExecutionException whose stack trace lands on ssh's stderr.
+   */
+  @Test
+  void stdinAfterVertxClosedEndsTheReaderQuietly() throws Exception {
+    PipedInputStream stdin = new PipedInputStream(1024);
+    PipedOutputStream typing = new PipedOutputStream(stdin);
+    Stream stream = open();
+    java.util.List<Throwable> uncaught = new java.util.concurrent.CopyOnWriteArrayList<>();
+    Thread.UncaughtExceptionHandler previous = Thread.getDefaultUncaughtExceptionHandler();
+    Thread.setDefaultUncaughtExceptionHandler((t, e) -> uncaught.add(e));
+    try {
+      StdioPipe.start(client.context(), stream, stream, stdin, new ByteArrayOutputStream());
+      Thread reader = null;
+      for (int i = 0; i < 500 && reader == null; i++) {
+        reader = Thread.getAllStackTraces().keySet().stream()
+            .filter(t -> t.getName().equals("relaymesh-stdin")).findFirst().orElse(null);
+        Thread.sleep(10); // (test thread) the pipe starts its reader on the context
+      }
+      assertThat(reader).as("the stdin reader thread").isNotNull();
+      await(vertx.close());
+      typing.write("late\n".getBytes());
+      typing.flush();
+      reader.join(10_000);
+      assertThat(reader.isAlive()).as("reader still running").isFalse();
+      assertThat(uncaught).isEmpty();
+    } finally {
+      Thread.setDefaultUncaughtExceptionHandler(previous);
+      typing.close();
+    }
+  }
+
   private static <T> T await(Future<T> f) throws Exception {
     return f.toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
   }
