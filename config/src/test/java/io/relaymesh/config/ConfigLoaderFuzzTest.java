@@ -21,8 +21,8 @@ import org.junit.jupiter.api.BeforeAll;
  * Coverage-guided fuzzing of the config loader (docs/fuzzing.md): arbitrary YAML text plus
  * fuzzed environment variables and flags (names mostly real ones, values anything) give a
  * config or a {@link ConfigException} listing non-blank problems; never another exception. A
- * secret given through the environment or a flag never appears in the error or in the loaded
- * config's {@code toString}/{@code describe}.
+ * secret given through the environment or a flag never appears in the error, in the config
+ * record's {@code toString} or in the loaded config's {@code toString}/{@code describe}.
  */
 class ConfigLoaderFuzzTest {
   /** Marks the secret's value; must not appear in any message. */
@@ -92,6 +92,7 @@ class ConfigLoaderFuzzTest {
       assertThat(loaded.section()).isEqualTo(section);
       assertThat(ConfigLoader.validate(section, loaded.config())).isEmpty();
       if (secretGiven) {
+        assertThat(loaded.config().toString()).doesNotContain(SECRET);
         assertThat(loaded.toString()).doesNotContain(SECRET);
         assertThat(loaded.describe()).doesNotContain(SECRET);
       }
