@@ -249,7 +249,9 @@ class SessionFuzzTest {
     int streamId() {
       switch (d.consumeInt(0, 4)) {
         case 0:
-          lastPeerId = Math.max(lastPeerId + 2, session.highestPeerId + 2);
+          // (at 2^31-1, the last id, it stays there: the session must refuse the reuse)
+          lastPeerId = (int) Math.min(Math.max(lastPeerId, session.highestPeerId) + 2L,
+              Integer.MAX_VALUE);
           return lastPeerId;
         case 1:
         case 2:
