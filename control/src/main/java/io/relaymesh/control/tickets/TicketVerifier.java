@@ -7,6 +7,7 @@ import com.nimbusds.jose.crypto.ECDSAVerifier;
 import com.nimbusds.jose.jwk.ECKey;
 import com.nimbusds.jose.jwk.JWK;
 import com.nimbusds.jose.jwk.JWKSet;
+import com.nimbusds.jose.util.Base64URL;
 import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.SignedJWT;
 import io.relaymesh.control.tickets.TicketException.Reason;
@@ -20,6 +21,7 @@ import java.util.Date;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.regex.Pattern;
 
 /**
  * Verifies connection tickets offline against the control plane's published keys (JWKS):
@@ -38,6 +40,10 @@ public final class TicketVerifier {
   public interface KeySource {
     JWKSet fetch() throws IOException;
   }
+
+  /** Three base64url parts, no padding, nothing around them. */
+  private static final Pattern COMPACT_JWS =
+      Pattern.compile("[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+");
 
   public static final Duration DEFAULT_SKEW = Duration.ofSeconds(30);
   public static final Duration DEFAULT_MIN_REFRESH = Duration.ofSeconds(10);
@@ -157,6 +163,12 @@ public final class TicketVerifier {
       jwt = SignedJWT.parse(jws);
     } catch (ParseException | RuntimeException e) {
       throw new TicketException(Reason.MALFORMED, what + " is not a signed JWT");
+    }
+    // the parser trims whitespace and ignores a signature's unused trailing bits: only the exact
+    // compact form is a ticket, so no two strings carry the same signed token (docs/fuzzing.md)
+    if (!COMPACT_JWS.matcher(jws).matches()
+        || !Base64URL.encode(jwt.getSignature().decode()).equals(jwt.getSignature())) {
+      throw new TicketException(Reason.MALFORMED, what + " is not in compact JWS form");
     }
     JWSHeader header = jwt.getHeader();
     if (!JWSAlgorithm.ES256.equals(header.getAlgorithm())) {

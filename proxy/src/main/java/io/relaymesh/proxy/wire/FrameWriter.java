@@ -108,6 +108,9 @@ public final class FrameWriter {
   }
 
   public static Buffer goAway(Buffer out, int lastStreamId, long code, String reason) {
+    if (lastStreamId < 0) { // would be sent as a u32 above 2^31-1, which every reader refuses
+      throw new IllegalArgumentException("last stream id " + lastStreamId);
+    }
     byte[] r = reason(reason);
     header(out, TYPE_GOAWAY, 0, 0, GOAWAY_FIXED_SIZE + r.length);
     return out.appendInt(lastStreamId).appendUnsignedInt(code).appendBytes(r);
