@@ -186,12 +186,55 @@ final class ClientTunnel implements AutoCloseable {
         return cached;
       }
     }
-    ticketFromCache = false;
-    JsonObject fresh = ticket(port);
-    if (tickets != null) {
-      tickets.put(key, fresh, Instant.now());
+    JsonObject stillValid = tickets == null ? null : tickets.get(key, Instant.now(), Duration.ZERO);
+    JsonObject answer = freshOrStillValid(port, stillValid);
+    ticketFromCache = answer == stillValid;
+    if (tickets != null && !ticketFromCache) {
+      tickets.put(key, answer, Instant.now());
     }
+    return answer;
+  }
+
+  /** The ports whose outage warning was printed; cleared by the next fresh ticket. */
+  private final java.util.Set<Integer> outageWarned = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+  /**
+   * A fresh ticket answer for {@code port}; when the control plane cannot be reached or answers
+   * 5xx, {@code current} instead while it has not expired (relays check only the ticket's own
+   * signature and expiry, so new connections keep working for the ticket's lifetime during an
+   * outage), with one warning per outage on stderr naming the control plane and the time left,
+   * never the ticket. A 4xx answer (revoked session, forbidden workspace) is thrown as is.
+   *
+   * @param current the ticket answer in use, or null
+   */
+  JsonObject freshOrStillValid(int port, JsonObject current) {
+    JsonObject fresh;
+    try {
+      fresh = ticket(port);
+    } catch (CliException e) {
+      Duration left = current == null ? Duration.ZERO : remaining(current, Instant.now());
+      if (!e.controlPlaneUnavailable() || left.isZero() || left.isNegative()) {
+        throw e;
+      }
+      if (outageWarned.add(port)) {
+        env.err().println("relaymesh: warning: no new ticket for port " + port + " from the control"
+            + " plane at " + control.base() + " (" + e.getMessage() + "); using the current ticket,"
+            + " valid for " + left.toSeconds() + "s more");
+        env.err().flush();
+      }
+      return current;
+    }
+    outageWarned.remove(port);
     return fresh;
+  }
+
+  /** The time left before a ticket answer's {@code expiresAt} (zero if absent or damaged). */
+  static Duration remaining(JsonObject answer, Instant now) {
+    try {
+      return Duration.between(now, Instant.parse(answer.getString("expiresAt")));
+    } catch (RuntimeException e) {
+      return Duration.ZERO;
+    }
   }
 
   /** Whether the last {@link #reusableTicket} came from the ticket cache. */

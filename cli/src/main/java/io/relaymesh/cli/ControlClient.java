@@ -95,13 +95,15 @@ public final class ControlClient {
     try {
       r = http().send(b.build(), HttpResponse.BodyHandlers.ofString());
     } catch (HttpConnectTimeoutException e) {
-      throw new CliException("cannot reach the control plane at " + base + ": connect timed out", e);
+      throw CliException.controlPlaneUnavailable("cannot reach the control plane at " + base
+          + ": connect timed out", e);
     } catch (IOException e) {
       String why = e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
       if (e instanceof java.net.ConnectException) {
         why = "connection refused";
       }
-      throw new CliException("cannot reach the control plane at " + base + ": " + why, e);
+      throw CliException.controlPlaneUnavailable("cannot reach the control plane at " + base + ": "
+          + why, e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new CliException("interrupted");
@@ -111,7 +113,10 @@ public final class ControlClient {
       try {
         json = new JsonObject(r.body());
       } catch (DecodeException e) {
-        throw new CliException(base + " answered " + r.statusCode() + " with a non-JSON body; is it a relaymesh control plane?");
+        String msg = base + " answered " + r.statusCode()
+            + " with a non-JSON body; is it a relaymesh control plane?";
+        throw r.statusCode() >= 500 ? CliException.controlPlaneUnavailable(msg, null)
+            : new CliException(msg);
       }
     }
     if (r.statusCode() >= 400) {
@@ -120,7 +125,8 @@ public final class ControlClient {
       if (r.statusCode() == 401 && token != null) {
         msg += " (run 'relaymesh login' again)";
       }
-      throw new CliException(msg);
+      throw r.statusCode() >= 500 ? CliException.controlPlaneUnavailable(msg, null)
+          : new CliException(msg);
     }
     return json;
   }

@@ -34,7 +34,7 @@ final class PortForwardCommand implements Callable<Integer> {
   String region;
 
   /** Tickets per remote port, renewed in the background before they expire. */
-  private final Map<Integer, JsonObject> tickets = new ConcurrentHashMap<>();
+  final Map<Integer, JsonObject> tickets = new ConcurrentHashMap<>();
   /** The relay the next dial goes to; null after a lost tunnel: chosen again. */
   private volatile String relay;
   /** The relay of the last tunnel, for when the control plane cannot name the current ones. */
@@ -127,11 +127,18 @@ final class PortForwardCommand implements Callable<Integer> {
 
   private volatile boolean stopping;
 
-  /** The current ticket for {@code port}, renewed when less than a minute is left. */
-  private String ticket(ClientTunnel tunnel, int port) {
+  /** A ticket is renewed when less than this is left. */
+  static final Duration RENEW_BEFORE = Duration.ofSeconds(60);
+
+  /**
+   * The current ticket for {@code port}, renewed when less than {@link #RENEW_BEFORE} is left;
+   * while the control plane is down the current one, until it expires
+   * ({@link ClientTunnel#freshOrStillValid}).
+   */
+  String ticket(ClientTunnel tunnel, int port) {
     JsonObject t = tickets.get(port);
-    if (t == null || Instant.parse(t.getString("expiresAt")).isBefore(Instant.now().plusSeconds(60))) {
-      t = tunnel.ticket(port);
+    if (t == null || ClientTunnel.remaining(t, Instant.now()).compareTo(RENEW_BEFORE) < 0) {
+      t = tunnel.freshOrStillValid(port, t);
       tickets.put(port, t);
     }
     return t.getString("ticket");

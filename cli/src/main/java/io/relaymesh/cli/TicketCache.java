@@ -48,6 +48,14 @@ final class TicketCache {
 
   /** A ticket answer for {@code key} with at least {@link #MIN_REMAINING} left at {@code now}, or null. */
   JsonObject get(String key, Instant now) {
+    return get(key, now, MIN_REMAINING);
+  }
+
+  /**
+   * A ticket answer for {@code key} with at least {@code minLeft} left at {@code now}, or null;
+   * {@link Duration#ZERO}: any not yet expired one (the fallback while the control plane is down).
+   */
+  JsonObject get(String key, Instant now, Duration minLeft) {
     try {
       if (!Files.isRegularFile(file)) {
         return null;
@@ -57,7 +65,7 @@ final class TicketCache {
         return null;
       }
       Instant expires = Instant.parse(answer.getString("expiresAt"));
-      return expires.minus(MIN_REMAINING).isBefore(now) ? null : answer;
+      return expires.minus(minLeft).isBefore(now) || !expires.isAfter(now) ? null : answer;
     } catch (IOException | RuntimeException damaged) { // DecodeException, DateTimeParseException
       return null;
     }

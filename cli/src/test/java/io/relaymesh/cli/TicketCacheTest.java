@@ -74,4 +74,16 @@ class TicketCacheTest {
     assertThat(TicketCache.enabled(new Env(Map.of("RELAYMESH_TICKET_CACHE", "off"), System.in,
         System.out, System.err, null))).isFalse();
   }
+
+  @Test
+  void ticketCacheGivesAnyUnexpiredTicketWithMinLeftZero(@TempDir Path dir) {
+    Instant t = T;
+    TicketCache cache = new TicketCache(dir);
+    cache.put("k", answer("t", t.plusSeconds(20)), t);
+    assertThat(cache.get("k", t)).as("under MIN_REMAINING").isNull();
+    assertThat(cache.get("k", t, java.time.Duration.ZERO).getString("ticket")).isEqualTo("t");
+    assertThat(cache.get("k", t.plusSeconds(19), java.time.Duration.ZERO)).isNotNull();
+    assertThat(cache.get("k", t.plusSeconds(20), java.time.Duration.ZERO)).as("expired").isNull();
+    assertThat(cache.get("k", t, java.time.Duration.ofSeconds(21))).isNull();
+  }
 }

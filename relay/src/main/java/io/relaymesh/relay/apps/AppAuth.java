@@ -48,29 +48,35 @@ public final class AppAuth {
    *     cookie), or null
    * @param appToken the app token that allowed the request (null: public share), for the relay
    *     holding the agent when the request is forwarded (it verifies it again); never logged
+   * @param logDetail for the operator, appended to the refusal's single log line (e.g. why the
+   *     control plane could not be asked), or null; never a token
    */
   public record Decision(boolean allowed, String username, int status, String code,
-      String message, String setCookie, String appToken) {
+      String message, String setCookie, String appToken, String logDetail) {
 
     static Decision allow(String username, String setCookie, String appToken) {
-      return new Decision(true, username, 0, null, null, setCookie, appToken);
+      return new Decision(true, username, 0, null, null, setCookie, appToken, null);
     }
 
     static Decision refuse(int status, String code, String message) {
-      return new Decision(false, null, status, code, message, null, null);
+      return refuse(status, code, message, null);
+    }
+
+    static Decision refuse(int status, String code, String message, String logDetail) {
+      return new Decision(false, null, status, code, message, null, null, logDetail);
     }
 
     static final Decision NONE = new Decision(false, null, 0, "unauthenticated", null, null,
-        null);
+        null, null);
 
     /** An app cookie that cannot be used ({@code why}, for the log); the next one is tried. */
     static Decision cookieRefused(String why) {
-      return new Decision(false, null, 0, "app_cookie_refused", why, null, null);
+      return new Decision(false, null, 0, "app_cookie_refused", why, null, null, null);
     }
 
     Decision withCookie(String cookie) {
       return new Decision(allowed, username, status, code, message,
-          setCookie != null ? setCookie : cookie, appToken);
+          setCookie != null ? setCookie : cookie, appToken, logDetail);
     }
 
     @Override
@@ -254,7 +260,7 @@ public final class AppAuth {
                 && te.reason() == TicketException.Reason.KEYS_UNAVAILABLE) {
               return Future.succeededFuture(Decision.refuse(503, "control_plane_unavailable",
                   "the relay cannot check your app sign-in right now (signing keys unavailable);"
-                      + " try again shortly"));
+                      + " try again shortly", "app cookie not checked: signing keys unavailable"));
             }
             return Future.succeededFuture(Decision.cookieRefused("app cookie refused: "
                 + ar.cause().getMessage()));
@@ -300,9 +306,10 @@ public final class AppAuth {
     });
   }
 
+  /** A 503 refusal; the cause goes into the refusal's one log line ({@link AppRouter}). */
   static Decision unavailable(Throwable e) {
-    LOG.warn("apps: control plane call failed: {}", e.getMessage());
     return Decision.refuse(503, "control_plane_unavailable", "the relay cannot reach the"
-        + " control plane to check your sign-in right now; try again shortly");
+        + " control plane to check your sign-in right now; try again shortly",
+        "control plane call failed: " + e.getMessage());
   }
 }

@@ -182,8 +182,10 @@ public final class AppRouter {
       }
       return;
     }
-    LOG.info("app {}: request from {} refused: {} {}", app.label(), clientIp(req), d.status(),
-        d.code());
+    // one line per refusal; an outage (503) is a warning, with its cause
+    LOG.atLevel(d.status() >= 500 ? org.slf4j.event.Level.WARN : org.slf4j.event.Level.INFO)
+        .log("app {}: request from {} refused: {} {}{}", app.label(), clientIp(req), d.status(),
+            d.code(), d.logDetail() == null ? "" : " (" + d.logDetail() + ")");
     refused(switch (d.status()) {
       case 401 -> "unauthenticated";
       case 403 -> "forbidden";

@@ -97,8 +97,12 @@ public final class Reporter {
       }
       if (ar.failed() && !(ar.cause() instanceof ControlException ce
           && "superseded".equals(ce.code()))) {
-        LOG.warn("relay: presence of {} (connected={}) not reported: {}", agentDescription,
-            connected, ar.cause().getMessage());
+        // 404 agent_not_found: the workspace was deleted while its agent was connected, expected
+        boolean gone = ar.cause() instanceof ControlException nf && nf.status() == 404
+            && "agent_not_found".equals(nf.code());
+        LOG.atLevel(gone ? org.slf4j.event.Level.INFO : org.slf4j.event.Level.WARN)
+            .log("relay: presence of {} (connected={}) not reported: {}", agentDescription,
+                connected, ar.cause().getMessage());
       }
       done.handle(ar);
     }));
