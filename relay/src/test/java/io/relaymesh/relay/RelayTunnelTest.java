@@ -179,6 +179,9 @@ class RelayTunnelTest {
         && j.getString("endedAt") != null);
     assertThat(ended.getString("closeReason")).isNotNull();
     assertThat(records(ticketId)).as("one record per connection").hasSize(2);
+    // the reporter's queue is on /metrics (relay.md, metrics.md), empty once all are stored
+    Waits.until("no connection record pending", Duration.ofSeconds(20), () -> fx.relay.metrics()
+        .metrics().scrape().contains("relaymesh_relay_connection_records_pending 0.0"));
   }
 
   /** The first record of {@code ticketId} that matches, waited for. */
