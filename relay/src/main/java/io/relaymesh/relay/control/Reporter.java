@@ -31,7 +31,8 @@ import org.slf4j.LoggerFactory;
  * creates the record of a key once and completes it in place, so a retry never duplicates a
  * record, and a relay killed with SIGKILL leaves the records of the connections it carried, open
  * (docs/api.md "Connection"). The two posts of a key are sent in order: a record whose key is
- * still being sent waits at the head of the queue until that send is answered.
+ * still being sent waits at the head of the queue until that send is answered. Each post takes
+ * one place in the queue bound.
  *
  * <p>Presence reports of one agent are sent one after the other, and a report that a newer one
  * supersedes is not sent (or no longer retried): otherwise a "connected" still being retried
