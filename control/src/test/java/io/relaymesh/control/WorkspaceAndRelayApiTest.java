@@ -10,6 +10,7 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.nio.file.Path;
 import java.util.HexFormat;
+import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -222,6 +223,59 @@ class WorkspaceAndRelayApiTest {
     assertThat(entry.getString("closeReason")).isEqualTo("client_closed");
     assertThat(c.http.get("/api/v1/connections", alice).status()).isEqualTo(403);
     assertThat(c.http.get("/api/v1/connections?limit=0", admin).status()).isEqualTo(400);
+  }
+
+  @Test
+  void aKeyedConnectionRecordIsCreatedOnceAndCompletedInPlace() {
+    String relay = c.createRegion(admin, "keyed");
+    String other = c.createRegion(admin, "keyed2");
+    c.http.post("/api/v1/relay/register", relay, json("replicaId", "k-1", "publicUrl",
+        "https://k.example.com"));
+    String key = "7d9c1f3e-0b5a-4c8e-9a7e-2f0d3b6c1a11";
+    JsonObject open = json("replicaId", "k-1", "key", key, "username", "alice",
+        "workspace", "alice/dev", "agent", "main", "port", 22, "startedAt",
+        "2026-01-01T10:00:00Z");
+    JsonObject done = open.copy().put("endedAt", "2026-01-01T10:01:00Z").put("bytesIn", 10)
+        .put("bytesOut", 20).put("closeReason", "client_closed");
+    Resp first = c.http.post("/api/v1/relay/connections", relay, open);
+    assertThat(first.status()).as(first.toString()).isEqualTo(201);
+    long id = first.json().getLong("id");
+    JsonObject stillOpen = keyed(key, "keyed");
+    assertThat(stillOpen.getString("endedAt")).isNull();
+    assertThat(stillOpen.getString("closeReason")).isNull();
+    // a retried create, the completion, a retried completion, and a late create: one record
+    for (JsonObject post : List.of(open, done, done, open)) {
+      Resp r = c.http.post("/api/v1/relay/connections", relay, post);
+      assertThat(r.status()).as(r.toString()).isEqualTo(201);
+      assertThat(r.json().getLong("id")).isEqualTo(id);
+    }
+    JsonObject ended = keyed(key, "keyed");
+    assertThat(ended.getLong("id")).isEqualTo(id);
+    assertThat(ended.getString("endedAt")).isEqualTo("2026-01-01T10:01:00Z");
+    assertThat(ended.getLong("durationMs")).isEqualTo(60_000L);
+    assertThat(ended.getLong("bytesIn")).isEqualTo(10L);
+    assertThat(ended.getLong("bytesOut")).isEqualTo(20L);
+    assertThat(ended.getString("closeReason")).isEqualTo("client_closed");
+    // another region's relay posting the same replica id and key gets a record of its own
+    Resp foreign = c.http.post("/api/v1/relay/connections", other, done.copy()
+        .put("closeReason", "forged"));
+    assertThat(foreign.status()).as(foreign.toString()).isEqualTo(201);
+    assertThat(foreign.json().getLong("id")).isNotEqualTo(id);
+    assertThat(keyed(key, "keyed").getString("closeReason")).isEqualTo("client_closed");
+    Resp bad = c.http.post("/api/v1/relay/connections", relay, open.copy().put("key", "a b"));
+    assertThat(bad.status()).isEqualTo(400);
+  }
+
+  /** The records of {@code key} in {@code region}: exactly one, returned. */
+  private static JsonObject keyed(String key, String region) {
+    Resp list = c.http.get("/api/v1/connections?limit=500", admin);
+    assertThat(list.status()).isEqualTo(200);
+    List<JsonObject> found = list.json().getJsonArray("connections").stream()
+        .map(o -> (JsonObject) o)
+        .filter(e -> key.equals(e.getString("key")) && region.equals(e.getString("region")))
+        .toList();
+    assertThat(found).hasSize(1);
+    return found.get(0);
   }
 
   private static JsonObject region(String token, String name) {

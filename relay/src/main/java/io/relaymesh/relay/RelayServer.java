@@ -169,7 +169,8 @@ public final class RelayServer {
     // a backlog of thousands of records after a burst of connections, for seconds
     reports = new ControlClient(vertx, config.controlUrl(), config.token(),
         ControlClient.DEFAULT_TIMEOUT).observer(metrics::controlCall);
-    reporter = new Reporter(reports, replicaId);
+    reporter = new Reporter(reports, replicaId).onDrop(metrics::connectionRecordDropped);
+    metrics.connectionRecordsPending(reporter::pendingConnections);
     // "cannot say" is remembered briefly too: a reconnect storm during a control-plane outage
     // costs one request per token and second
     AgentAuthCache auth = new AgentAuthCache(control, config.agentAuthTtl(),

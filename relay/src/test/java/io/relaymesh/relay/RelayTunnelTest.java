@@ -142,31 +142,29 @@ class RelayTunnelTest {
   }
 
   @Test
-  void connectionLogRecordsAClosedConnectionWithItsBytes() {
+  void connectionLogRecordsAConnectionWhenItOpensAndCompletesItWhenItCloses() {
     JsonObject t = fx.ticket(alice, "dev", echoPort);
+    String ticketId = t.getString("ticketId");
     TestClient c = await(TestClient.connect(fx.vertx, fx.relay.port(), fx.relay.caCertPem(),
         t.getString("ticket")));
     byte[] data = new byte[123_457];
     new Random(7).nextBytes(data);
+    long heldId;
     try {
+      // a connection held open: its record is there before it ends (a relay killed now would
+      // leave it, open), with no end yet
+      await(c.openTcp(echoPort));
+      JsonObject held = record(ticketId, j -> true);
+      assertThat(held.getString("endedAt")).as("%s", held).isNull();
+      assertThat(held.getString("closeReason")).isNull();
+      assertThat(held.getString("key")).isNotBlank();
+      heldId = held.getLong("id");
       assertThat(await(c.exchange(echoPort, data)).getBytes()).isEqualTo(data);
     } finally {
       c.close();
     }
-    String ticketId = t.getString("ticketId");
-    JsonObject[] record = new JsonObject[1];
-    Waits.until("connection record of ticket " + ticketId, Duration.ofSeconds(20), () -> {
-      Resp r = fx.control.http.get("/api/v1/connections?limit=500", fx.adminToken);
-      for (Object o : r.json().getJsonArray("connections")) {
-        JsonObject j = (JsonObject) o;
-        if (ticketId.equals(j.getString("ticketId"))) {
-          record[0] = j;
-          return true;
-        }
-      }
-      return false;
-    });
-    JsonObject r = record[0];
+    JsonObject r = record(ticketId, j -> j.getLong("id") != heldId
+        && j.getString("endedAt") != null);
     assertThat(r.getString("username")).isEqualTo("alice");
     assertThat(r.getString("workspace")).isEqualTo("alice/dev");
     assertThat(r.getString("agent")).isEqualTo("main");
@@ -176,7 +174,41 @@ class RelayTunnelTest {
     assertThat(r.getLong("bytesIn")).isEqualTo(data.length);
     assertThat(r.getLong("bytesOut")).isEqualTo(data.length);
     assertThat(r.getString("closeReason")).isEqualTo("closed");
-    assertThat(r.getString("endedAt")).isNotNull();
+    // the held connection ended with the session: its record was completed in place
+    JsonObject ended = record(ticketId, j -> j.getLong("id") == heldId
+        && j.getString("endedAt") != null);
+    assertThat(ended.getString("closeReason")).isNotNull();
+    assertThat(records(ticketId)).as("one record per connection").hasSize(2);
+    // the reporter's queue is on /metrics (relay.md, metrics.md), empty once all are stored
+    Waits.until("no connection record pending", Duration.ofSeconds(20), () -> fx.relay.metrics()
+        .metrics().scrape().contains("relaymesh_relay_connection_records_pending 0.0"));
+  }
+
+  /** The first record of {@code ticketId} that matches, waited for. */
+  private static JsonObject record(String ticketId,
+      java.util.function.Predicate<JsonObject> which) {
+    JsonObject[] found = new JsonObject[1];
+    Waits.until("connection record of ticket " + ticketId, Duration.ofSeconds(20), () -> {
+      for (JsonObject j : records(ticketId)) {
+        if (which.test(j)) {
+          found[0] = j;
+          return true;
+        }
+      }
+      return false;
+    });
+    return found[0];
+  }
+
+  private static List<JsonObject> records(String ticketId) {
+    Resp r = fx.control.http.get("/api/v1/connections?limit=500", fx.adminToken);
+    List<JsonObject> out = new ArrayList<>();
+    for (Object o : r.json().getJsonArray("connections")) {
+      if (ticketId.equals(((JsonObject) o).getString("ticketId"))) {
+        out.add((JsonObject) o);
+      }
+    }
+    return out;
   }
 
   @Test

@@ -277,7 +277,7 @@ final class RelayApi {
               p.region(), replica, Api.string(b, "clientAddress", false),
               Api.string(b, "ticketId", false), time(b, "startedAt", true),
               time(b, "endedAt", false), nonNegative(b, "bytesIn"), nonNegative(b, "bytesOut"),
-              Api.string(b, "closeReason", false), Api.string(b, "via", false))
+              Api.string(b, "closeReason", false), Api.string(b, "via", false), recordKey(b))
           .map(id -> Reply.created(new JsonObject().put("id", id)));
     });
   }
@@ -296,6 +296,16 @@ final class RelayApi {
       list.forEach(c -> a.add(c.toJson()));
       return Reply.ok(new JsonObject().put("connections", a));
     });
+  }
+
+  /** The optional {@code key} of a connection record: 1-64 letters, digits and '-' (a UUID). */
+  private static String recordKey(JsonObject b) {
+    String k = Api.string(b, "key", false);
+    if (k != null && (k.isEmpty() || k.length() > 64 || !k.matches("[A-Za-z0-9-]+"))) {
+      throw ControlException.badRequest("field 'key' must be 1-64 characters of letters, digits "
+          + "and '-'");
+    }
+    return k;
   }
 
   private static String replicaId(JsonObject b) {

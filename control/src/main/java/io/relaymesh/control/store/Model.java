@@ -161,14 +161,14 @@ public final class Model {
   public record Connection(long id, String username, String workspace, String agent, Integer port,
       String app, String region, String replicaId, String clientAddress, String ticketId,
       Instant startedAt, Instant endedAt, long bytesIn, long bytesOut, String closeReason,
-      Instant recordedAt, String via) {
+      Instant recordedAt, String via, String key) {
     static Connection of(Row r) {
       return new Connection(r.getLong("id"), r.getString("username"), r.getString("workspace"),
           r.getString("agent"), r.getInteger("port"), r.getString("app"), r.getString("region"),
           r.getString("replica_id"), r.getString("client_address"), r.getString("ticket_id"),
           instant(r, "started_at"), instant(r, "ended_at"), r.getLong("bytes_in"),
           r.getLong("bytes_out"), r.getString("close_reason"), instant(r, "recorded_at"),
-          r.getString("via"));
+          r.getString("via"), r.getString("record_key"));
     }
 
     public JsonObject toJson() {
@@ -179,7 +179,8 @@ public final class Model {
           .put("replicaId", replicaId).put("clientAddress", clientAddress)
           .put("ticketId", ticketId).put("startedAt", str(startedAt)).put("endedAt", str(endedAt))
           .put("durationMs", durationMs).put("bytesIn", bytesIn).put("bytesOut", bytesOut)
-          .put("closeReason", closeReason).put("recordedAt", str(recordedAt)).put("via", via);
+          .put("closeReason", closeReason).put("recordedAt", str(recordedAt)).put("via", via)
+          .put("key", key);
     }
   }
 }

@@ -72,7 +72,6 @@ final class UpstreamConnection {
   final AppTarget target;
   final Stream stream;
   final Context context;
-  private final Reporter reporter;
   private final Instant started = Instant.now();
   private final EmbeddedChannel channel;
   private HttpClientCodec codec;
@@ -88,6 +87,8 @@ final class UpstreamConnection {
   private final String tunnelId;
   /** {@code forwarded to eu/eu-1} for the connection log, or null for a direct connection. */
   private final String via;
+  /** This connection's record in the connection log (null without a reporter). */
+  private final Reporter.Opened record;
 
   private UpstreamConnection(String id, AppTarget target, Stream stream, Reporter reporter,
       String relay) {
@@ -97,7 +98,6 @@ final class UpstreamConnection {
     this.target = target;
     this.stream = stream;
     this.context = stream.session().context();
-    this.reporter = reporter;
     this.channel = new EmbeddedChannel();
     if (target.https()) {
       SslHandler ssl = INSECURE_TLS.newHandler(channel.alloc(), "127.0.0.1", target.port());
@@ -110,6 +110,7 @@ final class UpstreamConnection {
     stream.handler(this::fromApp);
     stream.endHandler(v -> onStreamEnd());
     stream.exceptionHandler(this::onStreamError);
+    this.record = reporter == null ? null : reporter.opened(record(target, started, via));
     stream.closeFuture().onComplete(ar -> logClosed(ar.succeeded() ? "closed"
         : "stream " + ar.cause().getMessage()));
     drainOutbound();
@@ -418,24 +419,25 @@ final class UpstreamConnection {
         .addKeyValue("bytes_in", stream.bytesOut()).addKeyValue("bytes_out", stream.bytesIn())
         .addKeyValue("duration_ms", Duration.between(started, ended).toMillis())
         .addKeyValue("reason", reason).log();
-    if (reporter != null) {
-      JsonObject record = new JsonObject()
-          .put("username", user(target))
-          .put("workspace", target.workspace())
-          .put("agent", target.agent())
-          .put("port", target.port())
-          .put("app", target.app())
-          .put("clientAddress", target.clientAddress())
-          .put("startedAt", started.toString())
-          .put("endedAt", ended.toString())
-          .put("bytesIn", stream.bytesOut())
-          .put("bytesOut", stream.bytesIn())
-          .put("closeReason", reason.length() <= 200 ? reason : reason.substring(0, 200));
-      if (via != null) {
-        record.put("via", via);
-      }
-      reporter.connection(record);
+    if (record != null) {
+      record.ended(ended, stream.bytesOut(), stream.bytesIn(), reason);
     }
+  }
+
+  /** The connection-log record of an established app connection (docs/api.md "Connection"). */
+  private static JsonObject record(AppTarget target, Instant started, String via) {
+    JsonObject record = new JsonObject()
+        .put("username", user(target))
+        .put("workspace", target.workspace())
+        .put("agent", target.agent())
+        .put("port", target.port())
+        .put("app", target.app())
+        .put("clientAddress", target.clientAddress())
+        .put("startedAt", started.toString());
+    if (via != null) {
+      record.put("via", via);
+    }
+    return record;
   }
 
   /** The user for logs and the connection log ({@code anonymous} on a public share). */

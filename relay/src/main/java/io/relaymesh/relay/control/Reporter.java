@@ -7,7 +7,10 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -22,6 +25,14 @@ import org.slf4j.LoggerFactory;
  * does not fit is dropped and counted by reason ({@code queue-full}, {@code queue-bytes}; a record
  * the control plane refuses as invalid: {@code refused}). The queue lives in memory: records of a
  * relay that is killed during an outage are lost with it.
+ *
+ * <p>A connection is recorded twice under one key (a UUID, {@link #opened}): when it is
+ * established (no {@code endedAt}) and when it ends ({@link Opened#ended}); the control plane
+ * creates the record of a key once and completes it in place, so a retry never duplicates a
+ * record, and a relay killed with SIGKILL leaves the records of the connections it carried, open
+ * (docs/api.md "Connection"). The two posts of a key are sent in order: a record whose key is
+ * still being sent waits at the head of the queue until that send is answered. Each post takes
+ * one place in the queue bound.
  *
  * <p>Presence reports of one agent are sent one after the other, and a report that a newer one
  * supersedes is not sent (or no longer retried): otherwise a "connected" still being retried
@@ -144,6 +155,51 @@ public final class Reporter {
     return p.done.future();
   }
 
+  /**
+   * Records an established connection ({@code record}: who, {@code startedAt}, ...; a
+   * {@code key} is added) and returns the handle that completes the same record when the
+   * connection ends. Never blocks.
+   */
+  public Opened opened(JsonObject record) {
+    JsonObject r = record.copy().put("key", UUID.randomUUID().toString());
+    connection(r);
+    return new Opened(r);
+  }
+
+  /** An established connection's record, completed once by {@link #ended}. */
+  public final class Opened {
+    private final JsonObject record;
+    private boolean ended; // guarded by this
+
+    private Opened(JsonObject record) {
+      this.record = record;
+    }
+
+    /** The record's key (a UUID). */
+    public String key() {
+      return record.getString("key");
+    }
+
+    /**
+     * Completes the record: the connection ended at {@code endedAt} having carried
+     * {@code bytesIn} from the client and {@code bytesOut} to it; {@code closeReason} is cut to
+     * 200 characters. Only the first call counts.
+     */
+    public Future<Long> ended(Instant endedAt, long bytesIn, long bytesOut, String closeReason) {
+      synchronized (this) {
+        if (ended) {
+          return Future.failedFuture(new IllegalStateException("record " + key()
+              + " already completed"));
+        }
+        ended = true;
+      }
+      String reason = closeReason == null || closeReason.length() <= 200 ? closeReason
+          : closeReason.substring(0, 200);
+      return connection(record.copy().put("endedAt", endedAt.toString())
+          .put("bytesIn", bytesIn).put("bytesOut", bytesOut).put("closeReason", reason));
+    }
+  }
+
   /** Connection records waiting to be sent (or being sent). */
   public int pendingConnections() {
     synchronized (queue) {
@@ -168,11 +224,14 @@ public final class Reporter {
   private static final class Pending {
     final JsonObject record;
     final int bytes;
+    /** The record's key, or null: the posts of one key are sent one after the other. */
+    final String key;
     final Promise<Long> done = Promise.promise();
 
     Pending(JsonObject record, int bytes) {
       this.record = record;
       this.bytes = bytes;
+      this.key = record.getString("key");
     }
   }
 
@@ -187,6 +246,7 @@ public final class Reporter {
   private final ArrayDeque<Pending> queue = new ArrayDeque<>(); // guarded by itself
   private long queuedBytes; // guarded by queue (in flight ones included)
   private int inFlight; // guarded by queue
+  private final Set<String> keysInFlight = new HashSet<>(); // guarded by queue
   private int failures; // guarded by queue: consecutive failed sends
   private boolean waiting; // guarded by queue: a backoff timer is pending
   private final Map<String, Long> dropped = new HashMap<>(); // guarded by queue
@@ -204,6 +264,10 @@ public final class Reporter {
       synchronized (queue) {
         if (waiting || inFlight >= MAX_IN_FLIGHT || queue.isEmpty()) {
           return;
+        }
+        Pending head = queue.peekFirst();
+        if (head.key != null && !keysInFlight.add(head.key)) {
+          return; // its key's earlier post is still being sent: this one must not overtake it
         }
         p = queue.pollFirst();
         inFlight++;
@@ -224,6 +288,9 @@ public final class Reporter {
     long delay = 0;
     synchronized (queue) {
       inFlight--;
+      if (p.key != null) {
+        keysInFlight.remove(p.key);
+      }
       if (error == null) {
         failures = 0;
         queuedBytes -= p.bytes;

@@ -366,4 +366,26 @@ public final class RelayMetrics implements AutoCloseable {
     Counter c = refusals.get("connection\0" + reason);
     return c == null ? 0 : c.count();
   }
+
+  /**
+   * A connection-log record the relay gave up on, by {@code reason} ({@code Reporter}:
+   * {@code queue-full}, {@code queue-bytes}, {@code refused}).
+   */
+  public void connectionRecordDropped(String reason) {
+    refusals.computeIfAbsent("record\0" + reason, r -> counter(
+        "relaymesh.relay.connection.records.dropped", "connection-log records not delivered to "
+            + "the control plane", "reason", reason)).increment();
+  }
+
+  /** {@link #connectionRecordDropped} count of {@code reason} so far. */
+  public double connectionRecordsDropped(String reason) {
+    Counter c = refusals.get("record\0" + reason);
+    return c == null ? 0 : c.count();
+  }
+
+  /** Registers the gauge of connection-log records waiting for the control plane. */
+  public void connectionRecordsPending(IntSupplier pending) {
+    gauge("relaymesh.relay.connection.records.pending", pending,
+        "connection-log records queued or being sent to the control plane");
+  }
 }

@@ -163,6 +163,7 @@ public final class Connector {
           line.addKeyValue("via", in.via());
         }
         line.log();
+        Reporter.Opened record = reporter.opened(record(claims, in, started));
         if (RelayMetrics.kindIndex(ok.kind()) == RelayMetrics.APP
             && in.forwarding() == Forwarding.IN) {
           // TCP on the agent tunnel (counted there as tcp): an app stream while it lives, as
@@ -175,7 +176,7 @@ public final class Connector {
           });
         }
         Splice.splice(inbound, up.stream(), up.label()).onSuccess(res -> {
-          closed(connectionId, claims, in, started, res);
+          closed(connectionId, claims, in, started, res, record);
         });
       });
     }));
@@ -193,7 +194,7 @@ public final class Connector {
   }
 
   private void closed(String connectionId, Subject claims, Inbound in, Instant started,
-      Splice.Result res) {
+      Splice.Result res, Reporter.Opened record) {
     Subject ok = claims;
     Instant ended = Instant.now();
     org.slf4j.spi.LoggingEventBuilder line = LOG.atInfo().setMessage("stream closed")
@@ -213,17 +214,18 @@ public final class Connector {
       line.addKeyValue("via", in.via());
     }
     line.log();
+    record.ended(ended, res.bytesFromClient(), res.bytesToClient(), res.closeReason());
+  }
+
+  /** The connection-log record of an established connection (docs/api.md "Connection"). */
+  private static JsonObject record(Subject claims, Inbound in, Instant started) {
     JsonObject record = new JsonObject()
         .put("username", claims.username())
         .put("workspace", claims.workspace())
         .put("agent", claims.agent())
-        .put("port", ok.port())
+        .put("port", claims.port())
         .put("clientAddress", in.clientAddress())
-        .put("startedAt", started.toString())
-        .put("endedAt", ended.toString())
-        .put("bytesIn", res.bytesFromClient())
-        .put("bytesOut", res.bytesToClient())
-        .put("closeReason", truncate(res.closeReason(), 200));
+        .put("startedAt", started.toString());
     if (claims.ticketId() != null) {
       record.put("ticketId", claims.ticketId());
     }
@@ -233,7 +235,7 @@ public final class Connector {
     if (in.via() != null) {
       record.put("via", in.via());
     }
-    reporter.connection(record);
+    return record;
   }
 
   /** The {@code kind} of log lines: {@code ssh}, {@code tcp}, {@code app}, else the number. */
@@ -244,9 +246,5 @@ public final class Connector {
 
   static String kindName(int kind) {
     return kind == WireSpec.KIND_SSH ? "SSH" : kind == WireSpec.KIND_TCP ? "TCP" : "kind " + kind;
-  }
-
-  private static String truncate(String s, int max) {
-    return s.length() <= max ? s : s.substring(0, max);
   }
 }

@@ -32,6 +32,8 @@ class ReporterQueueTest {
   ControlClient client;
   /** Record numbers ({@code n}) in the order the "control plane" stored them. */
   final List<Integer> stored = new CopyOnWriteArrayList<>();
+  /** Keyed posts ({@code "<key> opened"} / {@code "<key> ended"}) in the order stored. */
+  final List<String> keyed = new CopyOnWriteArrayList<>();
   final AtomicLong refusedWhileDown = new AtomicLong();
   volatile boolean down = true;
 
@@ -57,7 +59,19 @@ class ReporterQueueTest {
             .end("{\"code\":\"database_unavailable\",\"message\":\"down\"}");
         return;
       }
-      stored.add(new JsonObject(b).getInteger("n"));
+      JsonObject r = new JsonObject(b);
+      if (r.getString("key") != null) {
+        // a keyed record: the create is stored slowly (a busy database), so that a completion
+        // sent at the same time would be stored before it
+        boolean end = r.getString("endedAt") != null;
+        vertx.setTimer(end ? 1 : 300, t -> {
+          keyed.add(r.getString("key") + (end ? " ended" : " opened"));
+          req.response().setStatusCode(201).putHeader("Content-Type", "application/json")
+              .end(new JsonObject().put("id", keyed.size()).encode());
+        });
+        return;
+      }
+      stored.add(r.getInteger("n"));
       req.response().setStatusCode(201).putHeader("Content-Type", "application/json")
           .end(new JsonObject().put("id", stored.size()).encode());
     });
@@ -109,6 +123,28 @@ class ReporterQueueTest {
     down = false;
     await(Future.join(all).recover(e -> Future.succeededFuture()));
     assertThat(stored).containsExactlyInAnyOrder(0, 1, 2, 3, 4, 5, 6, 7, 8, 9);
+  }
+
+  @Test
+  void aCompletionNeverOvertakesItsCreate() {
+    Reporter reporter = new Reporter(client, "r1");
+    down = false;
+    List<Future<Long>> all = new ArrayList<>();
+    List<String> keys = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      Reporter.Opened c = reporter.opened(record(i));
+      keys.add(c.key());
+      // ended at once: the completion is queued while its create is still being stored
+      all.add(c.ended(java.time.Instant.now(), 10, 20, "client closed"));
+    }
+    await(Future.all(all));
+    Poll.waitFor(() -> keyed.size() == 6);
+    for (String k : keys) {
+      assertThat(keyed).as("posts of %s in the order stored", k)
+          .containsSubsequence(k + " opened", k + " ended");
+    }
+    assertThat(keys).doesNotHaveDuplicates();
+    assertThat(reporter.pendingConnections()).isZero();
   }
 
   /** Bounded polling (the test's own timeout ends it at worst). */
