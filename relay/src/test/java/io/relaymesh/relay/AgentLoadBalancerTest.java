@@ -9,7 +9,6 @@ import io.relaymesh.agent.AgentOptions;
 import io.relaymesh.agent.ssh.SshServerOptions;
 import io.relaymesh.agent.tunnel.TunnelKeeper;
 import io.relaymesh.config.AgentConfig;
-import io.relaymesh.config.ControlConfig;
 import io.relaymesh.config.RelayConfig;
 import io.relaymesh.config.TlsConfig;
 import io.relaymesh.control.testing.Control;
@@ -79,11 +78,8 @@ class AgentLoadBalancerTest {
 
   @BeforeAll
   static void start() throws Exception {
-    ControlConfig d = Control.config(dir.resolve("control"),
-        SharedPostgres.url(SharedPostgres.newDatabase()));
-    control = Control.start(new ControlConfig(d.listen(), d.accessUrl(), d.dataDir(),
-        d.postgresUrl(), false, d.sessionTtl(), d.ticketTtl(), Duration.ofSeconds(3),
-        d.keyRotation()));
+    control = Control.start(Control.relayTestConfig(dir.resolve("control"),
+        Duration.ofSeconds(3)));
     String admin = control.setupAdmin();
     String euToken = control.createRegion(admin, "eu");
     vertx = Transports.create(new VertxOptions().setEventLoopPoolSize(4));

@@ -1,14 +1,10 @@
 package io.relaymesh.relay;
 
 import static io.relaymesh.proxy.testutil.Await.await;
-import static org.assertj.core.api.Assertions.assertThat;
 
-import io.relaymesh.config.ControlConfig;
 import io.relaymesh.config.RelayConfig;
 import io.relaymesh.config.TlsConfig;
 import io.relaymesh.control.testing.Control;
-import io.relaymesh.control.testing.Http.Resp;
-import io.relaymesh.control.testing.SharedPostgres;
 import io.relaymesh.proxy.Transports;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
@@ -32,11 +28,8 @@ final class RelayFixture implements AutoCloseable {
   final String relayToken;
 
   RelayFixture(Path dir) {
-    ControlConfig d = Control.config(dir.resolve("control"),
-        SharedPostgres.url(SharedPostgres.newDatabase()));
-    control = Control.start(new ControlConfig(d.listen(), d.accessUrl(), d.dataDir(),
-        d.postgresUrl(), false, d.sessionTtl(), d.ticketTtl(), Duration.ofSeconds(3),
-        d.keyRotation()));
+    control = Control.start(Control.relayTestConfig(dir.resolve("control"),
+        Duration.ofSeconds(3)));
     adminToken = control.setupAdmin();
     relayToken = control.createRegion(adminToken, REGION);
     control.createRegion(adminToken, "us");
@@ -63,10 +56,7 @@ final class RelayFixture implements AutoCloseable {
 
   /** A ticket from {@code POST /api/v1/tickets}. */
   JsonObject ticket(String userToken, String workspace, int port) {
-    Resp r = control.http.post("/api/v1/tickets", userToken,
-        new JsonObject().put("workspace", workspace).put("port", port));
-    assertThat(r.status()).as(r.toString()).isEqualTo(201);
-    return r.json();
+    return control.ticket(userToken, workspace, port, null);
   }
 
   @Override

@@ -10,7 +10,6 @@ import com.nimbusds.jose.jwk.gen.ECKeyGenerator;
 import com.nimbusds.jwt.SignedJWT;
 import io.relaymesh.agent.ssh.AgentSshServer;
 import io.relaymesh.agent.ssh.SshServerOptions;
-import io.relaymesh.config.ControlConfig;
 import io.relaymesh.config.RelayConfig;
 import io.relaymesh.config.TlsConfig;
 import io.relaymesh.control.testing.Control;
@@ -91,11 +90,8 @@ class RelayForwardingTest {
 
   @BeforeAll
   static void start() throws Exception {
-    ControlConfig d = Control.config(dir.resolve("control"),
-        SharedPostgres.url(SharedPostgres.newDatabase()));
-    control = Control.start(new ControlConfig(d.listen(), d.accessUrl(), d.dataDir(),
-        d.postgresUrl(), false, d.sessionTtl(), d.ticketTtl(), Duration.ofSeconds(3),
-        d.keyRotation()));
+    control = Control.start(Control.relayTestConfig(dir.resolve("control"),
+        Duration.ofSeconds(3)));
     admin = control.setupAdmin();
     euToken = control.createRegion(admin, "eu");
     usToken = control.createRegion(admin, "us");
@@ -157,22 +153,12 @@ class RelayForwardingTest {
   }
 
   static List<String> relaysOf(String workspace, String token) {
-    JsonArray relays = control.http.get("/api/v1/workspaces/" + workspace, token).json()
-        .getJsonArray("agents").getJsonObject(0).getJsonArray("relays");
-    List<String> out = new ArrayList<>();
-    relays.forEach(o -> out.add(((JsonObject) o).getString("region") + "/"
-        + ((JsonObject) o).getString("replicaId")));
-    return out;
+    return control.agentRelays(token, workspace);
   }
 
+
   static String ticket(String token, String workspace, int port, String region) {
-    JsonObject body = new JsonObject().put("workspace", workspace).put("port", port);
-    if (region != null) {
-      body.put("region", region);
-    }
-    Resp r = control.http.post("/api/v1/tickets", token, body);
-    assertThat(r.status()).as(r.toString()).isEqualTo(201);
-    return r.json().getString("ticket");
+    return control.ticket(token, workspace, port, region).getString("ticket");
   }
 
   static TestClient clientOnB(String ticket) {

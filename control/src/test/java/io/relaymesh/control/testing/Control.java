@@ -50,6 +50,17 @@ public final class Control implements AutoCloseable {
     return start(config(dataDir, SharedPostgres.url(SharedPostgres.newDatabase())));
   }
 
+  /**
+   * The config of a control plane on a fresh database of the shared embedded PostgreSQL, without
+   * a built-in relay, whose relays must heartbeat within {@code heartbeatTimeout} (relay tests use
+   * 3 s, so heartbeats come every second).
+   */
+  public static ControlConfig relayTestConfig(Path dataDir, java.time.Duration heartbeatTimeout) {
+    ControlConfig d = config(dataDir, SharedPostgres.url(SharedPostgres.newDatabase()));
+    return new ControlConfig(d.listen(), d.accessUrl(), d.dataDir(), d.postgresUrl(), false,
+        d.sessionTtl(), d.ticketTtl(), heartbeatTimeout, d.keyRotation());
+  }
+
   public static <T> T await(io.vertx.core.Future<T> f) {
     try {
       return f.toCompletionStage().toCompletableFuture().get(120, TimeUnit.SECONDS);
@@ -95,6 +106,30 @@ public final class Control implements AutoCloseable {
     Resp r = http.post("/api/v1/relays", adminToken, new JsonObject().put("region", region));
     assertThat(r.status()).as(r.toString()).isEqualTo(201);
     return r.json().getString("relayToken");
+  }
+
+  /**
+   * A connection ticket from {@code POST /api/v1/tickets} (asserted 201): the whole answer;
+   * {@code region} null asks for every relay.
+   */
+  public JsonObject ticket(String userToken, String workspace, int port, String region) {
+    JsonObject body = new JsonObject().put("workspace", workspace).put("port", port);
+    if (region != null) {
+      body.put("region", region);
+    }
+    Resp r = http.post("/api/v1/tickets", userToken, body);
+    assertThat(r.status()).as(r.toString()).isEqualTo(201);
+    return r.json();
+  }
+
+  /** {@code region/replicaId} of each relay holding the first agent of {@code workspace}. */
+  public List<String> agentRelays(String token, String workspace) {
+    io.vertx.core.json.JsonArray relays = http.get("/api/v1/workspaces/" + workspace, token)
+        .json().getJsonArray("agents").getJsonObject(0).getJsonArray("relays");
+    List<String> out = new java.util.ArrayList<>();
+    relays.forEach(o -> out.add(((JsonObject) o).getString("region") + "/"
+        + ((JsonObject) o).getString("replicaId")));
+    return out;
   }
 
   public Connection jdbc() throws SQLException {

@@ -8,14 +8,12 @@ import com.nimbusds.jose.jwk.ECKey;
 import com.nimbusds.jose.jwk.gen.ECKeyGenerator;
 import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.SignedJWT;
-import io.relaymesh.config.ControlConfig;
 import io.relaymesh.config.RelayConfig;
 import io.relaymesh.config.TlsConfig;
 import io.relaymesh.control.apps.AppTokens;
 import io.relaymesh.control.auth.Tokens;
 import io.relaymesh.control.testing.Control;
 import io.relaymesh.control.testing.Http.Resp;
-import io.relaymesh.control.testing.SharedPostgres;
 import io.relaymesh.control.tickets.PeerTickets;
 import io.relaymesh.control.tickets.TicketIssuer;
 import io.relaymesh.proxy.Transports;
@@ -36,7 +34,6 @@ import io.vertx.core.http.RequestOptions;
 import io.vertx.core.http.UpgradeRejectedException;
 import io.vertx.core.http.WebSocketClient;
 import io.vertx.core.http.WebSocketConnectOptions;
-import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.net.NetServer;
 import io.vertx.core.net.PemTrustOptions;
@@ -44,7 +41,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
-import java.util.ArrayList;
 import java.util.Date;
 import java.util.HexFormat;
 import java.util.List;
@@ -104,11 +100,8 @@ final class AuthzFixture implements AutoCloseable {
 
   private AuthzFixture(Path dir, AuthzFixture[] self) {
     self[0] = this;
-    ControlConfig d = Control.config(dir.resolve("control"),
-        SharedPostgres.url(SharedPostgres.newDatabase()));
-    control = Control.start(new ControlConfig(d.listen(), d.accessUrl(), d.dataDir(),
-        d.postgresUrl(), false, d.sessionTtl(), d.ticketTtl(), Duration.ofSeconds(3),
-        d.keyRotation()).withAppTokenTtl(Duration.ofSeconds(60)));
+    control = Control.start(Control.relayTestConfig(dir.resolve("control"),
+        Duration.ofSeconds(3)).withAppTokenTtl(Duration.ofSeconds(60)));
     admin = control.setupAdmin();
     String euToken = control.createRegion(admin, "eu");
     usToken = control.createRegion(admin, "us");
@@ -155,25 +148,15 @@ final class AuthzFixture implements AutoCloseable {
   }
 
   List<String> relaysOf(String token, String workspace) {
-    JsonArray relays = control.http.get("/api/v1/workspaces/" + workspace, token).json()
-        .getJsonArray("agents").getJsonObject(0).getJsonArray("relays");
-    List<String> out = new ArrayList<>();
-    relays.forEach(o -> out.add(((JsonObject) o).getString("region") + "/"
-        + ((JsonObject) o).getString("replicaId")));
-    return out;
+    return control.agentRelays(token, workspace);
   }
+
 
   // ---- genuine credentials -------------------------------------------------------------------
 
   /** A connection ticket from {@code POST /api/v1/tickets}; {@code region} null: all relays. */
   String ticket(String userToken, String workspace, int port, String region) {
-    JsonObject body = new JsonObject().put("workspace", workspace).put("port", port);
-    if (region != null) {
-      body.put("region", region);
-    }
-    Resp r = control.http.post("/api/v1/tickets", userToken, body);
-    assertThat(r.status()).as(r.toString()).isEqualTo(201);
-    return r.json().getString("ticket");
+    return control.ticket(userToken, workspace, port, region).getString("ticket");
   }
 
   /** A peer ticket of B ({@code us/us-1}) for replica {@code region/replica}. */

@@ -3,13 +3,11 @@ package io.relaymesh.relay.flood;
 import static io.relaymesh.proxy.testutil.Await.await;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.relaymesh.config.ControlConfig;
 import io.relaymesh.config.ListenerConfig;
 import io.relaymesh.config.RelayConfig;
 import io.relaymesh.config.TlsConfig;
 import io.relaymesh.control.testing.Control;
 import io.relaymesh.control.testing.Http.Resp;
-import io.relaymesh.control.testing.SharedPostgres;
 import io.relaymesh.proxy.Transports;
 import io.relaymesh.relay.RelayServer;
 import io.relaymesh.relay.testing.TestAgent;
@@ -67,11 +65,8 @@ final class ConnFixture implements AutoCloseable {
   }
 
   private void start(Path dir) {
-    ControlConfig d = Control.config(dir.resolve("control"),
-        SharedPostgres.url(SharedPostgres.newDatabase()));
-    control = Control.start(new ControlConfig(d.listen(), d.accessUrl(), d.dataDir(),
-        d.postgresUrl(), false, d.sessionTtl(), d.ticketTtl(), Duration.ofSeconds(3),
-        d.keyRotation()));
+    control = Control.start(Control.relayTestConfig(dir.resolve("control"),
+        Duration.ofSeconds(3)));
     adminToken = control.setupAdmin();
     String relayToken = control.createRegion(adminToken, REGION);
     vertx = Transports.create(new VertxOptions().setEventLoopPoolSize(4));

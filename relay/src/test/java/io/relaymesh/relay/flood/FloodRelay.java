@@ -1,7 +1,6 @@
 package io.relaymesh.relay.flood;
 
 import static io.relaymesh.proxy.testutil.Await.await;
-import static org.assertj.core.api.Assertions.assertThat;
 
 import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.util.internal.PlatformDependent;
@@ -9,12 +8,10 @@ import io.relaymesh.config.RelayConfig;
 import io.relaymesh.config.TlsConfig;
 import io.relaymesh.config.TunnelConfig;
 import io.relaymesh.control.testing.Control;
-import io.relaymesh.control.testing.Http.Resp;
 import io.relaymesh.proxy.Transports;
 import io.relaymesh.relay.RelayServer;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
-import io.vertx.core.json.JsonObject;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -69,10 +66,7 @@ final class FloodRelay implements AutoCloseable {
 
   /** A client ticket for {@code port} of {@code workspace}. */
   String ticket(String userToken, String workspace, int port) {
-    Resp r = control.http.post("/api/v1/tickets", userToken,
-        new JsonObject().put("workspace", workspace).put("port", port));
-    assertThat(r.status()).as(r.toString()).isEqualTo(201);
-    return r.json().getString("ticket");
+    return control.ticket(userToken, workspace, port, null).getString("ticket");
   }
 
   /** {@code relaymesh_relay_refusals_total{reason="<reason>"}} as the relay's /metrics serves it. */
