@@ -30,8 +30,9 @@ import java.util.concurrent.atomic.AtomicLong;
  *       output shut down ({@code shutdownOutput}, TCP half-close, once the queued bytes are
  *       written; a socket that cannot half-close is ended instead);
  *   <li>socket error → stream RESET {@code CANCEL}; stream reset (by the peer or a limit, or its
- *       session lost) → socket aborted with a TCP RST, never closed with a FIN that would make a
- *       cut transfer look complete.
+ *       session lost) before the stream's FIN → socket aborted with a TCP RST, never closed with
+ *       a FIN that would make a cut transfer look complete; a reset after the FIN closes the
+ *       socket normally, so the complete answer queued for it is still delivered.
  * </ul>
  *
  * <p>TCP half-close works both ways. Vert.x 5 sockets leave Netty's
@@ -118,7 +119,9 @@ public final class StreamBridge {
         stream.pause();
       }
     });
+    AtomicBoolean streamEnded = new AtomicBoolean();
     stream.endHandler(v -> {
+      streamEnded.set(true);
       if (socketClosed.get()) {
         toSocketDone.tryComplete();
       } else {
@@ -132,7 +135,13 @@ public final class StreamBridge {
       }
     });
     stream.exceptionHandler(e -> {
-      abort(socket); // a reset, never an EOF: a cut transfer must not look complete
+      if (streamEnded.get()) {
+        // the peer's FIN came first: everything it sent is complete (e.g. a target that
+        // answered, then closed while the client was still uploading); deliver that tail
+        socket.close();
+      } else {
+        abort(socket); // a reset, never an EOF: a cut transfer must not look complete
+      }
       toSocketDone.tryFail(e);
       toStreamDone.tryFail(e);
     });

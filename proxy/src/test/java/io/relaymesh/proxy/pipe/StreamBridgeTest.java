@@ -273,6 +273,43 @@ class StreamBridgeTest {
   }
 
   /**
+   * A target that answers in full (FIN), then resets because the client is still sending (like an
+   * HTTP server refusing an upload with 413 and closing): the stream's FIN came before its RESET,
+   * so the answer is complete and the local client must get all of it and an EOF, not a reset
+   * that throws away what was still queued for it.
+   */
+  @Test
+  void aResetAfterTheStreamsFinStillDeliversTheCompleteAnswer() throws Exception {
+    NetClient tcp = vertx.createNetClient();
+    CompletableFuture<io.vertx.core.AsyncResult<Void>> agentSide = new CompletableFuture<>();
+    CompletableFuture<io.vertx.core.AsyncResult<Void>> localSide = new CompletableFuture<>();
+    byte[] answer = Streams.random(29, 1_500_000).getBytes();
+    try (java.net.ServerSocket listener = new java.net.ServerSocket(0, 1,
+            java.net.InetAddress.getLoopbackAddress());
+        Tunnels t = Tunnels.webSocket(vertx, CFG, CFG, agent(tcp, agentSide))) {
+      CompletableFuture<Void> target = serve(listener, s -> {
+        s.getInputStream().read(new byte[16]);
+        s.getOutputStream().write(answer);
+        s.shutdownOutput(); // the whole answer, then FIN
+        Thread.sleep(300); // (target thread) let the FIN travel ahead of the reset
+        s.setSoLinger(true, 0); // then RST: the client's upload is refused
+        return null;
+      });
+      NetServer local = forwarder(t, listener.getLocalPort(), localSide);
+      try (Socket c = new Socket("127.0.0.1", local.actualPort())) {
+        c.setSoTimeout(30_000);
+        c.getOutputStream().write("upload".getBytes());
+        target.get(30, TimeUnit.SECONDS);
+        Thread.sleep(1000); // (test thread) the reset reaches the local bridge before we read
+        assertThat(readToEof(c.getInputStream())).isEqualTo(answer);
+      }
+      await(local.close());
+    } finally {
+      await(tcp.close());
+    }
+  }
+
+  /**
    * Like {@code relaymesh port-forward}: a local listener whose connections each open a stream to
    * {@code target} and are bridged; {@code bridged} receives each local bridge's result.
    */
