@@ -99,6 +99,10 @@ final class PortForwardCommand implements Callable<Integer> {
         tickets.put(port, fresh);
         url = tunnel.relayUrl(fresh);
       } catch (CliException e) {
+        if (lastRelay == null) {
+          main.env.err().println("relaymesh port-forward: " + e.getMessage());
+          throw e; // no tunnel dialled yet: there is no relay to fall back to
+        }
         main.env.err().println("relaymesh port-forward: cannot choose a relay again (" + e.getMessage()
             + "); trying " + lastRelay);
         url = lastRelay;
