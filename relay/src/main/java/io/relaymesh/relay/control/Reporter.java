@@ -31,8 +31,9 @@ import org.slf4j.LoggerFactory;
  * creates the record of a key once and completes it in place, so a retry never duplicates a
  * record, and a relay killed with SIGKILL leaves the records of the connections it carried, open
  * (docs/api.md "Connection"). The two posts of a key are sent in order: a record whose key is
- * still being sent waits at the head of the queue until that send is answered. Each post takes
- * one place in the queue bound.
+ * still being sent waits until that send is answered, while records up to {@link #LOOK_AHEAD}
+ * places behind it go ahead. A completion whose create was not sent yet (a backlog) replaces
+ * it: one post of the complete record. Each post takes one place in the queue bound.
  *
  * <p>Presence reports of one agent are sent one after the other, and a report that a newer one
  * supersedes is not sent (or no longer retried): otherwise a "connected" still being retried
@@ -138,12 +139,23 @@ public final class Reporter {
     Pending p = new Pending(r, r.encode().length());
     String dropped = null;
     synchronized (queue) {
+      Pending create = p.key != null && p.completes ? unsentCreates.remove(p.key) : null;
+      if (create != null) {
+        // its create was never sent (the control plane is slow or away): post the complete
+        // record once instead of twice; the create's place in the queue is kept
+        queuedBytes += p.bytes - create.bytes;
+        create.replaceWith(p);
+        return create.done.future();
+      }
       boolean full = queue.size() + inFlight >= maxRecords;
       if (full || queuedBytes + p.bytes > maxBytes) {
         dropped = full ? "queue-full" : "queue-bytes";
       } else {
         queue.addLast(p);
         queuedBytes += p.bytes;
+        if (p.key != null && !p.completes) {
+          unsentCreates.put(p.key, p);
+        }
       }
     }
     if (dropped != null) {
@@ -222,16 +234,30 @@ public final class Reporter {
 
   /** Records currently queued or in flight: one connection-log record each. */
   private static final class Pending {
-    final JsonObject record;
-    final int bytes;
+    JsonObject record; // guarded by queue while queued
+    int bytes; // guarded by queue while queued
     /** The record's key, or null: the posts of one key are sent one after the other. */
     final String key;
+    /** It carries {@code endedAt}: a completion (or a complete record). */
+    boolean completes;
     final Promise<Long> done = Promise.promise();
+    /** Completed with this one's id too: a completion merged into it. */
+    private Promise<Long> merged;
 
     Pending(JsonObject record, int bytes) {
       this.record = record;
       this.bytes = bytes;
       this.key = record.getString("key");
+      this.completes = record.getValue("endedAt") != null;
+    }
+
+    /** Becomes {@code completion} (same key), which is answered when this one is. */
+    void replaceWith(Pending completion) {
+      record = completion.record;
+      bytes = completion.bytes;
+      completes = true;
+      merged = completion.done;
+      done.future().onComplete(merged);
     }
   }
 
@@ -240,6 +266,8 @@ public final class Reporter {
   static final long MAX_QUEUED_BYTES = 32L << 20;
   /** Records sent at the same time (in queue order). */
   static final int MAX_IN_FLIGHT = 4;
+  /** How far past the head {@link #pump} looks for a record whose key is free. */
+  static final int LOOK_AHEAD = 16;
 
   private final int maxRecords;
   private final long maxBytes;
@@ -247,6 +275,8 @@ public final class Reporter {
   private long queuedBytes; // guarded by queue (in flight ones included)
   private int inFlight; // guarded by queue
   private final Set<String> keysInFlight = new HashSet<>(); // guarded by queue
+  /** Queued creates not sent yet, by key: a completion replaces its create (one post). */
+  private final Map<String, Pending> unsentCreates = new HashMap<>(); // guarded by queue
   private int failures; // guarded by queue: consecutive failed sends
   private boolean waiting; // guarded by queue: a backoff timer is pending
   private final Map<String, Long> dropped = new HashMap<>(); // guarded by queue
@@ -261,24 +291,42 @@ public final class Reporter {
   private void pump() {
     while (true) {
       Pending p;
+      JsonObject record;
       synchronized (queue) {
         if (waiting || inFlight >= MAX_IN_FLIGHT || queue.isEmpty()) {
           return;
         }
-        Pending head = queue.peekFirst();
-        if (head.key != null && !keysInFlight.add(head.key)) {
-          return; // its key's earlier post is still being sent: this one must not overtake it
+        // the oldest record whose key has no post in flight (a completion must not overtake
+        // its create); looking a few places ahead keeps one slow create from holding up others
+        p = null;
+        int looked = 0;
+        for (java.util.Iterator<Pending> it = queue.iterator(); it.hasNext()
+            && looked < LOOK_AHEAD; looked++) {
+          Pending q = it.next();
+          if (q.key == null || !keysInFlight.contains(q.key)) {
+            it.remove();
+            p = q;
+            break;
+          }
         }
-        p = queue.pollFirst();
+        if (p == null) {
+          return;
+        }
+        if (p.key != null) {
+          keysInFlight.add(p.key);
+          unsentCreates.remove(p.key, p);
+        }
         inFlight++;
+        record = p.record;
       }
       Future<Long> sent;
       try {
-        sent = control.recordConnection(p.record);
+        sent = control.recordConnection(record);
       } catch (RuntimeException e) {
         sent = Future.failedFuture(e);
       }
-      sent.onComplete(ar -> sent(p, ar.succeeded() ? null : ar.cause(),
+      Pending posted = p;
+      sent.onComplete(ar -> sent(posted, ar.succeeded() ? null : ar.cause(),
           ar.succeeded() ? ar.result() : null));
     }
   }
@@ -296,6 +344,9 @@ public final class Reporter {
         queuedBytes -= p.bytes;
       } else if (retry) {
         queue.addFirst(p); // in order: it goes out again before anything queued after it
+        if (p.key != null && !p.completes) {
+          unsentCreates.putIfAbsent(p.key, p); // a completion may still replace it (an upsert)
+        }
         if (!waiting) {
           waiting = true;
           long cap = Math.min(MAX_RETRY.toMillis(), FIRST_RETRY.toMillis() << Math.min(failures, 20));

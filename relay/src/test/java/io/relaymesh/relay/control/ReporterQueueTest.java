@@ -147,6 +147,34 @@ class ReporterQueueTest {
     assertThat(reporter.pendingConnections()).isZero();
   }
 
+  /**
+   * Connections that open and end while the control plane is away are posted once each, complete
+   * (their create was never sent), not twice: a backlog after an outage drains at one post per
+   * connection.
+   */
+  @Test
+  void aConnectionThatEndsBeforeItsCreateIsSentIsPostedOnceComplete() {
+    Reporter reporter = new Reporter(client, "r1");
+    List<Future<Long>> all = new ArrayList<>();
+    for (int i = 0; i < 6; i++) {
+      all.add(reporter.connection(record(i))); // unkeyed: they take the first sends and fail
+    }
+    Poll.waitFor(() -> refusedWhileDown.get() >= 1); // now backing off: new records only queue
+    List<String> keys = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      Reporter.Opened c = reporter.opened(record(100 + i));
+      keys.add(c.key());
+      all.add(c.ended(java.time.Instant.now(), 10, 20, "client closed"));
+    }
+    assertThat(reporter.pendingConnections()).isEqualTo(9);
+    down = false;
+    await(Future.all(all));
+    Poll.waitFor(() -> keyed.size() == 3);
+    assertThat(keyed).containsExactlyInAnyOrder(keys.get(0) + " ended", keys.get(1) + " ended",
+        keys.get(2) + " ended");
+    assertThat(reporter.pendingConnections()).isZero();
+  }
+
   /** Bounded polling (the test's own timeout ends it at worst). */
   static final class Poll {
     static void waitFor(java.util.function.BooleanSupplier cond) {
