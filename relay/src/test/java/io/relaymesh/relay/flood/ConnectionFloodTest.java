@@ -77,10 +77,14 @@ class ConnectionFloodTest {
     }
   }
 
-  /** Open connections return to what they were (the two agent tunnels and whatever was open). */
+  /**
+   * Open connections return exactly to what they were (the two agent tunnels and whatever was
+   * open): not more (a leak), not less (a connection counted out twice).
+   */
   private static void connectionsBackTo(int baseline) {
-    Waits.until("listener connections back to " + baseline, Duration.ofSeconds(20),
-        () -> metrics().listenerConnections() <= baseline);
+    Waits.until("listener connections back to " + baseline + " (now "
+        + metrics().listenerConnections() + ")", Duration.ofSeconds(20),
+        () -> metrics().listenerConnections() == baseline);
   }
 
   private static long heapAfterGc() {
@@ -246,6 +250,54 @@ class ConnectionFloodTest {
         + fx.appHost("other") + ":" + fx.relay.port() + "\r\nConnection: close\r\n"
         + "Content-Length: " + big.length() + "\r\n\r\n" + big))
         .startsWith("HTTP/1.1 200").endsWith("got 1048576 bytes");
+  }
+
+  @Test
+  void aFullDuplexUploadThatPausesAndTricklesIsNotCutOnceTheAnswerBegan() throws Exception {
+    int baseline = metrics().listenerConnections();
+    double idleBefore = metrics().connectionRefusals("body-timeout");
+    double rateBefore = metrics().connectionRefusals("body-rate");
+    try (Socket s = ConnRaw.tls(fx.relay.port())) {
+      // a streamed (chunked) upload to an app that answers at once and streams back
+      ConnRaw.send(s, "POST /duplex HTTP/1.1\r\nHost: " + fx.appHost("dev") + ":"
+          + fx.relay.port() + "\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n"
+          + "5\r\nhello\r\n");
+      Waits.until("the duplex upload reaches the app through the tunnel",
+          Duration.ofSeconds(10), () -> metrics().streams(RelayMetrics.APP) >= 1);
+      // silence for twice the body idle timeout (1.5 s) ...
+      Thread.sleep(3000);
+      // ... then 10 bytes every 250 ms (40 B/s, the minimum is 2048 B/s) for 2.5 s
+      for (int i = 0; i < 10; i++) {
+        ConnRaw.send(s, "a\r\n0123456789\r\n");
+        Thread.sleep(250);
+      }
+      ConnRaw.send(s, "0\r\n\r\n");
+      String answer = ConnRaw.readToClose(s, Duration.ofSeconds(15));
+      assertThat(answer).as("the streamed answer to a paused, slow full-duplex upload")
+          .isNotNull().startsWith("HTTP/1.1 200").contains("started").contains("ack 105")
+          .contains("done 105 bytes");
+    }
+    assertThat(metrics().connectionRefusals("body-timeout") - idleBefore).as(cuts()).isZero();
+    assertThat(metrics().connectionRefusals("body-rate") - rateBefore).as(cuts()).isZero();
+    connectionsBackTo(baseline);
+  }
+
+  @Test
+  void tunnelConnectionsAreCountedOutWhenTheyClose() throws Exception {
+    Waits.until("only the fixture's tunnels", Duration.ofSeconds(20),
+        () -> fx.relay.agents().tunnels().size() == 2);
+    int baseline = metrics().listenerConnections();
+    for (int i = 0; i < 3; i++) {
+      TestAgent agent = await(TestAgent.connect(fx.vertx, fx.relay.port(), fx.relay.caCertPem(),
+          fx.otherToken));
+      try {
+        assertThat(metrics().listenerConnections()).as("an open agent tunnel is counted")
+            .isEqualTo(baseline + 1);
+      } finally {
+        agent.close();
+      }
+      connectionsBackTo(baseline);
+    }
   }
 
   @Test
