@@ -21,7 +21,8 @@ import java.util.List;
  *     do not count); 0 disables
  * @param bodyMinRate bytes per second a request body must average once it had
  *     {@code bodyIdleTimeout} of grace: the body may take at most
- *     {@code bodyIdleTimeout + bytes / bodyMinRate} of reading time; 0 disables
+ *     {@code bodyIdleTimeout + bytes / bodyMinRate} of reading time (the grace is
+ *     {@link #DEFAULT_BODY_IDLE_TIMEOUT} when {@code bodyIdleTimeout} is 0); 0 disables
  */
 public record ListenerConfig(
     @Doc("time from TCP accept to a finished TLS handshake; a client that takes longer is"
@@ -34,8 +35,9 @@ public record ListenerConfig(
     @Doc("time a request body may send nothing while the relay is ready to read it and the"
         + " answer has not begun, else 408 and close; 0 disables")
     Duration bodyIdleTimeout,
-    @Doc("bytes per second a request body must average after body-idle-timeout of grace"
-        + " (time paused by back-pressure or after the answer began does not count); 0 disables") @ByteSize int bodyMinRate)
+    @Doc("bytes per second a request body must average after body-idle-timeout of grace (30s"
+        + " when that is 0; time paused by back-pressure or after the answer began does not"
+        + " count); 0 disables") @ByteSize int bodyMinRate)
     implements ConfigSection {
 
   public static final Duration DEFAULT_TLS_HANDSHAKE_TIMEOUT = Duration.ofSeconds(10);

@@ -67,6 +67,7 @@ public final class SlowClientGuard extends ChannelDuplexHandler {
   private final long keepaliveNanos;
   private final long bodyIdleNanos;
   private final long bodyMinRate;
+  private final long rateGraceNanos; // reading time before body-min-rate applies
   private final long tickNanos;
   private final Consumer<String> refused;
 
@@ -89,6 +90,8 @@ public final class SlowClientGuard extends ChannelDuplexHandler {
     this.keepaliveNanos = limits.keepaliveTimeout().toNanos();
     this.bodyIdleNanos = limits.bodyIdleTimeout().toNanos();
     this.bodyMinRate = limits.bodyMinRate();
+    this.rateGraceNanos = bodyIdleNanos > 0 ? bodyIdleNanos
+        : ListenerConfig.DEFAULT_BODY_IDLE_TIMEOUT.toNanos(); // idle clock off: default grace
     long shortest = Math.min(headNanos, keepaliveNanos);
     if (bodyIdleNanos > 0) {
       shortest = Math.min(shortest, bodyIdleNanos);
@@ -260,7 +263,7 @@ public final class SlowClientGuard extends ChannelDuplexHandler {
             return;
           }
           if (bodyMinRate > 0 && bodyActive
-              > bodyIdleNanos + bodyBytes * 1_000_000_000L / bodyMinRate) {
+              > rateGraceNanos + bodyBytes * 1_000_000_000L / bodyMinRate) {
             cut("body-rate", true, "request body slower than " + bodyMinRate
                 + " bytes/s (" + bodyBytes + " bytes in "
                 + TimeUnit.NANOSECONDS.toMillis(bodyActive) + " ms)");
