@@ -29,7 +29,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * agents are connected, and one workspace app (a Vert.x HTTP server on 127.0.0.1:0) shared
  * publicly in both, answering {@code 200 got N bytes} once it read the whole body; on
  * {@code /duplex} it answers at once with a chunked stream instead ({@code started}, then
- * {@code ack N} per body chunk and {@code done N bytes} when the body ended): a full-duplex app.
+ * {@code ack N} per body chunk and {@code done N bytes} when the body ended): a full-duplex app;
+ * WebSocket upgrades are accepted and echoed.
  */
 final class ConnFixture implements AutoCloseable {
 
@@ -103,6 +104,7 @@ final class ConnFixture implements AutoCloseable {
         }
       });
     });
+    app.webSocketHandler(ws -> ws.handler(ws::write)); // echo, for the pass-through
     appPort = await(app.listen(0, "127.0.0.1")).actualPort();
     share("dev", appPort);
     share("other", appPort);

@@ -298,6 +298,20 @@ class ConnectionFloodTest {
       }
       connectionsBackTo(baseline);
     }
+    // an app WebSocket through the relay (the connection becomes a NetSocket spliced to the
+    // tunnel stream)
+    for (int i = 0; i < 3; i++) {
+      try (Socket s = ConnRaw.tls(fx.relay.port())) {
+        ConnRaw.send(s, "GET /ws HTTP/1.1\r\nHost: " + fx.appHost("dev") + ":" + fx.relay.port()
+            + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13"
+            + "\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n");
+        assertThat(ConnRaw.readHead(s, Duration.ofSeconds(10)))
+            .as("app WebSocket upgrade through the relay").startsWith("HTTP/1.1 101");
+        assertThat(metrics().listenerConnections()).as("an open app WebSocket is counted")
+            .isEqualTo(baseline + 1);
+      }
+      connectionsBackTo(baseline);
+    }
   }
 
   @Test
