@@ -78,12 +78,21 @@ class ConnectionFloodTest {
   }
 
   /**
+   * The open connections with nothing but the fixture's two agent tunnels open (waits for the
+   * previous test's connections to be counted out): the baseline to return to.
+   */
+  private static int settledBaseline() {
+    Waits.until("only the fixture's two tunnels open", Duration.ofSeconds(20),
+        () -> fx.relay.agents().tunnels().size() == 2 && metrics().listenerConnections() == 2);
+    return 2;
+  }
+
+  /**
    * Open connections return exactly to what they were (the two agent tunnels and whatever was
    * open): not more (a leak), not less (a connection counted out twice).
    */
   private static void connectionsBackTo(int baseline) {
-    Waits.until("listener connections back to " + baseline + " (now "
-        + metrics().listenerConnections() + ")", Duration.ofSeconds(20),
+    Waits.until("listener connections back to " + baseline, Duration.ofSeconds(20),
         () -> metrics().listenerConnections() == baseline);
   }
 
@@ -97,7 +106,7 @@ class ConnectionFloodTest {
   @Test
   void slowlorisHeadsAreAnswered408AndClosedWhileOthersAreServed() throws Exception {
     wellBehavedClientsServed(); // warm: resolve caches, TLS
-    int baseline = metrics().listenerConnections();
+    int baseline = settledBaseline();
     double cutBefore = metrics().connectionRefusals("head-timeout");
     long heapBefore = heapAfterGc();
     List<Socket> stalled = new ArrayList<>();
@@ -159,7 +168,7 @@ class ConnectionFloodTest {
 
   @Test
   void idleConnectionsAreClosedAfterTheKeepAliveTimeout() throws Exception {
-    int baseline = metrics().listenerConnections();
+    int baseline = settledBaseline();
     double before = metrics().connectionRefusals("keepalive-timeout");
     try (Socket silent = ConnRaw.tls(fx.relay.port());
         Socket kept = ConnRaw.tls(fx.relay.port())) {
@@ -176,7 +185,7 @@ class ConnectionFloodTest {
 
   @Test
   void http2ConnectionsWithoutARequestAreClosed() throws Exception {
-    int baseline = metrics().listenerConnections();
+    int baseline = settledBaseline();
     double before = metrics().connectionRefusals("head-timeout");
     try (Socket silent = ConnRaw.tls(fx.relay.port(), "h2");
         Socket prefaceOnly = ConnRaw.tls(fx.relay.port(), "h2")) {
@@ -197,7 +206,7 @@ class ConnectionFloodTest {
 
   @Test
   void stalledAndTricklingBodiesAreCutAndTheirTunnelStreamsReset() throws Exception {
-    int baseline = metrics().listenerConnections();
+    int baseline = settledBaseline();
     double idleBefore = metrics().connectionRefusals("body-timeout");
     double rateBefore = metrics().connectionRefusals("body-rate");
     int appFailedBefore = fx.appFailed.get();
@@ -254,7 +263,7 @@ class ConnectionFloodTest {
 
   @Test
   void aFullDuplexUploadThatPausesAndTricklesIsNotCutOnceTheAnswerBegan() throws Exception {
-    int baseline = metrics().listenerConnections();
+    int baseline = settledBaseline();
     double idleBefore = metrics().connectionRefusals("body-timeout");
     double rateBefore = metrics().connectionRefusals("body-rate");
     try (Socket s = ConnRaw.tls(fx.relay.port())) {
@@ -284,9 +293,7 @@ class ConnectionFloodTest {
 
   @Test
   void tunnelConnectionsAreCountedOutWhenTheyClose() throws Exception {
-    Waits.until("only the fixture's tunnels", Duration.ofSeconds(20),
-        () -> fx.relay.agents().tunnels().size() == 2);
-    int baseline = metrics().listenerConnections();
+    int baseline = settledBaseline();
     for (int i = 0; i < 3; i++) {
       TestAgent agent = await(TestAgent.connect(fx.vertx, fx.relay.port(), fx.relay.caCertPem(),
           fx.otherToken));
