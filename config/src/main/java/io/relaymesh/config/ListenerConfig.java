@@ -1,5 +1,6 @@
 package io.relaymesh.config;
 
+import io.relaymesh.config.internal.Values;
 import java.time.Duration;
 import java.util.List;
 
@@ -16,10 +17,12 @@ import java.util.List;
  *     send its first request
  * @param keepaliveTimeout time an HTTP connection may sit between requests (no request open)
  * @param bodyIdleTimeout time a request body may send nothing while the relay is ready to read
- *     it (time the relay pauses the client for back-pressure does not count)
+ *     it (time the relay pauses the client for back-pressure, and time after the answer began,
+ *     do not count); 0 disables
  * @param bodyMinRate bytes per second a request body must average once it had
  *     {@code bodyIdleTimeout} of grace: the body may take at most
- *     {@code bodyIdleTimeout + bytes / bodyMinRate} of reading time; 0 disables
+ *     {@code bodyIdleTimeout + bytes / bodyMinRate} of reading time (the grace is
+ *     {@link #DEFAULT_BODY_IDLE_TIMEOUT} when {@code bodyIdleTimeout} is 0); 0 disables
  */
 public record ListenerConfig(
     @Doc("time from TCP accept to a finished TLS handshake; a client that takes longer is"
@@ -29,11 +32,12 @@ public record ListenerConfig(
     Duration headTimeout,
     @Doc("time an HTTP connection may stay open with no request in progress, then it is closed")
     Duration keepaliveTimeout,
-    @Doc("time a request body may send nothing while the relay is ready to read it, else 408"
-        + " (or a reset once the answer began) and close")
+    @Doc("time a request body may send nothing while the relay is ready to read it and the"
+        + " answer has not begun, else 408 and close; 0 disables")
     Duration bodyIdleTimeout,
-    @Doc("bytes per second a request body must average after body-idle-timeout of grace"
-        + " (time paused by back-pressure does not count); 0 disables") @ByteSize int bodyMinRate)
+    @Doc("bytes per second a request body must average after body-idle-timeout of grace (30s"
+        + " when that is 0; time paused by back-pressure or after the answer began does not"
+        + " count); 0 disables") @ByteSize int bodyMinRate)
     implements ConfigSection {
 
   public static final Duration DEFAULT_TLS_HANDSHAKE_TIMEOUT = Duration.ofSeconds(10);
@@ -64,13 +68,17 @@ public record ListenerConfig(
 
   @Override
   public void validate(String path, List<String> problems) {
-    String[] names = {"tls-handshake-timeout", "head-timeout", "keepalive-timeout",
-        "body-idle-timeout"};
-    Duration[] values = {tlsHandshakeTimeout, headTimeout, keepaliveTimeout, bodyIdleTimeout};
+    String[] names = {"tls-handshake-timeout", "head-timeout", "keepalive-timeout"};
+    Duration[] values = {tlsHandshakeTimeout, headTimeout, keepaliveTimeout};
     for (int i = 0; i < names.length; i++) {
       if (Checks.required(problems, path, names[i], values[i])) {
         Checks.positive(problems, path, names[i], values[i]);
       }
+    }
+    if (Checks.required(problems, path, "body-idle-timeout", bodyIdleTimeout)
+        && bodyIdleTimeout.isNegative()) { // 0 disables
+      problems.add(ConfigSection.key(path, "body-idle-timeout")
+          + ": must be 0 (off) or positive, got " + Values.formatDuration(bodyIdleTimeout));
     }
     Checks.range(problems, path, "body-min-rate", bodyMinRate, 0, Integer.MAX_VALUE);
   }

@@ -287,9 +287,13 @@ public final class RelayServer {
       metrics.tlsHandshake(tlsProtocol(ssl.getProtocol()));
     }
     metrics.listenerConnection(1);
-    c.closeHandler(v -> metrics.listenerConnection(-1));
-    if (c instanceof io.vertx.core.net.impl.ConnectionBase base) {
+    if (!(c instanceof io.vertx.core.net.impl.ConnectionBase base)) {
+      c.closeHandler(v -> metrics.listenerConnection(-1));
+    } else {
       io.netty.channel.Channel ch = base.channel();
+      // counted out when the socket closes, once: Vert.x's closeHandler never runs for a
+      // connection upgraded to a WebSocket (tunnels) or turned into a NetSocket (pass-through)
+      ch.closeFuture().addListener(f -> metrics.listenerConnection(-1));
       if (!SlowClientGuard.install(ch, config.listener(), metrics::connectionRefused)
           && !Http2IdleGuard.install(ch, config.listener(), metrics::connectionRefused)) {
         // a Vert.x whose pipeline names changed: the listener's idle timeout stays, which would

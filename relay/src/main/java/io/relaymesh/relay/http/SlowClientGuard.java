@@ -42,7 +42,11 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Only time during which the relay wants to read counts for a body: while the HTTP layer
  * paused the connection (back-pressure: auto-read off) or a client waits for its
- * {@code 100 Continue}, the clocks stand still. After a {@code 101 Switching Protocols}
+ * {@code 100 Continue}, the clocks stand still; once the answer to the request whose body is
+ * being read has begun (full-duplex: a streamed answer to a streamed upload such as log shipping
+ * or {@code curl -T -}), they stop for the rest of that body: the app is answering, the client is
+ * no slowloris. {@code body-idle-timeout} 0 turns off the idle clock, {@code body-min-rate} 0
+ * the rate clock. After a {@code 101 Switching Protocols}
  * (WebSocket) the guard removes itself: tunnels have their own keepalive and dead-peer timeout.
  *
  * <p>Installed by {@link #install} between the HTTP codec and Vert.x's handler (it sees decoded
@@ -63,6 +67,7 @@ public final class SlowClientGuard extends ChannelDuplexHandler {
   private final long keepaliveNanos;
   private final long bodyIdleNanos;
   private final long bodyMinRate;
+  private final long rateGraceNanos; // reading time before body-min-rate applies
   private final long tickNanos;
   private final Consumer<String> refused;
 
@@ -71,6 +76,7 @@ public final class SlowClientGuard extends ChannelDuplexHandler {
   private int inFlight; // request heads received whose response did not end yet
   private boolean responseStarted;
   private boolean bodyOpen; // a request body is being read
+  private boolean bodyAnswered; // the answer to the request whose body is read has begun
   private boolean awaitingContinue; // Expect: 100-continue, no 100 sent, no body byte seen
   private long deadline; // IDLE/HEAD: nanoTime at which the wait ends
   private long lastTick;
@@ -84,7 +90,12 @@ public final class SlowClientGuard extends ChannelDuplexHandler {
     this.keepaliveNanos = limits.keepaliveTimeout().toNanos();
     this.bodyIdleNanos = limits.bodyIdleTimeout().toNanos();
     this.bodyMinRate = limits.bodyMinRate();
-    long shortest = Math.min(Math.min(headNanos, keepaliveNanos), bodyIdleNanos);
+    this.rateGraceNanos = bodyIdleNanos > 0 ? bodyIdleNanos
+        : ListenerConfig.DEFAULT_BODY_IDLE_TIMEOUT.toNanos(); // idle clock off: default grace
+    long shortest = Math.min(headNanos, keepaliveNanos);
+    if (bodyIdleNanos > 0) {
+      shortest = Math.min(shortest, bodyIdleNanos);
+    }
     this.tickNanos = Math.max(TimeUnit.MILLISECONDS.toNanos(20),
         Math.min(TimeUnit.SECONDS.toNanos(1), shortest / 4));
     this.refused = refused;
@@ -146,6 +157,7 @@ public final class SlowClientGuard extends ChannelDuplexHandler {
       if (msg instanceof HttpRequest r) {
         inFlight++;
         bodyOpen = true;
+        bodyAnswered = false;
         awaitingContinue = HttpUtil.is100ContinueExpected(r);
         bodyActive = 0;
         bodyIdle = 0;
@@ -187,6 +199,9 @@ public final class SlowClientGuard extends ChannelDuplexHandler {
           return;
         }
         responseStarted = true;
+        if (bodyOpen && inFlight == 1) {
+          bodyAnswered = true; // (inFlight > 1: an earlier pipelined request is answered)
+        }
       }
       if (msg instanceof LastHttpContent && responseStarted) {
         responseStarted = false;
@@ -238,16 +253,17 @@ public final class SlowClientGuard extends ChannelDuplexHandler {
         }
       }
       case BODY -> {
-        if (bodyOpen && !awaitingContinue && ctx.channel().config().isAutoRead()) {
+        if (bodyOpen && !bodyAnswered && !awaitingContinue
+            && ctx.channel().config().isAutoRead()) {
           bodyActive += elapsed;
           bodyIdle += elapsed;
-          if (bodyIdle >= bodyIdleNanos) {
+          if (bodyIdleNanos > 0 && bodyIdle >= bodyIdleNanos) {
             cut("body-timeout", true, "request body sent nothing for "
                 + TimeUnit.NANOSECONDS.toMillis(bodyIdle) + " ms");
             return;
           }
           if (bodyMinRate > 0 && bodyActive
-              > bodyIdleNanos + bodyBytes * 1_000_000_000L / bodyMinRate) {
+              > rateGraceNanos + bodyBytes * 1_000_000_000L / bodyMinRate) {
             cut("body-rate", true, "request body slower than " + bodyMinRate
                 + " bytes/s (" + bodyBytes + " bytes in "
                 + TimeUnit.NANOSECONDS.toMillis(bodyActive) + " ms)");

@@ -27,7 +27,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  * PostgreSQL), a real relay on 127.0.0.1:0 with apps host {@value #APPS_HOST} and short listener
  * limits ({@link #LIMITS}), user alice with workspaces {@code dev} and {@code other} whose test
  * agents are connected, and one workspace app (a Vert.x HTTP server on 127.0.0.1:0) shared
- * publicly in both, answering {@code 200 got N bytes} once it read the whole body.
+ * publicly in both, answering {@code 200 got N bytes} once it read the whole body; on
+ * {@code /duplex} it answers at once with a chunked stream instead ({@code started}, then
+ * {@code ack N} per body chunk and {@code done N bytes} when the body ended): a full-duplex app;
+ * WebSocket upgrades are accepted and echoed.
  */
 final class ConnFixture implements AutoCloseable {
 
@@ -85,19 +88,39 @@ final class ConnFixture implements AutoCloseable {
     Waits.until("both agents registered on the relay", Duration.ofSeconds(20),
         () -> relay.agents().agentIds().size() == 2);
     app = vertx.createHttpServer();
-    app.requestHandler(req -> req.body().onComplete(ar -> {
-      if (ar.succeeded()) {
-        appCompleted.incrementAndGet();
-        req.response().putHeader("Content-Type", "text/plain")
-            .end("got " + ar.result().length() + " bytes");
-      } else {
-        appFailed.incrementAndGet();
-        appErrors.add(String.valueOf(ar.cause()));
+    app.requestHandler(req -> {
+      if (req.path().equals("/duplex")) {
+        duplex(req);
+        return;
       }
-    }));
+      req.body().onComplete(ar -> {
+        if (ar.succeeded()) {
+          appCompleted.incrementAndGet();
+          req.response().putHeader("Content-Type", "text/plain")
+              .end("got " + ar.result().length() + " bytes");
+        } else {
+          appFailed.incrementAndGet();
+          appErrors.add(String.valueOf(ar.cause()));
+        }
+      });
+    });
+    app.webSocketHandler(ws -> ws.handler(ws::write)); // echo, for the pass-through
     appPort = await(app.listen(0, "127.0.0.1")).actualPort();
     share("dev", appPort);
     share("other", appPort);
+  }
+
+  /** Streams its answer while the body is still coming. */
+  private static void duplex(io.vertx.core.http.HttpServerRequest req) {
+    io.vertx.core.http.HttpServerResponse resp = req.response().setChunked(true)
+        .putHeader("Content-Type", "text/plain");
+    resp.write("started\n");
+    long[] bytes = {0};
+    req.handler(b -> {
+      bytes[0] += b.length();
+      resp.write("ack " + bytes[0] + "\n");
+    });
+    req.endHandler(v -> resp.end("done " + bytes[0] + " bytes\n"));
   }
 
   private void share(String workspace, int port) {

@@ -104,6 +104,31 @@ final class ConnRaw {
     }
   }
 
+  /** Reads up to the end of an answer's head (blank line); what came, however far it got. */
+  static String readHead(Socket s, Duration max) throws IOException {
+    long end = System.nanoTime() + max.toNanos();
+    StringBuilder head = new StringBuilder();
+    InputStream in = s.getInputStream();
+    while (head.indexOf("\r\n\r\n") < 0) {
+      long left = (end - System.nanoTime()) / 1_000_000;
+      if (left <= 0) {
+        break;
+      }
+      s.setSoTimeout((int) Math.max(1, left));
+      int b;
+      try {
+        b = in.read();
+      } catch (SocketTimeoutException e) {
+        break;
+      }
+      if (b < 0) {
+        break;
+      }
+      head.append((char) b);
+    }
+    return head.toString();
+  }
+
   /** One request with {@code Connection: close} on a new TLS connection; the whole answer. */
   static String request(int port, String head) throws IOException {
     try (SSLSocket s = tls(port)) {

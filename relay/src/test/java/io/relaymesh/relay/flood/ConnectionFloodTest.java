@@ -77,10 +77,23 @@ class ConnectionFloodTest {
     }
   }
 
-  /** Open connections return to what they were (the two agent tunnels and whatever was open). */
+  /**
+   * The open connections with nothing but the fixture's two agent tunnels open (waits for the
+   * previous test's connections to be counted out): the baseline to return to.
+   */
+  private static int settledBaseline() {
+    Waits.until("only the fixture's two tunnels open", Duration.ofSeconds(20),
+        () -> fx.relay.agents().tunnels().size() == 2 && metrics().listenerConnections() == 2);
+    return 2;
+  }
+
+  /**
+   * Open connections return exactly to what they were (the two agent tunnels and whatever was
+   * open): not more (a leak), not less (a connection counted out twice).
+   */
   private static void connectionsBackTo(int baseline) {
     Waits.until("listener connections back to " + baseline, Duration.ofSeconds(20),
-        () -> metrics().listenerConnections() <= baseline);
+        () -> metrics().listenerConnections() == baseline);
   }
 
   private static long heapAfterGc() {
@@ -93,7 +106,7 @@ class ConnectionFloodTest {
   @Test
   void slowlorisHeadsAreAnswered408AndClosedWhileOthersAreServed() throws Exception {
     wellBehavedClientsServed(); // warm: resolve caches, TLS
-    int baseline = metrics().listenerConnections();
+    int baseline = settledBaseline();
     double cutBefore = metrics().connectionRefusals("head-timeout");
     long heapBefore = heapAfterGc();
     List<Socket> stalled = new ArrayList<>();
@@ -155,7 +168,7 @@ class ConnectionFloodTest {
 
   @Test
   void idleConnectionsAreClosedAfterTheKeepAliveTimeout() throws Exception {
-    int baseline = metrics().listenerConnections();
+    int baseline = settledBaseline();
     double before = metrics().connectionRefusals("keepalive-timeout");
     try (Socket silent = ConnRaw.tls(fx.relay.port());
         Socket kept = ConnRaw.tls(fx.relay.port())) {
@@ -172,7 +185,7 @@ class ConnectionFloodTest {
 
   @Test
   void http2ConnectionsWithoutARequestAreClosed() throws Exception {
-    int baseline = metrics().listenerConnections();
+    int baseline = settledBaseline();
     double before = metrics().connectionRefusals("head-timeout");
     try (Socket silent = ConnRaw.tls(fx.relay.port(), "h2");
         Socket prefaceOnly = ConnRaw.tls(fx.relay.port(), "h2")) {
@@ -193,7 +206,7 @@ class ConnectionFloodTest {
 
   @Test
   void stalledAndTricklingBodiesAreCutAndTheirTunnelStreamsReset() throws Exception {
-    int baseline = metrics().listenerConnections();
+    int baseline = settledBaseline();
     double idleBefore = metrics().connectionRefusals("body-timeout");
     double rateBefore = metrics().connectionRefusals("body-rate");
     int appFailedBefore = fx.appFailed.get();
@@ -246,6 +259,66 @@ class ConnectionFloodTest {
         + fx.appHost("other") + ":" + fx.relay.port() + "\r\nConnection: close\r\n"
         + "Content-Length: " + big.length() + "\r\n\r\n" + big))
         .startsWith("HTTP/1.1 200").endsWith("got 1048576 bytes");
+  }
+
+  @Test
+  void aFullDuplexUploadThatPausesAndTricklesIsNotCutOnceTheAnswerBegan() throws Exception {
+    int baseline = settledBaseline();
+    double idleBefore = metrics().connectionRefusals("body-timeout");
+    double rateBefore = metrics().connectionRefusals("body-rate");
+    try (Socket s = ConnRaw.tls(fx.relay.port())) {
+      // a streamed (chunked) upload to an app that answers at once and streams back
+      ConnRaw.send(s, "POST /duplex HTTP/1.1\r\nHost: " + fx.appHost("dev") + ":"
+          + fx.relay.port() + "\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n"
+          + "5\r\nhello\r\n");
+      Waits.until("the duplex upload reaches the app through the tunnel",
+          Duration.ofSeconds(10), () -> metrics().streams(RelayMetrics.APP) >= 1);
+      // silence for twice the body idle timeout (1.5 s) ...
+      Thread.sleep(3000);
+      // ... then 10 bytes every 250 ms (40 B/s, the minimum is 2048 B/s) for 2.5 s
+      for (int i = 0; i < 10; i++) {
+        ConnRaw.send(s, "a\r\n0123456789\r\n");
+        Thread.sleep(250);
+      }
+      ConnRaw.send(s, "0\r\n\r\n");
+      String answer = ConnRaw.readToClose(s, Duration.ofSeconds(15));
+      assertThat(answer).as("the streamed answer to a paused, slow full-duplex upload")
+          .isNotNull().startsWith("HTTP/1.1 200").contains("started").contains("ack 105")
+          .contains("done 105 bytes");
+    }
+    assertThat(metrics().connectionRefusals("body-timeout") - idleBefore).as(cuts()).isZero();
+    assertThat(metrics().connectionRefusals("body-rate") - rateBefore).as(cuts()).isZero();
+    connectionsBackTo(baseline);
+  }
+
+  @Test
+  void tunnelConnectionsAreCountedOutWhenTheyClose() throws Exception {
+    int baseline = settledBaseline();
+    for (int i = 0; i < 3; i++) {
+      TestAgent agent = await(TestAgent.connect(fx.vertx, fx.relay.port(), fx.relay.caCertPem(),
+          fx.otherToken));
+      try {
+        assertThat(metrics().listenerConnections()).as("an open agent tunnel is counted")
+            .isEqualTo(baseline + 1);
+      } finally {
+        agent.close();
+      }
+      connectionsBackTo(baseline);
+    }
+    // an app WebSocket through the relay (the connection becomes a NetSocket spliced to the
+    // tunnel stream)
+    for (int i = 0; i < 3; i++) {
+      try (Socket s = ConnRaw.tls(fx.relay.port())) {
+        ConnRaw.send(s, "GET /ws HTTP/1.1\r\nHost: " + fx.appHost("dev") + ":" + fx.relay.port()
+            + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13"
+            + "\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n");
+        assertThat(ConnRaw.readHead(s, Duration.ofSeconds(10)))
+            .as("app WebSocket upgrade through the relay").startsWith("HTTP/1.1 101");
+        assertThat(metrics().listenerConnections()).as("an open app WebSocket is counted")
+            .isEqualTo(baseline + 1);
+      }
+      connectionsBackTo(baseline);
+    }
   }
 
   @Test
