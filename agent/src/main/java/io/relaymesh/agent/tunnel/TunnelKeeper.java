@@ -44,7 +44,10 @@ import org.slf4j.spi.LoggingEventBuilder;
  *   <li>short of tunnels after one was lost, with no other replica to take its place (it was
  *       killed and the control plane no longer lists it): a reconcile after each {@link Backoff}
  *       delay until the tunnels are complete again, so that a restarted replica is used again
- *       within {@code reconnect-max}, not at the next periodic re-measurement;
+ *       within {@code reconnect-max}, not at the next periodic re-measurement. Complete means
+ *       {@code min(relay-count, replicas listed)}: in a region with one replica one tunnel is
+ *       complete. These look-ups use a backoff of their own, so they do not raise the reconnect
+ *       backoff's failure count;
  *   <li>every failed attempt is logged with its reason and the delay before the next one;
  *   <li>a relay or the control plane answering 401/403 (token rejected) is retried after
  *       {@code max/2 .. max}, not given up: a token re-issued or a relay whose auth cache was
@@ -100,6 +103,12 @@ public final class TunnelKeeper {
   private final String token;
   private final StreamAcceptor acceptor;
   private final Backoff backoff;
+  /**
+   * Delays of the reconciles while {@link #shortAfterLoss}: a backoff of its own, so that these
+   * look-ups do not raise {@link #backoff}'s failure count (the next genuine reconnect would
+   * start at the maximum delay).
+   */
+  private final Backoff shortBackoff;
   private final Random random;
   private final Duration remeasureEvery;
   private final AgentMetrics metrics;
@@ -107,8 +116,13 @@ public final class TunnelKeeper {
   private boolean stopped;
   private boolean reconciling;
   private boolean again;
-  /** Short of tunnels since one was lost: looking for replicas again with the backoff. */
+  /** Short of tunnels since one was lost: looking for replicas again with {@link #shortBackoff}. */
   private boolean shortAfterLoss;
+  /**
+   * Tunnels wanted after the last reconcile that listed the candidates: {@link RelayPicker#count()},
+   * or fewer when fewer replicas were listed (a region with one replica).
+   */
+  private int wanted;
   /** A dial of this reconcile gave up after {@link #SAME_REPLICA_ATTEMPTS} landings on held replicas. */
   private boolean landedShort;
   private long timer = -1;
@@ -141,6 +155,8 @@ public final class TunnelKeeper {
     this.token = token;
     this.acceptor = acceptor;
     this.backoff = backoff;
+    this.shortBackoff = backoff.copy();
+    this.wanted = picker.count();
     this.random = random;
     this.remeasureEvery = remeasureEvery;
     this.metrics = metrics;
@@ -204,7 +220,10 @@ public final class TunnelKeeper {
     reconciling = true;
     landedShort = false;
     here(relays.get())
-        .compose(candidates -> here(picker.pick(usable(candidates), currentKeys())))
+        .compose(candidates -> {
+          wanted = Math.min(picker.count(), candidates.size());
+          return here(picker.pick(usable(candidates), currentKeys()));
+        })
         .compose(picked -> {
           report(picked);
           return dialMissing(picked.targets()).map(picked);
@@ -220,7 +239,9 @@ public final class TunnelKeeper {
             return;
           }
           retireUnchosen(ar.result().targets());
-          if (held.size() >= picker.count()) {
+          if (held.size() >= wanted) {
+            // complete: as many tunnels as wanted, or as replicas listed (one replica in the
+            // region): nothing to look for until the next periodic re-measurement
             shortAfterLoss = false;
           } else if (!draining.isEmpty() || landedShort) {
             // short of tunnels because a draining replica is avoided, or because the dials kept
@@ -232,7 +253,7 @@ public final class TunnelKeeper {
             // was killed and the control plane dropped it): look again with the reconnect
             // backoff, so that a restarted replica is used again within reconnect-max, not at
             // the next periodic re-measurement minutes later
-            schedule(backoff.nextDelayMillis());
+            schedule(shortBackoff.nextDelayMillis());
           }
           if (again) {
             again = false;
@@ -474,6 +495,7 @@ public final class TunnelKeeper {
     }
     metrics.reconnect(AgentMetrics.RECONNECT_CLOSED);
     shortAfterLoss = true;
+    shortBackoff.reset();
     lastError = "tunnel to " + t.url() + " closed: " + why;
     if (livedMillis >= STABLE_AFTER.toMillis()) {
       backoff.reset();
@@ -525,7 +547,7 @@ public final class TunnelKeeper {
   }
 
   private void failed(Throwable cause) {
-    if (held.size() >= picker.count()) {
+    if (!held.isEmpty() && held.size() >= wanted) {
       // all wanted tunnels are up: a failed re-check (control plane away, a nearer relay not
       // answering) waits for the next periodic one instead of retrying in a loop
       lastError = cause.getMessage() != null ? cause.getMessage() : cause.toString();
