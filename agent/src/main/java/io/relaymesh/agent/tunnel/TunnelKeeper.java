@@ -44,9 +44,10 @@ import org.slf4j.spi.LoggingEventBuilder;
  *   <li>short of tunnels after one was lost, with no other replica to take its place (it was
  *       killed and the control plane no longer lists it): a reconcile after each {@link Backoff}
  *       delay until the tunnels are complete again, so that a restarted replica is used again
- *       within {@code reconnect-max}, not at the next periodic re-measurement. Complete means
- *       {@code min(relay-count, replicas listed)}: in a region with one replica one tunnel is
- *       complete. These look-ups use a backoff of their own, so they do not raise the reconnect
+ *       within {@code reconnect-max}, not at the next periodic re-measurement. Once every listed
+ *       replica is held (a region with one replica, or the lost one no longer listed) it looks
+ *       again after {@code reconnect-max}, doubling up to the periodic re-measurement, then
+ *       stops. These look-ups use a backoff of their own, so they do not raise the reconnect
  *       backoff's failure count;
  *   <li>every failed attempt is logged with its reason and the delay before the next one;
  *   <li>a relay or the control plane answering 401/403 (token rejected) is retried after
@@ -123,6 +124,11 @@ public final class TunnelKeeper {
    * or fewer when fewer replicas were listed (a region with one replica).
    */
   private int wanted;
+  /**
+   * While {@link #shortAfterLoss} with every listed replica held: the next delay before looking
+   * again (from {@code reconnect-max}, doubling up to {@code remeasureEvery}); 0 before the first.
+   */
+  private long lostRecheckMillis;
   /** A dial of this reconcile gave up after {@link #SAME_REPLICA_ATTEMPTS} landings on held replicas. */
   private boolean landedShort;
   private long timer = -1;
@@ -239,9 +245,7 @@ public final class TunnelKeeper {
             return;
           }
           retireUnchosen(ar.result().targets());
-          if (held.size() >= wanted) {
-            // complete: as many tunnels as wanted, or as replicas listed (one replica in the
-            // region): nothing to look for until the next periodic re-measurement
+          if (held.size() >= picker.count()) {
             shortAfterLoss = false;
           } else if (!draining.isEmpty() || landedShort) {
             // short of tunnels because a draining replica is avoided, or because the dials kept
@@ -253,7 +257,23 @@ public final class TunnelKeeper {
             // was killed and the control plane dropped it): look again with the reconnect
             // backoff, so that a restarted replica is used again within reconnect-max, not at
             // the next periodic re-measurement minutes later
-            schedule(shortBackoff.nextDelayMillis());
+            if (held.size() < wanted) {
+              schedule(shortBackoff.nextDelayMillis());
+            } else {
+              // every listed replica is held: one replica in the region (or scaled down), or
+              // the lost one was killed and dropped from the listing and may come back after a
+              // restart. Look again after reconnect-max, doubling up to the periodic
+              // re-measurement, then stop: a restarted replica is found soon, a region of one
+              // replica costs a handful of look-ups, not one per reconnect-max for ever
+              if (lostRecheckMillis == 0) {
+                lostRecheckMillis = shortBackoff.maxMillis();
+              }
+              schedule(lostRecheckMillis / 2 + (long) (random.nextDouble() * lostRecheckMillis / 2));
+              lostRecheckMillis *= 2;
+              if (lostRecheckMillis >= remeasureEvery.toMillis()) {
+                shortAfterLoss = false;
+              }
+            }
           }
           if (again) {
             again = false;
@@ -496,6 +516,7 @@ public final class TunnelKeeper {
     metrics.reconnect(AgentMetrics.RECONNECT_CLOSED);
     shortAfterLoss = true;
     shortBackoff.reset();
+    lostRecheckMillis = 0;
     lastError = "tunnel to " + t.url() + " closed: " + why;
     if (livedMillis >= STABLE_AFTER.toMillis()) {
       backoff.reset();
