@@ -58,6 +58,16 @@ public final class Backoff {
     return failures;
   }
 
+  /** The cap of the delays ({@code reconnect-max}). */
+  public long maxMillis() {
+    return maxMillis;
+  }
+
+  /** A backoff with the same delays and random source, and no failures yet. */
+  public Backoff copy() {
+    return new Backoff(java.time.Duration.ofMillis(minMillis), java.time.Duration.ofMillis(maxMillis), random);
+  }
+
   public void reset() {
     failures = 0;
   }

@@ -44,7 +44,11 @@ import org.slf4j.spi.LoggingEventBuilder;
  *   <li>short of tunnels after one was lost, with no other replica to take its place (it was
  *       killed and the control plane no longer lists it): a reconcile after each {@link Backoff}
  *       delay until the tunnels are complete again, so that a restarted replica is used again
- *       within {@code reconnect-max}, not at the next periodic re-measurement;
+ *       within {@code reconnect-max}, not at the next periodic re-measurement. Once every listed
+ *       replica is held (a region with one replica, or the lost one no longer listed) it looks
+ *       again after {@code reconnect-max}, doubling up to the periodic re-measurement, then
+ *       stops. These look-ups use a backoff of their own, so they do not raise the reconnect
+ *       backoff's failure count;
  *   <li>every failed attempt is logged with its reason and the delay before the next one;
  *   <li>a relay or the control plane answering 401/403 (token rejected) is retried after
  *       {@code max/2 .. max}, not given up: a token re-issued or a relay whose auth cache was
@@ -100,6 +104,12 @@ public final class TunnelKeeper {
   private final String token;
   private final StreamAcceptor acceptor;
   private final Backoff backoff;
+  /**
+   * Delays of the reconciles while {@link #shortAfterLoss}: a backoff of its own, so that these
+   * look-ups do not raise {@link #backoff}'s failure count (the next genuine reconnect would
+   * start at the maximum delay).
+   */
+  private final Backoff shortBackoff;
   private final Random random;
   private final Duration remeasureEvery;
   private final AgentMetrics metrics;
@@ -107,8 +117,18 @@ public final class TunnelKeeper {
   private boolean stopped;
   private boolean reconciling;
   private boolean again;
-  /** Short of tunnels since one was lost: looking for replicas again with the backoff. */
+  /** Short of tunnels since one was lost: looking for replicas again with {@link #shortBackoff}. */
   private boolean shortAfterLoss;
+  /**
+   * Tunnels wanted after the last reconcile that listed the candidates: {@link RelayPicker#count()},
+   * or fewer when fewer replicas were listed (a region with one replica).
+   */
+  private int wanted;
+  /**
+   * While {@link #shortAfterLoss} with every listed replica held: the next delay before looking
+   * again (from {@code reconnect-max}, doubling up to {@code remeasureEvery}); 0 before the first.
+   */
+  private long lostRecheckMillis;
   /** A dial of this reconcile gave up after {@link #SAME_REPLICA_ATTEMPTS} landings on held replicas. */
   private boolean landedShort;
   private long timer = -1;
@@ -141,6 +161,8 @@ public final class TunnelKeeper {
     this.token = token;
     this.acceptor = acceptor;
     this.backoff = backoff;
+    this.shortBackoff = backoff.copy();
+    this.wanted = picker.count();
     this.random = random;
     this.remeasureEvery = remeasureEvery;
     this.metrics = metrics;
@@ -204,7 +226,10 @@ public final class TunnelKeeper {
     reconciling = true;
     landedShort = false;
     here(relays.get())
-        .compose(candidates -> here(picker.pick(usable(candidates), currentKeys())))
+        .compose(candidates -> {
+          wanted = Math.min(picker.count(), candidates.size());
+          return here(picker.pick(usable(candidates), currentKeys()));
+        })
         .compose(picked -> {
           report(picked);
           return dialMissing(picked.targets()).map(picked);
@@ -232,7 +257,23 @@ public final class TunnelKeeper {
             // was killed and the control plane dropped it): look again with the reconnect
             // backoff, so that a restarted replica is used again within reconnect-max, not at
             // the next periodic re-measurement minutes later
-            schedule(backoff.nextDelayMillis());
+            if (held.size() < wanted) {
+              schedule(shortBackoff.nextDelayMillis());
+            } else {
+              // every listed replica is held: one replica in the region (or scaled down), or
+              // the lost one was killed and dropped from the listing and may come back after a
+              // restart. Look again after reconnect-max, doubling up to the periodic
+              // re-measurement, then stop: a restarted replica is found soon, a region of one
+              // replica costs a handful of look-ups, not one per reconnect-max for ever
+              if (lostRecheckMillis == 0) {
+                lostRecheckMillis = shortBackoff.maxMillis();
+              }
+              schedule(lostRecheckMillis / 2 + (long) (random.nextDouble() * lostRecheckMillis / 2));
+              lostRecheckMillis *= 2;
+              if (lostRecheckMillis >= remeasureEvery.toMillis()) {
+                shortAfterLoss = false;
+              }
+            }
           }
           if (again) {
             again = false;
@@ -474,6 +515,8 @@ public final class TunnelKeeper {
     }
     metrics.reconnect(AgentMetrics.RECONNECT_CLOSED);
     shortAfterLoss = true;
+    shortBackoff.reset();
+    lostRecheckMillis = 0;
     lastError = "tunnel to " + t.url() + " closed: " + why;
     if (livedMillis >= STABLE_AFTER.toMillis()) {
       backoff.reset();
@@ -525,7 +568,7 @@ public final class TunnelKeeper {
   }
 
   private void failed(Throwable cause) {
-    if (held.size() >= picker.count()) {
+    if (!held.isEmpty() && held.size() >= wanted) {
       // all wanted tunnels are up: a failed re-check (control plane away, a nearer relay not
       // answering) waits for the next periodic one instead of retrying in a loop
       lastError = cause.getMessage() != null ? cause.getMessage() : cause.toString();

@@ -34,6 +34,9 @@ final class TestRelay implements AutoCloseable {
   final String token;
   final BlockingQueue<Session> sessions = new LinkedBlockingQueue<>();
   final AtomicInteger rejected = new AtomicInteger();
+  /** The agent WebSockets accepted, in order (to cut one without GOAWAY: a lost tunnel). */
+  final java.util.List<io.vertx.core.http.ServerWebSocket> webSockets =
+      new java.util.concurrent.CopyOnWriteArrayList<>();
   /** Added to every {@code /latency-check} answer: makes the relay look this much farther away. */
   volatile long latencyCheckDelayMillis;
   private HttpServer server;
@@ -73,6 +76,7 @@ final class TestRelay implements AutoCloseable {
           req.toWebSocket().onSuccess(ws -> {
             WebSocketTransport t = WebSocketTransport.negotiated(ws);
             if (t != null) {
+              webSockets.add(ws);
               sessions.add(Session.create(Vertx.currentContext(), t, Role.SERVER, TunnelConfig.defaults(),
                   SessionMetrics.NOOP));
             }

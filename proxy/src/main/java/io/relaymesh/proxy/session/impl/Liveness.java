@@ -14,7 +14,10 @@ import java.util.function.LongSupplier;
  * A session's liveness (docs/protocol.md §7): PING/PONG round trips with last and smoothed RTT
  * (RFC 6298, alpha 1/8), the keepalive PING, dead-peer detection and the idle timeout, driven by
  * one periodic timer. The peer is dead when nothing arrived from it for the dead-peer timeout, or
- * when a PING of ours stays unanswered that long (it sends but does not read).
+ * when a PING of ours stays unanswered that long <em>while our outbound side makes no progress</em>
+ * (the transport's write queue full with no drain): it sends but does not read. A PING waits
+ * behind our queued data, the socket buffers and the peer's own data, so on a slow saturated link
+ * its PONG may come late; as long as the queue drains now and then the peer reads, and is alive.
  *
  * <p>Threading: event-loop only (the session's context; the timer is set from it).
  */
@@ -30,6 +33,9 @@ final class Liveness {
 
     /** Called when idle for the idle timeout; the session decides (no streams, not closing). */
     void idle();
+
+    /** True while the transport's write queue is full (nothing more can be sent). */
+    boolean outboundFull();
   }
 
   private final TunnelConfig config;
@@ -41,6 +47,8 @@ final class Liveness {
   private long lastReceived;
   private long lastActivity;
   private long lastPingSent;
+  /** Since when the transport's write queue has been full without a drain (seen by a tick), or -1. */
+  private long stalledSince = -1;
   private long timer = -1;
 
   Liveness(TunnelConfig config, LongSupplier clock, Actions actions) {
@@ -76,6 +84,11 @@ final class Liveness {
   /** Anything arrived from the peer. */
   void received() {
     lastReceived = clock.getAsLong();
+  }
+
+  /** The transport's write queue drained: the peer reads (our outbound side made progress). */
+  void drained() {
+    stalledSince = -1;
   }
 
   /** A stream closed (the idle clock restarts). */
@@ -119,11 +132,20 @@ final class Liveness {
       return;
     }
     // a peer that keeps sending but never reads never sees our PING: it is as dead to us, and
-    // what we queue for it (PONGs, refusals, stream data within its windows) would wait forever
+    // what we queue for it (PONGs, refusals, stream data within its windows) would wait forever.
+    // A late PONG alone does not tell: on a slow saturated link the PING waits behind our queue,
+    // the socket buffers and the peer's data. So the unanswered PING counts only while our write
+    // queue is full and does not drain (no progress at all); any drain restarts that clock.
+    if (!actions.outboundFull()) {
+      stalledSince = -1;
+    } else if (stalledSince < 0) {
+      stalledSince = now;
+    }
     long oldest = oldestPingSent();
-    if (oldest >= 0 && now - oldest > timeout) {
+    if (oldest >= 0 && stalledSince >= 0 && now - Math.max(oldest, stalledSince) > timeout) {
       actions.deadPeer("no PONG for " + java.time.Duration.ofNanos(now - oldest)
-          + " (the peer does not read)");
+          + " and the write queue full without a drain for "
+          + java.time.Duration.ofNanos(now - stalledSince) + " (the peer does not read)");
       return;
     }
     if (!config.keepaliveInterval().isZero()

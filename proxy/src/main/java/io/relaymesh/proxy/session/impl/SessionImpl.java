@@ -115,6 +115,11 @@ public final class SessionImpl implements Session {
       }
 
       @Override
+      public boolean outboundFull() {
+        return transport.writeQueueFull();
+      }
+
+      @Override
       public void idle() {
         if (!goAwaySent && !isClosed && streams.isEmpty()) {
           metrics().refused(Refusals.IDLE);
@@ -124,7 +129,10 @@ public final class SessionImpl implements Session {
     });
     ready.future().onFailure(t -> { });
     transport.messageHandler(this::onMessage);
-    transport.drainHandler(v -> out.flush());
+    transport.drainHandler(v -> {
+      liveness.drained();
+      out.flush();
+    });
     transport.closeHandler(v -> transportClosed());
     transport.refusedHandler(r -> connectionError(
         TunnelTransport.Refused.MESSAGE_SIZE.equals(r.label())
