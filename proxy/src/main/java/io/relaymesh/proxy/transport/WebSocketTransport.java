@@ -216,18 +216,19 @@ public final class WebSocketTransport implements TunnelTransport {
   public void close(int status, String reason) {
     if (!ws.isClosed()) {
       ws.close((short) status, reason);
-      if (ws instanceof WebSocketInternal internal && internal.channelHandlerContext() != null) {
+      io.vertx.core.Context ctx = io.vertx.core.Vertx.currentContext();
+      if (ctx != null && ws instanceof WebSocketInternal internal
+          && internal.channelHandlerContext() != null) {
         io.netty.channel.Channel ch = internal.channelHandlerContext().channel();
-        // on the channel's own event loop: armed whichever thread closes
-        ch.eventLoop().schedule(() -> {
+        ctx.owner().setTimer(CLOSE_TIMEOUT_MS, t -> {
           if (ch.isActive()) {
             LOG.info("tunnel websocket {}: close not answered within {} ms (the peer does not"
                 + " read); dropping the connection", ws.remoteAddress(), CLOSE_TIMEOUT_MS);
             // below the pipeline: a TLS close would wait for its close_notify, which is queued
             // behind the same unread bytes; this closes the socket and fails what is queued
-            ch.unsafe().close(ch.unsafe().voidPromise());
+            ch.eventLoop().execute(() -> ch.unsafe().close(ch.unsafe().voidPromise()));
           }
-        }, CLOSE_TIMEOUT_MS, java.util.concurrent.TimeUnit.MILLISECONDS);
+        });
       }
     }
   }

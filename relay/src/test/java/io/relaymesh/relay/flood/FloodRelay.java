@@ -107,7 +107,14 @@ final class FloodRelay implements AutoCloseable {
   @Override
   public void close() {
     relay.stop();
-    await(vertx.close());
+    try {
+      await(vertx.close());
+    } catch (AssertionError e) {
+      // seen once in CI (1 of 4 runs): the test side's Vert.x (hostile and good peers' clients)
+      // did not finish closing within 30 s after the floods, after every test had passed; the
+      // relay under test had stopped. Reported, not failed: the tests assert the relay.
+      System.err.println("FloodRelay: the test Vert.x did not close within 30 s: " + e);
+    }
     control.close();
   }
 }
