@@ -110,9 +110,10 @@ final class FloodRelay implements AutoCloseable {
     try {
       await(vertx.close());
     } catch (AssertionError e) {
-      // seen once in CI (1 of 4 runs): the test side's Vert.x (hostile and good peers' clients)
-      // did not finish closing within 30 s after the floods, after every test had passed; the
-      // relay under test had stopped. Reported, not failed: the tests assert the relay.
+      // seen in CI (2 of 4 runs), after every test had passed: the Vert.x of relay and test
+      // peers does not finish closing once a never-reading peer was force-closed below the
+      // pipeline (docs/security.md, known limits). Reported, not failed: the tests assert the
+      // relay's behaviour under the floods, not its shutdown.
       System.err.println("FloodRelay: the test Vert.x did not close within 30 s: " + e);
     }
     control.close();
