@@ -464,6 +464,7 @@ public final class SessionImpl implements Session {
     isClosed = true;
     failAll(new StreamResetException(code, "session closed: " + reason, false));
     int status = code == ErrorCode.NO_ERROR || code == ErrorCode.GOING_AWAY ? 1000
+        : TunnelTransport.Refused.MESSAGE_SIZE.equals(label) ? 1009 // Message Too Big
         : code == ErrorCode.LIMIT ? 1008 : code == ErrorCode.INTERNAL ? 1011 : 1002;
     transport.close(status, code.name());
   }
