@@ -5,9 +5,13 @@ import com.nimbusds.jose.JOSEObjectType;
 import com.nimbusds.jose.JWSAlgorithm;
 import com.nimbusds.jose.JWSHeader;
 import com.nimbusds.jose.crypto.ECDSASigner;
+import com.nimbusds.jose.jwk.Curve;
 import com.nimbusds.jose.jwk.ECKey;
 import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.SignedJWT;
+import java.math.BigInteger;
+import java.util.Arrays;
+import java.util.Base64;
 import java.util.Date;
 
 /** Signs connection tickets (compact JWS, ES256, {@code kid} and {@code typ} headers). */
@@ -52,6 +56,41 @@ public final class TicketIssuer {
     } catch (JOSEException e) {
       throw new IllegalStateException("cannot sign " + what + " with key " + key.getKeyID(), e);
     }
-    return jwt.serialize();
+    return lowS(jwt.serialize());
+  }
+
+  /** The order n of P-256; an ES256 signature is {@code r || s}, 32 bytes each. */
+  private static final BigInteger N = Curve.P_256.toECParameterSpec().getOrder();
+  private static final BigInteger HALF_N = N.shiftRight(1);
+
+  /**
+   * The same compact JWS with its ES256 signature in low-{@code s} form: {@code (r, s)} and
+   * {@code (r, n - s)} both verify, so every ticket has a second spelling; issuing only
+   * {@code s <= n/2} lets relays refuse the other one once no older ticket is valid
+   * ({@link #isLowS}; docs/security.md, known limits).
+   */
+  static String lowS(String compact) {
+    int dot = compact.lastIndexOf('.');
+    byte[] sig = Base64.getUrlDecoder().decode(compact.substring(dot + 1));
+    if (sig.length != 64) {
+      throw new IllegalStateException("ES256 signature of " + sig.length + " bytes, expected 64");
+    }
+    BigInteger sv = new BigInteger(1, Arrays.copyOfRange(sig, 32, 64));
+    if (sv.compareTo(HALF_N) <= 0) {
+      return compact;
+    }
+    byte[] flipped = N.subtract(sv).toByteArray(); // < n/2 < 2^255: at most 32 bytes + sign
+    Arrays.fill(sig, 32, 64, (byte) 0);
+    int len = Math.min(flipped.length, 32);
+    System.arraycopy(flipped, flipped.length - len, sig, 64 - len, len);
+    return compact.substring(0, dot + 1) + Base64.getUrlEncoder().withoutPadding()
+        .encodeToString(sig);
+  }
+
+  /** Whether the compact JWS's ES256 signature is in low-{@code s} form (see {@link #lowS}). */
+  public static boolean isLowS(String compact) {
+    byte[] sig = Base64.getUrlDecoder().decode(compact.substring(compact.lastIndexOf('.') + 1));
+    return sig.length == 64
+        && new BigInteger(1, Arrays.copyOfRange(sig, 32, 64)).compareTo(HALF_N) <= 0;
   }
 }
