@@ -19,6 +19,8 @@ import io.relaymesh.telemetry.log.LogfmtEncoder;
  */
 @ConfiguratorRank(ConfiguratorRank.CUSTOM_HIGH_PRIORITY)
 public final class CliLogConfigurator extends ContextAwareBase implements Configurator {
+  /** The Vert.x logger of HTTP client pool evictions (kept the same in logback.xml). */
+  static final String EVICTION_LOGGER = "io.vertx.core.http.impl.HttpClientConnectionInternal";
 
   @Override
   public ExecutionStatus configure(LoggerContext ctx) {
@@ -26,6 +28,12 @@ public final class CliLogConfigurator extends ContextAwareBase implements Config
         || CliLogConfigurator.class.getClassLoader().getResource("logback-test.xml") != null) {
       return ExecutionStatus.INVOKE_NEXT_IF_ANY;
     }
+    setUp(ctx);
+    return ExecutionStatus.DO_NOT_INVOKE_NEXT_IF_ANY;
+  }
+
+  /** What {@code logback.xml} says, in {@code ctx}. */
+  static void setUp(LoggerContext ctx) {
     LevelChangePropagator jul = new LevelChangePropagator();
     jul.setContext(ctx);
     jul.setResetJUL(true);
@@ -46,9 +54,11 @@ public final class CliLogConfigurator extends ContextAwareBase implements Config
     for (String quiet : new String[] {"org.flywaydb", "io.zonky", "io.netty", "io.vertx"}) {
       ctx.getLogger(quiet).setLevel(Level.WARN);
     }
+    // "Connection evicted" at WARN whenever a pooled HTTP client connection closes (a relay or
+    // the control plane restarting): expected, and noise next to a command's own message
+    ctx.getLogger(EVICTION_LOGGER).setLevel(Level.ERROR);
     ch.qos.logback.classic.Logger root = ctx.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
     root.setLevel(Level.WARN);
     root.addAppender(app);
-    return ExecutionStatus.DO_NOT_INVOKE_NEXT_IF_ANY;
   }
 }

@@ -46,6 +46,36 @@ class LoggingTest {
     LogSetup.apply(null, null);
   }
 
+  /**
+   * The start-up configuration in code and {@code logback.xml} say the same: effective levels of
+   * our loggers, the quiet libraries and the Vert.x pool-eviction logger (whose "Connection
+   * evicted" WARN on every closed pooled connection showed up on ssh's stderr during a relay
+   * restart).
+   */
+  @Test
+  void theCodeConfigurationAndLogbackXmlAgree() throws Exception {
+    LoggerContext code = new LoggerContext();
+    CliLogConfigurator.setUp(code);
+    LoggerContext xml = new LoggerContext();
+    ch.qos.logback.classic.joran.JoranConfigurator j = new ch.qos.logback.classic.joran.JoranConfigurator();
+    j.setContext(xml);
+    j.doConfigure(Main.class.getClassLoader().getResource("logback.xml"));
+    try {
+      for (String name : List.of("io.relaymesh.relay.X", "io.vertx.core.X", "io.netty.X",
+          "org.flywaydb.X", "io.zonky.X", "com.example.X", CliLogConfigurator.EVICTION_LOGGER)) {
+        assertThat(code.getLogger(name).getEffectiveLevel()).as(name)
+            .isEqualTo(xml.getLogger(name).getEffectiveLevel());
+      }
+      assertThat(code.getLogger(CliLogConfigurator.EVICTION_LOGGER).isEnabledFor(Level.WARN))
+          .isFalse();
+      assertThat(code.getLogger("io.vertx.core.http.impl.HttpClientImpl").isEnabledFor(Level.WARN))
+          .isTrue();
+    } finally {
+      code.stop();
+      xml.stop();
+    }
+  }
+
   @Test
   void serverWithJsonFormatLogsOneJsonObjectPerLine(@TempDir Path tmp) throws Exception {
     String password = "correct horse battery staple 42";
