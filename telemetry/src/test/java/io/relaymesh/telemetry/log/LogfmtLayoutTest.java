@@ -120,11 +120,11 @@ class LogfmtLayoutTest {
     log.atWarn().setMessage("refused agent token " + t).addKeyValue("password", "hunter2")
         .addKeyValue("header", "Authorization: Bearer " + t)
         .addKeyValue("ticket_jws", j)
-        .addKeyValue("relay_token", 12345)
+        .addKeyValue("relay_token", 4_817_305_926L)
         .setCause(new IllegalArgumentException("bad ticket " + j)).log();
     String line = cap.line();
     assertThat(line).doesNotContain(t.substring(4)).doesNotContain(j).doesNotContain("hunter2")
-        .doesNotContain("12345");
+        .doesNotContain("4817305926");
     assertThat(line).contains("msg=\"refused agent token rma_[redacted]\"",
         "password=[redacted]", "header=\"Authorization: Bearer [redacted]\"",
         "ticket_jws=[redacted]", "relay_token=[redacted]",
