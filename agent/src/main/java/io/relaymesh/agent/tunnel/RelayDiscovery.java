@@ -19,8 +19,22 @@ public final class RelayDiscovery {
   private final String controlUrl;
   private final String token;
   private final String region;
+  private final java.time.Duration answerTimeout;
+
+  /**
+   * How long the control plane may take to answer (no bytes for this long fails the request): a
+   * control plane that accepts but never answers (hung, or a connection lost without a reset)
+   * must not stop the agent from trying again.
+   */
+  public static final java.time.Duration ANSWER_TIMEOUT = java.time.Duration.ofSeconds(15);
 
   public RelayDiscovery(HttpClient http, String controlUrl, String token, String region) {
+    this(http, controlUrl, token, region, ANSWER_TIMEOUT);
+  }
+
+  RelayDiscovery(HttpClient http, String controlUrl, String token, String region,
+      java.time.Duration answerTimeout) {
+    this.answerTimeout = answerTimeout;
     this.http = http;
     this.controlUrl = controlUrl.endsWith("/") ? controlUrl.substring(0, controlUrl.length() - 1) : controlUrl;
     this.token = token;
@@ -31,6 +45,7 @@ public final class RelayDiscovery {
   public Future<List<RelayCandidate>> findRelays() {
     String url = controlUrl + "/api/v1/agent/relays";
     return http.request(new RequestOptions().setMethod(HttpMethod.GET).setAbsoluteURI(url)
+            .setTimeout(answerTimeout.toMillis())
             .putHeader("Authorization", "Bearer " + token).putHeader("Accept", "application/json"))
         .compose(req -> req.send())
         .compose(resp -> resp.body().map(body -> {

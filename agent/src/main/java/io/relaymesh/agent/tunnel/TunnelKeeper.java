@@ -75,6 +75,12 @@ public final class TunnelKeeper {
   public static final Duration REMEASURE_EVERY = Duration.ofMinutes(5);
   /** How long a replica that sent GOAWAY is not dialed again (unless it is the only one). */
   public static final Duration AVOID_DRAINING = Duration.ofMinutes(2);
+  /**
+   * The longest a reconcile (relay list, round trips, dials) may take before it is given up and
+   * counted as a failed attempt. Each step has its own timeouts; this catches one that never
+   * completes, so that the agent never waits silently for ever.
+   */
+  public static final Duration RECONCILE_LIMIT = Duration.ofSeconds(45);
   /** How soon a keeper short of tunnels because of a draining replica looks again (jittered). */
   public static final Duration SHORT_RECHECK = Duration.ofSeconds(10);
 
@@ -116,6 +122,11 @@ public final class TunnelKeeper {
 
   private boolean stopped;
   private boolean reconciling;
+  /** Which reconcile is current; one given up by {@link #RECONCILE_LIMIT} is ignored. */
+  private int reconcileGen;
+  /** What the current reconcile waits for (named when it takes longer than the limit). */
+  private String stage = "";
+  private Duration reconcileLimit = RECONCILE_LIMIT;
   private boolean again;
   /** Short of tunnels since one was lost: looking for replicas again with {@link #shortBackoff}. */
   private boolean shortAfterLoss;
@@ -225,16 +236,26 @@ public final class TunnelKeeper {
     }
     reconciling = true;
     landedShort = false;
+    int gen = ++reconcileGen;
+    stage = "asking for the relay list";
+    long limit = vertx.setTimer(reconcileLimit.toMillis(),
+        id -> context.runOnContext(v -> reconcileStuck(gen)));
     here(relays.get())
         .compose(candidates -> {
           wanted = Math.min(picker.count(), candidates.size());
+          stage = "measuring the round trip to " + candidates.size() + " relays";
           return here(picker.pick(usable(candidates), currentKeys()));
         })
         .compose(picked -> {
           report(picked);
+          stage = "dialing " + picked.targets();
           return dialMissing(picked.targets()).map(picked);
         })
         .onComplete(ar -> {
+          vertx.cancelTimer(limit);
+          if (gen != reconcileGen) {
+            return; // given up on after RECONCILE_LIMIT; a newer reconcile runs or is due
+          }
           reconciling = false;
           if (stopped) {
             return;
@@ -280,6 +301,24 @@ public final class TunnelKeeper {
             reconcile();
           }
         });
+  }
+
+  /** For tests: a shorter {@link #RECONCILE_LIMIT}; before {@link #start()}. */
+  TunnelKeeper reconcileLimit(Duration limit) {
+    this.reconcileLimit = limit;
+    return this;
+  }
+
+  /** The reconcile {@code gen} has not finished within {@link #RECONCILE_LIMIT}: start over. */
+  private void reconcileStuck(int gen) {
+    if (stopped || !reconciling || gen != reconcileGen) {
+      return;
+    }
+    reconcileGen++; // its late completion is ignored
+    reconciling = false;
+    again = false;
+    failed(new java.util.concurrent.TimeoutException("checking the relays did not finish within "
+        + reconcileLimit.toMillis() + " ms (still " + stage + ")"));
   }
 
   /**

@@ -1,0 +1,110 @@
+package io.relaymesh.agent.tunnel;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.relaymesh.agent.AgentMetrics;
+import io.relaymesh.config.TunnelConfig;
+import io.relaymesh.proxy.dial.DialOptions;
+import io.relaymesh.proxy.dial.RelayCandidate;
+import io.relaymesh.proxy.dial.TrustSpec;
+import io.relaymesh.proxy.dial.TunnelDialer;
+import io.relaymesh.telemetry.Metrics;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.internal.VertxInternal;
+import io.vertx.core.net.NetClient;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * A step of the agent's relay check that never completes (a control plane that accepts and never
+ * answers, a lost connection without a reset) must not leave the agent waiting silently: the
+ * relay-list request times out, and a reconcile that still does not finish is given up after
+ * {@link TunnelKeeper#RECONCILE_LIMIT} and retried.
+ */
+@Timeout(90)
+class StuckReconcileTest {
+
+  @Test
+  void aControlPlaneThatNeverAnswersFailsTheLookUp() throws Exception {
+    Vertx vertx = Vertx.vertx();
+    List<Socket> accepted = new ArrayList<>();
+    try (ServerSocket silent = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+      Thread t = new Thread(() -> {
+        try {
+          while (true) {
+            accepted.add(silent.accept()); // and never answer
+          }
+        } catch (java.io.IOException closed) {
+          // test over
+        }
+      });
+      t.setDaemon(true);
+      t.start();
+      HttpClient http = vertx.createHttpClient();
+      String url = "http://127.0.0.1:" + silent.getLocalPort();
+      RelayDiscovery d = new RelayDiscovery(http, url, "rma_secret-agent-token", null,
+          Duration.ofMillis(500));
+      Throwable e = d.findRelays().map(x -> (Throwable) null).otherwise(x -> x)
+          .await(20, TimeUnit.SECONDS);
+      assertThat(e).as("the look-up fails").isNotNull();
+      assertThat(e.getMessage()).contains("cannot reach the control plane " + url
+          + "/api/v1/agent/relays").doesNotContain("secret-agent-token");
+      System.out.println("silent control plane: " + e.getMessage());
+    } finally {
+      for (Socket s : accepted) {
+        s.close();
+      }
+      vertx.close().await(30, TimeUnit.SECONDS);
+    }
+  }
+
+  @Test
+  void aReconcileThatNeverFinishesIsGivenUpAndRetried() throws Exception {
+    Vertx vertx = Vertx.vertx();
+    AgentMetrics metrics = new AgentMetrics(Metrics.create());
+    NetClient net = vertx.createNetClient();
+    TunnelKeeper keeper = null;
+    try (TestRelay relay = new TestRelay(vertx, "agent-token")) {
+      AtomicInteger lookups = new AtomicInteger();
+      List<RelayCandidate> one = List.of(new RelayCandidate("eu", "eu-1",
+          "https://127.0.0.1:" + relay.port()));
+      Supplier<Future<List<RelayCandidate>>> discovery = () ->
+          lookups.incrementAndGet() == 1
+              ? Promise.<List<RelayCandidate>>promise().future() // never completes
+              : Future.succeededFuture(one);
+      Backoff backoff = new Backoff(Duration.ofMillis(20), Duration.ofMillis(200), new Random(7));
+      DialOptions dial = new DialOptions(TrustSpec.pinnedSha256(relay.fingerprint()), null,
+          Duration.ofSeconds(10), Duration.ofSeconds(10), TunnelConfig.defaults(), null);
+      keeper = new TunnelKeeper(vertx, ((VertxInternal) vertx).createEventLoopContext(),
+          TunnelDialer.create(vertx, dial), discovery, new RelayPicker(null, 1), "agent-token",
+          new StreamAcceptor(net, Duration.ofSeconds(5), null, "127.0.0.1:9", metrics), backoff,
+          new Random(7), Duration.ofHours(1), metrics).reconcileLimit(Duration.ofSeconds(2));
+      keeper.start();
+      TunnelKeeper k = keeper;
+      MultiRelayAgentTest.waitFor(() -> k.connectedUrls().size() == 1,
+          () -> "a tunnel after the stuck reconcile was given up (look-ups " + lookups.get() + ")");
+      assertThat(lookups.get()).isEqualTo(2);
+      assertThat(backoff.failures()).as("the stuck reconcile counted as a failed attempt")
+          .isEqualTo(1);
+    } finally {
+      if (keeper != null) {
+        keeper.stop().await(20, TimeUnit.SECONDS);
+      }
+      net.close();
+      metrics.metrics().close();
+      vertx.close().await(30, TimeUnit.SECONDS);
+    }
+  }
+}
