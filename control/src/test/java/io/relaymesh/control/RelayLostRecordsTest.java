@@ -10,10 +10,8 @@ import io.relaymesh.control.testing.Http.Resp;
 import io.relaymesh.control.testing.SharedPostgres;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
+import io.vertx.sqlclient.Tuple;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
@@ -237,18 +235,22 @@ class RelayLostRecordsTest {
 
     // the database goes away: the looks fail, and once it is back the watch waits again
     post(slow, relay, record("g-1", "k-g3", "2026-01-01T10:00:00Z"));
-    String database = slow.db.database();
-    try (Connection admin = adminConnection(slow.db); Statement st = admin.createStatement()) {
-      st.execute("ALTER DATABASE " + database + " ALLOW_CONNECTIONS false");
+    PostgresTarget t = slow.db;
+    String database = t.database();
+    try (Db admin = Db.create(vertx, new PostgresTarget(t.host(), t.port(), "postgres", t.user(),
+        t.password()), 1)) {
+      Control.await(admin.exec("test.refuse", "ALTER DATABASE " + database
+          + " ALLOW_CONNECTIONS false", Tuple.tuple()));
       try {
-        st.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '"
-            + database + "' AND pid <> pg_backend_pid()");
+        Control.await(admin.exec("test.terminate", "SELECT pg_terminate_backend(pid) FROM "
+            + "pg_stat_activity WHERE datname = '" + database + "'", Tuple.tuple()));
         clock.set(280 * s);
         assertThat(watch.tick().toCompletionStage().toCompletableFuture()
             .handle((x, e) -> e).get(60, java.util.concurrent.TimeUnit.SECONDS))
             .as("a look while the database refuses connections").isNotNull();
       } finally {
-        st.execute("ALTER DATABASE " + database + " ALLOW_CONNECTIONS true");
+        Control.await(admin.exec("test.allow", "ALTER DATABASE " + database
+            + " ALLOW_CONNECTIONS true", Tuple.tuple()));
       }
     }
     // answers again (a pooled connection the database closed may fail one more look): the
@@ -257,7 +259,7 @@ class RelayLostRecordsTest {
     for (int i = 0; ; i++, back += s) {
       clock.set(back);
       Throwable e = watch.tick().toCompletionStage().toCompletableFuture()
-          .handle((x, t) -> t).get(60, java.util.concurrent.TimeUnit.SECONDS);
+          .handle((x, err) -> err).get(60, java.util.concurrent.TimeUnit.SECONDS);
       if (e == null) {
         break;
       }
@@ -302,6 +304,11 @@ class RelayLostRecordsTest {
   /** The one record of {@code key} in {@code region}, as admins list it. */
   private static JsonObject keyed(Control c, String region, String key) {
     Resp list = c.http.get("/api/v1/connections?limit=500", c == fast ? fastAdmin : slowAdmin);
+    // after the database closed its connections, a pooled one may fail a request or two (503)
+    for (int i = 0; i < 20 && list.status() == 503; i++) {
+      sleep(200);
+      list = c.http.get("/api/v1/connections?limit=500", c == fast ? fastAdmin : slowAdmin);
+    }
     assertThat(list.status()).as(list.toString()).isEqualTo(200);
     List<JsonObject> found = list.json().getJsonArray("connections").stream()
         .map(o -> (JsonObject) o)
@@ -319,23 +326,17 @@ class RelayLostRecordsTest {
       if (done.test(last)) {
         return last;
       }
-      try {
-        Thread.sleep(200);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new IllegalStateException(e);
-      }
+      sleep(200);
     }
     throw new AssertionError(what + ": still " + last);
   }
 
-  private static Connection adminConnection(PostgresTarget t) throws Exception {
-    java.util.Properties p = new java.util.Properties();
-    p.setProperty("user", t.user());
-    if (t.password() != null) {
-      p.setProperty("password", t.password());
+  private static void sleep(long ms) {
+    try {
+      Thread.sleep(ms);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
     }
-    return DriverManager.getConnection(new PostgresTarget(t.host(), t.port(), "postgres",
-        t.user(), t.password()).jdbcUrl(), p);
   }
 }
