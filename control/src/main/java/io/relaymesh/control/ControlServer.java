@@ -57,6 +57,7 @@ public final class ControlServer {
   private Services services;
   private String url;
   private long keyTimer = -1;
+  private RelayLossWatch lossWatch;
   private volatile Router router;
   private Metrics metrics;
   private ControlMetrics controlMetrics;
@@ -146,8 +147,9 @@ public final class ControlServer {
         RelayStore relays = new RelayStore(db, hb);
         ShareStore shares = new ShareStore(db);
         SettingsStore settings = new SettingsStore(db);
+        ConnectionStore connections = new ConnectionStore(db);
         services = new Services(vertx, config, url, db, new UserStore(db), new SessionStore(db),
-            workspaces, relays, new ConnectionStore(db), keys, shares, settings,
+            workspaces, relays, connections, keys, shares, settings,
             new HandoffStore(db), new AppAccess(config, shares, settings, workspaces, relays),
             controlMetrics, schemaVersion);
         router = ApiRouter.create(services);
@@ -159,6 +161,9 @@ public final class ControlServer {
           handoffs.prune().onFailure(e -> log.warn("handoff code cleanup failed: {}",
               e.getMessage()));
         });
+        lossWatch = new RelayLossWatch(db, connections, config.heartbeatTimeout(),
+            System::nanoTime);
+        lossWatch.start(vertx);
         log.info("control plane listening on {} (database {})", url, target.describe());
         return this;
       });
@@ -285,6 +290,10 @@ public final class ControlServer {
     if (keyTimer >= 0) {
       vertx.cancelTimer(keyTimer);
       keyTimer = -1;
+    }
+    if (lossWatch != null) {
+      lossWatch.stop(vertx);
+      lossWatch = null;
     }
     router = null;
     Future<Void> f = http == null ? Future.succeededFuture() : http.close();

@@ -8,6 +8,7 @@ import io.relaymesh.control.api.Api.Reply;
 import io.relaymesh.control.auth.Principal;
 import io.relaymesh.control.auth.TokenKind;
 import io.relaymesh.control.auth.Tokens;
+import io.relaymesh.control.store.ConnectionStore;
 import io.relaymesh.control.tickets.PeerTickets;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;
@@ -30,6 +31,7 @@ import java.util.UUID;
  */
 final class RelayApi {
 
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(RelayApi.class);
   static final int MAX_LIST = 500;
 
   private final Services s;
@@ -171,9 +173,19 @@ final class RelayApi {
         throw ControlException.badRequest("field 'publicUrl' must be an http(s) URL");
       }
       String fingerprint = fingerprint(Api.string(b, "tlsFingerprint", false));
+      String instance = token(b, "instanceId");
       return s.relays().register(p.regionId(), p.tokenId(), replica, publicUrl,
               Api.string(b, "appsHost", false), Api.string(b, "peerAddress", false),
-              Api.string(b, "version", false), fingerprint)
+              Api.string(b, "version", false), fingerprint, instance)
+          .map(restart -> {
+            if (restart != null) {
+              LOG.info("relay replica {}/{} registered by a new process (instance {}, was {}): "
+                  + "{} open connection record(s) of the previous process ended as {} at its "
+                  + "last heartbeat {}", p.region(), replica, instance, restart.previousInstance(),
+                  restart.recordsEnded(), ConnectionStore.RELAY_LOST, restart.lastHeartbeat());
+            }
+            return restart;
+          })
           .map(x -> Reply.ok(new JsonObject().put("region", p.region()).put("replicaId", replica)
               .put("heartbeatIntervalSeconds",
                   Math.max(1, s.config().heartbeatTimeout().toSeconds() / 3))
@@ -300,10 +312,15 @@ final class RelayApi {
 
   /** The optional {@code key} of a connection record: 1-64 letters, digits and '-' (a UUID). */
   private static String recordKey(JsonObject b) {
-    String k = Api.string(b, "key", false);
+    return token(b, "key");
+  }
+
+  /** Optional field {@code field}: 1-64 letters, digits and '-' (a UUID), or null. */
+  private static String token(JsonObject b, String field) {
+    String k = Api.string(b, field, false);
     if (k != null && (k.isEmpty() || k.length() > 64 || !k.matches("[A-Za-z0-9-]+"))) {
-      throw ControlException.badRequest("field 'key' must be 1-64 characters of letters, digits "
-          + "and '-'");
+      throw ControlException.badRequest("field '" + field + "' must be 1-64 characters of "
+          + "letters, digits and '-'");
     }
     return k;
   }

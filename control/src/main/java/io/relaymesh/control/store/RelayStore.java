@@ -238,23 +238,50 @@ public final class RelayStore {
 
   /**
    * Registers (or re-registers) a replica. A re-registration means the replica restarted, so
-   * its stale presence records are dropped.
+   * its stale presence records are dropped. {@code instanceId} names the relay process (a UUID
+   * per start; {@code null} from relays that send none): when a replica registered with another
+   * instance id registers again, the process that carried its connections is gone, and its open
+   * connection records are ended as {@value ConnectionStore#RELAY_LOST} at that process's last
+   * heartbeat (or at their start when later). A re-registration by the same process (a reloaded
+   * certificate, a replica the control plane forgot) or without instance ids on both sides ends
+   * nothing. Completes with what was ended ({@code null}: nothing).
    */
-  public Future<Void> register(long regionId, long tokenId, String replicaId, String publicUrl,
-      String appsHost, String peerAddress, String version, String tlsFingerprint) {
+  public Future<Restart> register(long regionId, long tokenId, String replicaId, String publicUrl,
+      String appsHost, String peerAddress, String version, String tlsFingerprint,
+      String instanceId) {
     return db.tx("relays.register", c ->
-        Db.exec(c, "DELETE FROM agent_presence WHERE region_id = $1 AND replica_id = $2",
-                Tuple.of(regionId, replicaId))
-            .compose(x -> Db.exec(c, "INSERT INTO relay_replicas (region_id, replica_id, public_url, "
-                    + "apps_host, peer_address, version, tls_fingerprint, token_id) VALUES ($1, $2, "
-                    + "$3, $4, $5, $6, $7, $8) ON CONFLICT (region_id, replica_id) DO UPDATE SET "
+        Db.exec(c, "SELECT g.name, r.instance_id, r.last_heartbeat_at FROM relay_replicas r "
+                + "JOIN regions g ON g.id = r.region_id WHERE r.region_id = $1 "
+                + "AND r.replica_id = $2 FOR UPDATE OF r", Tuple.of(regionId, replicaId))
+            .compose(rows -> {
+              Row old = rows.iterator().hasNext() ? rows.iterator().next() : null;
+              String previous = old == null ? null : old.getString("instance_id");
+              if (previous == null || instanceId == null || previous.equals(instanceId)) {
+                return Future.succeededFuture((Restart) null);
+              }
+              java.time.OffsetDateTime lastHeartbeat = old.getOffsetDateTime("last_heartbeat_at");
+              return Db.exec(c, ConnectionStore.END_LOST_OF_REPLICA,
+                      Tuple.of(old.getString("name"), replicaId, lastHeartbeat))
+                  .map(r -> new Restart(previous, lastHeartbeat.toInstant(), r.rowCount()));
+            })
+            .compose(restart -> Db.exec(c, "DELETE FROM agent_presence WHERE region_id = $1 "
+                    + "AND replica_id = $2", Tuple.of(regionId, replicaId)).map(restart))
+            .compose(restart -> Db.exec(c, "INSERT INTO relay_replicas (region_id, replica_id, "
+                    + "public_url, apps_host, peer_address, version, tls_fingerprint, token_id, "
+                    + "instance_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
+                    + "ON CONFLICT (region_id, replica_id) DO UPDATE SET "
                     + "public_url = $3, apps_host = $4, peer_address = $5, version = $6, "
-                    + "tls_fingerprint = $7, token_id = $8, registered_at = now(), "
-                    + "last_heartbeat_at = now()",
-                Tuple.of(regionId, replicaId, publicUrl, appsHost, peerAddress, version,
-                    tlsFingerprint, tokenId)))
-            .mapEmpty());
+                    + "tls_fingerprint = $7, token_id = $8, instance_id = $9, "
+                    + "registered_at = now(), last_heartbeat_at = now()",
+                Tuple.from(java.util.Arrays.asList(regionId, replicaId, publicUrl, appsHost,
+                    peerAddress, version, tlsFingerprint, tokenId, instanceId))).map(restart)));
   }
+
+  /**
+   * A replica registered by a new process: the instance id of the one before, its last
+   * heartbeat, and how many of its open connection records were ended as relay-lost.
+   */
+  public record Restart(String previousInstance, Instant lastHeartbeat, int recordsEnded) {}
 
   /**
    * Forgets a replica (graceful drain); its presence records go with it (cascade). {@code false}
