@@ -33,23 +33,23 @@ class ControlHealthTest {
       Resp ready = c.http.get("/readyz", null);
       assertThat(ready.status()).as(ready.toString()).isEqualTo(200);
       assertThat(ready.json().getString("status")).isEqualTo("ready");
-      assertThat(ready.json().getString("schemaVersion")).isEqualTo("6");
+      assertThat(ready.json().getString("schemaVersion")).isEqualTo("7");
 
       // a failed migration in the history: not ready
-      c.sql("UPDATE flyway_schema_history SET success = false WHERE version = '6'");
+      c.sql("UPDATE flyway_schema_history SET success = false WHERE version = '7'");
       Resp failed = c.http.get("/readyz", null);
       assertThat(failed.status()).isEqualTo(503);
       assertThat(failed.code()).isEqualTo("schema_not_current");
-      assertThat(failed.json().getString("message")).contains("migration 6 failed");
+      assertThat(failed.json().getString("message")).contains("migration 7 failed");
       // a schema behind this build (e.g. a restored old backup): not ready
-      c.sql("DELETE FROM flyway_schema_history WHERE version = '6'");
+      c.sql("DELETE FROM flyway_schema_history WHERE version = '7'");
       Resp behind = c.http.get("/readyz", null);
       assertThat(behind.status()).isEqualTo(503);
       assertThat(behind.json().getString("message"))
-          .isEqualTo("database schema is at version 5, this control plane needs 6");
+          .isEqualTo("database schema is at version 6, this control plane needs 7");
       c.sql("INSERT INTO flyway_schema_history (installed_rank, version, description, type, "
-          + "script, checksum, installed_by, execution_time, success) VALUES (100, '6', 'x', "
-          + "'SQL', 'V6__x.sql', 0, 'test', 0, true)");
+          + "script, checksum, installed_by, execution_time, success) VALUES (100, '7', 'x', "
+          + "'SQL', 'V7__x.sql', 0, 'test', 0, true)");
       assertThat(c.http.get("/readyz", null).status()).isEqualTo(200);
 
       // the database refuses connections: not ready, still alive

@@ -26,8 +26,8 @@ class MigrationsTest {
     PostgresTarget db = SharedPostgres.newDatabase();
     assertThat(tables(db)).isEmpty();
     var first = Migrations.migrate(db);
-    assertThat(first.migrationsExecuted).isEqualTo(6);
-    assertThat(first.targetSchemaVersion).isEqualTo("6");
+    assertThat(first.migrationsExecuted).isEqualTo(7);
+    assertThat(first.targetSchemaVersion).isEqualTo("7");
     assertThat(tables(db)).contains("users", "sessions", "login_failures", "workspaces", "agents",
         "agent_tokens", "regions", "relay_tokens", "relay_replicas", "agent_presence",
         "signing_keys", "connections", "port_shares", "app_handoffs", "settings",

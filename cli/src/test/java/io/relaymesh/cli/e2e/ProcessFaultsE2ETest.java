@@ -14,6 +14,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -65,8 +66,10 @@ import org.junit.jupiter.api.Timeout;
  * <p>The measured figures are printed (lines starting with {@code faults:}). The partition tests
  * are skipped with the reason where network namespaces cannot be made (not root, no iproute2).
  * A relay records a connection when it is established and completes the record when it ends:
- * the record of the download cut by the relay's own SIGKILL is in the log, with no end
- * ({@code endedAt} and {@code closeReason} null; docs/api.md "Connection").
+ * the record of the download cut by the relay's own SIGKILL is in the log, open until the control
+ * plane learns that the relay is gone (heartbeat expiry, or the restarted relay registering with a
+ * new instance id), then ended with close reason {@code relay-lost} (docs/api.md "The connection
+ * log").
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 @Timeout(value = 300, unit = TimeUnit.SECONDS)
@@ -341,10 +344,12 @@ class ProcessFaultsE2ETest {
     long uploadIn = upload.length + "PUT upload-1\n".length();
     List<JsonObject> completed = onVictim.stream().filter(r -> completedSizes.contains(
         r.getLong("bytesOut", 0L)) || r.getLong("bytesIn", 0L) == uploadIn).toList();
-    // the download the kill cut: recorded when it was established, never completed
+    // the download the kill cut: recorded when it was established, never completed by the
+    // relay; open, or already ended relay-lost by the control plane (heartbeat timeout 6 s)
     List<JsonObject> open = onVictim.stream().filter(r -> !completed.contains(r)
-        && r.getString("endedAt") == null).toList();
-    boolean cutRecorded = open.size() == 1 && open.get(0).getString("closeReason") == null;
+        && (r.getString("endedAt") == null || "relay-lost".equals(r.getString("closeReason"))))
+        .toList();
+    boolean cutRecorded = open.size() == 1;
 
     // the killed relay comes back (same token, same certificate) and the agent returns to it
     long restart = System.nanoTime();
@@ -355,6 +360,10 @@ class ProcessFaultsE2ETest {
         + api("/api/v1/workspaces") + "\nagent:\n" + agent,
         () -> agentRegions("dev").contains(victim));
     long agentBack = System.nanoTime();
+    // the restarted relay registered with a new instance id: the cut record is ended relay-lost
+    JsonObject lost = cutRecorded ? connectionsAfter(open.get(0).getLong("id") - 1,
+        r -> r.getLong("id").equals(open.get(0).getLong("id"))
+            && "relay-lost".equals(r.getString("closeReason")), 1).get(0) : null;
 
     System.out.printf(Locale.ROOT, "faults: relay SIGKILL: killed relay %s carrying the port-forward"
         + " during a %d MiB download at %d bytes; the client saw the error %.0f ms after the kill"
@@ -364,11 +373,15 @@ class ProcessFaultsE2ETest {
         + " recorded, the cut one %s%n", victim, BIG >> 20, inflight.progress.get(),
         ms(errorSeen - killed), inflight.error, forwardSaid, ms(ok - killed), other, ms(listening - restart),
         ms(agentBack - restart), completed.size(), cutRecorded
-            ? "recorded, open (no endedAt)" : "NOT recorded");
+            ? "recorded, then ended relay-lost at " + lost.getString("endedAt") : "NOT recorded");
     assertThat(completed).as("records of the 3 downloads and the upload completed on %s: %s",
         victim, onVictim).hasSize(4);
-    assertThat(cutRecorded).as("one open record (the connection cut by the relay's SIGKILL) in %s",
-        onVictim).isTrue();
+    assertThat(cutRecorded).as("one record of the connection cut by the relay's SIGKILL, open or "
+        + "ended relay-lost, in %s", onVictim).isTrue();
+    assertThat(Instant.parse(lost.getString("endedAt"))).as("relay-lost end: %s", lost)
+        .isAfterOrEqualTo(Instant.parse(lost.getString("startedAt")));
+    assertThat(lost.getLong("bytesOut")).as("bytes of a relay-lost record are not known: %s", lost)
+        .isZero();
   }
 
   // ------------------------------------------------------------------ agent SIGKILL

@@ -55,25 +55,19 @@ public final class ControlClient implements AutoCloseable {
     return base;
   }
 
-  /** {@code POST /relay/register}. */
-  public Future<JsonObject> register(String replicaId, String publicUrl, String appsHost,
-      String version) {
-    return register(replicaId, publicUrl, appsHost, version, null);
-  }
-
-  /** {@code POST /relay/register} with the TLS certificate's SHA-256 fingerprint (or null). */
-  public Future<JsonObject> register(String replicaId, String publicUrl, String appsHost,
-      String version, String tlsFingerprint) {
-    return register(replicaId, publicUrl, appsHost, null, version, tlsFingerprint);
-  }
-
   /**
-   * {@code POST /relay/register} with where peers reach this replica ({@code peerAddress},
-   * {@code null}: its public URL) and its TLS certificate's SHA-256 fingerprint (or null).
+   * {@code POST /relay/register}: where peers reach this replica ({@code peerAddress}, null: its
+   * public URL), its TLS certificate's SHA-256 fingerprint (or null), and this relay process
+   * ({@code instanceId}, a UUID per start, or null): a registration of the replica by another
+   * instance tells the control plane that the process before is gone, and it ends that
+   * process's open connection records as relay-lost.
    */
   public Future<JsonObject> register(String replicaId, String publicUrl, String appsHost,
-      String peerAddress, String version, String tlsFingerprint) {
+      String peerAddress, String version, String tlsFingerprint, String instanceId) {
     JsonObject body = new JsonObject().put("replicaId", replicaId).put("publicUrl", publicUrl);
+    if (instanceId != null) {
+      body.put("instanceId", instanceId);
+    }
     if (appsHost != null) {
       body.put("appsHost", appsHost);
     }

@@ -36,6 +36,8 @@ public final class Registration implements AutoCloseable {
   private final String version;
   private final Supplier<String> tlsFingerprint;
   private final Runnable onRegistered;
+  /** This process (each start registers with a new one): the control plane tells a restart. */
+  private final String instanceId = java.util.UUID.randomUUID().toString();
   private volatile String registeredFingerprint;
   private final Promise<Void> firstRegistration = Promise.promise();
   private volatile boolean registered;
@@ -104,7 +106,8 @@ public final class Registration implements AutoCloseable {
       return;
     }
     String fingerprint = tlsFingerprint.get();
-    control.register(replicaId, publicUrl, appsHost, peerAddress, version, fingerprint).onComplete(ar -> {
+    control.register(replicaId, publicUrl, appsHost, peerAddress, version, fingerprint, instanceId)
+        .onComplete(ar -> {
       if (closed) {
         return;
       }
