@@ -3,10 +3,15 @@ package io.relaymesh.relay.flood;
 import static io.relaymesh.proxy.testutil.Await.await;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.relaymesh.config.ListenerConfig;
 import io.relaymesh.control.testing.SharedPostgres;
+import io.relaymesh.relay.RelayServer;
 import io.relaymesh.relay.control.AgentAuthCache;
 import io.relaymesh.relay.control.ControlClient;
 import io.relaymesh.relay.control.ControlException;
+import io.relaymesh.relay.http.ConnectionsPerAddress;
 import io.relaymesh.relay.metrics.RelayMetrics;
 import io.relaymesh.relay.testing.TestAgent;
 import io.relaymesh.relay.testing.Waits;
@@ -14,6 +19,7 @@ import io.relaymesh.telemetry.MetricsDoc;
 import io.vertx.core.Future;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
+import java.net.InetAddress;
 import java.net.Socket;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -30,8 +36,9 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Connection-level floods against a real relay (issue 9): slowloris request heads (also on the
  * WebSocket upgrade), idle keep-alive connections, stalled and trickling request bodies on the
- * app proxy, TLS handshakes that never finish, and a storm of agent reconnects with good, unknown
- * and malformed tokens. Each asserts that the relay cuts the offender (with its reason counted in
+ * app proxy, TLS handshakes that never finish, a storm of agent reconnects with good, unknown
+ * and malformed tokens, and one address holding more connections than
+ * {@code relay.listener.max-connections-per-address}. Each asserts that the relay cuts the offender (with its reason counted in
  * {@code relaymesh_relay_connection_refusals_total} or the handshake failures), that its open
  * connections return to the baseline, and that well-behaved clients and other tunnels keep being
  * served meanwhile. The relay runs with short limits ({@link ConnFixture#LIMITS}).
@@ -318,6 +325,69 @@ class ConnectionFloodTest {
             .isEqualTo(baseline + 1);
       }
       connectionsBackTo(baseline);
+    }
+  }
+
+  /**
+   * {@code relay.listener.max-connections-per-address} 5, on a relay of its own (the fixture's
+   * relay serves every other test from 127.0.0.1): with 5 connections open from 127.0.0.1, a
+   * 6th is closed at accept (a silent TCP connection at once, not after the 10 s TLS handshake
+   * timeout) and counted, never entering the open-connection gauge; 127.0.0.2 is still served;
+   * once the 5 close, the count per address and the gauge are back to exactly zero and
+   * 127.0.0.1 is served again.
+   */
+  @Test
+  void connectionsPastThePerAddressLimitAreClosedAtAcceptWhileOtherAddressesAreServed()
+      throws Exception {
+    InetAddress local = InetAddress.getByName("127.0.0.1");
+    InetAddress other = InetAddress.getByName("127.0.0.2");
+    String health = "GET /healthz HTTP/1.1\r\nHost: relay\r\nConnection: close\r\n\r\n";
+    RelayServer small = fx.startRelay(dir.resolve("per-address-relay-tls"),
+        ListenerConfig.defaults().withMaxConnectionsPerAddress(5));
+    List<Socket> held = new ArrayList<>();
+    try {
+      ConnectionsPerAddress perAddress = small.connectionsPerAddress();
+      RelayMetrics m = small.metrics();
+      int port = small.port();
+      for (int i = 0; i < 5; i++) {
+        held.add(ConnRaw.tls(port, "http/1.1", local));
+      }
+      Waits.until("5 connections from 127.0.0.1 counted", Duration.ofSeconds(20),
+          () -> perAddress.open(local) == 5 && m.listenerConnections() == 5);
+      try (Socket silent = ConnRaw.tcp(port, local)) {
+        assertThat(ConnRaw.readToClose(silent, Duration.ofSeconds(5)))
+            .as("a 6th connection from 127.0.0.1 that sends nothing is closed at accept")
+            .isEqualTo("");
+      }
+      assertThatThrownBy(() -> ConnRaw.tls(port, "http/1.1", local))
+          .as("a 6th TLS connection from 127.0.0.1").isInstanceOf(IOException.class);
+      Waits.until("both refusals counted", Duration.ofSeconds(10),
+          () -> m.connectionRefusals(ConnectionsPerAddress.REASON) == 2);
+      assertThat(ConnRaw.request(port, health, other)).as("127.0.0.2 during the refusals")
+          .startsWith("HTTP/1.1 200");
+      assertThat(perAddress.open(local)).as("refused connections are not counted").isEqualTo(5);
+      String scrape = m.scrape();
+      assertThat(scrape).contains("relaymesh_relay_connection_refusals_total{reason=\""
+          + ConnectionsPerAddress.REASON + "\"} 2.0");
+      assertThat(MetricsDoc.load().undocumented(scrape)).as("docs/metrics.md").isEmpty();
+      assertThat(java.nio.file.Files.readString(Path.of("..", "docs", "metrics.md")))
+          .as("the reason in docs/metrics.md").contains("`" + ConnectionsPerAddress.REASON + "`");
+      held.forEach(ConnRaw::closeQuietly);
+      Waits.until("counts back to exactly zero once the 5 close", Duration.ofSeconds(20),
+          () -> perAddress.open(local) == 0 && perAddress.addresses() == 0
+              && m.listenerConnections() == 0);
+      assertThat(ConnRaw.request(port, health, local)).as("127.0.0.1 after its 5 closed")
+          .startsWith("HTTP/1.1 200");
+      Waits.until("counts back to zero after that request", Duration.ofSeconds(20),
+          () -> perAddress.addresses() == 0 && m.listenerConnections() == 0);
+      assertThat(m.connectionRefusals(ConnectionsPerAddress.REASON)).isEqualTo(2);
+    } finally {
+      held.forEach(ConnRaw::closeQuietly);
+      try {
+        await(small.drain(Duration.ofSeconds(1))); // deregisters: the fixture's relay stays alone
+      } finally {
+        small.stop();
+      }
     }
   }
 
