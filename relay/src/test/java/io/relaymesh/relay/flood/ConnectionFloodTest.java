@@ -47,6 +47,19 @@ import org.junit.jupiter.api.io.TempDir;
 @ExtendWith(SharedPostgres.class)
 class ConnectionFloodTest {
 
+  /** Where every client of these tests connects from (ConnRaw, TestAgent). */
+  private static final InetAddress LOCAL = loopback(1);
+  /** Another source address (any 127/8 address is the loopback on Linux). */
+  private static final InetAddress OTHER = loopback(2);
+
+  private static InetAddress loopback(int last) {
+    try {
+      return InetAddress.getByAddress(new byte[] {127, 0, 0, (byte) last});
+    } catch (java.net.UnknownHostException e) {
+      throw new IllegalStateException(e); // 4 bytes are always an address
+    }
+  }
+
   @TempDir
   static Path dir;
   static ConnFixture fx;
@@ -89,18 +102,28 @@ class ConnectionFloodTest {
    * previous test's connections to be counted out): the baseline to return to.
    */
   private static int settledBaseline() {
-    Waits.until("only the fixture's two tunnels open", Duration.ofSeconds(20),
-        () -> fx.relay.agents().tunnels().size() == 2 && metrics().listenerConnections() == 2);
+    Waits.until("only the fixture's two tunnels open, also per address", Duration.ofSeconds(20),
+        () -> fx.relay.agents().tunnels().size() == 2 && metrics().listenerConnections() == 2
+            && countedFromLoopback(2));
     return 2;
   }
 
   /**
    * Open connections return exactly to what they were (the two agent tunnels and whatever was
-   * open): not more (a leak), not less (a connection counted out twice).
+   * open): not more (a leak), not less (a connection counted out twice); the same for the count
+   * per address of {@code relay.listener.max-connections-per-address} (every client here is
+   * 127.0.0.1; it also counts handshakes in progress, so it settles at the same number).
    */
   private static void connectionsBackTo(int baseline) {
-    Waits.until("listener connections back to " + baseline, Duration.ofSeconds(20),
-        () -> metrics().listenerConnections() == baseline);
+    Waits.until("listener connections back to " + baseline + ", also per address",
+        Duration.ofSeconds(20),
+        () -> metrics().listenerConnections() == baseline && countedFromLoopback(baseline));
+  }
+
+  /** Exactly {@code n} connections counted for 127.0.0.1, and no other address. */
+  private static boolean countedFromLoopback(int n) {
+    ConnectionsPerAddress perAddress = fx.relay.connectionsPerAddress();
+    return perAddress.open(LOCAL) == n && perAddress.addresses() == 1;
   }
 
   private static long heapAfterGc() {
@@ -339,8 +362,6 @@ class ConnectionFloodTest {
   @Test
   void connectionsPastThePerAddressLimitAreClosedAtAcceptWhileOtherAddressesAreServed()
       throws Exception {
-    InetAddress local = InetAddress.getByName("127.0.0.1");
-    InetAddress other = InetAddress.getByName("127.0.0.2");
     String health = "GET /healthz HTTP/1.1\r\nHost: relay\r\nConnection: close\r\n\r\n";
     RelayServer small = fx.startRelay(dir.resolve("per-address-relay-tls"),
         ListenerConfig.defaults().withMaxConnectionsPerAddress(5));
@@ -350,22 +371,22 @@ class ConnectionFloodTest {
       RelayMetrics m = small.metrics();
       int port = small.port();
       for (int i = 0; i < 5; i++) {
-        held.add(ConnRaw.tls(port, "http/1.1", local));
+        held.add(ConnRaw.tls(port, "http/1.1", LOCAL));
       }
       Waits.until("5 connections from 127.0.0.1 counted", Duration.ofSeconds(20),
-          () -> perAddress.open(local) == 5 && m.listenerConnections() == 5);
-      try (Socket silent = ConnRaw.tcp(port, local)) {
+          () -> perAddress.open(LOCAL) == 5 && m.listenerConnections() == 5);
+      try (Socket silent = ConnRaw.tcp(port, LOCAL)) {
         assertThat(ConnRaw.readToClose(silent, Duration.ofSeconds(5)))
             .as("a 6th connection from 127.0.0.1 that sends nothing is closed at accept")
             .isEqualTo("");
       }
-      assertThatThrownBy(() -> ConnRaw.tls(port, "http/1.1", local))
+      assertThatThrownBy(() -> ConnRaw.tls(port, "http/1.1", LOCAL))
           .as("a 6th TLS connection from 127.0.0.1").isInstanceOf(IOException.class);
       Waits.until("both refusals counted", Duration.ofSeconds(10),
           () -> m.connectionRefusals(ConnectionsPerAddress.REASON) == 2);
-      assertThat(ConnRaw.request(port, health, other)).as("127.0.0.2 during the refusals")
+      assertThat(ConnRaw.request(port, health, OTHER)).as("127.0.0.2 during the refusals")
           .startsWith("HTTP/1.1 200");
-      assertThat(perAddress.open(local)).as("refused connections are not counted").isEqualTo(5);
+      assertThat(perAddress.open(LOCAL)).as("refused connections are not counted").isEqualTo(5);
       String scrape = m.scrape();
       assertThat(scrape).contains("relaymesh_relay_connection_refusals_total{reason=\""
           + ConnectionsPerAddress.REASON + "\"} 2.0");
@@ -374,9 +395,9 @@ class ConnectionFloodTest {
           .as("the reason in docs/metrics.md").contains("`" + ConnectionsPerAddress.REASON + "`");
       held.forEach(ConnRaw::closeQuietly);
       Waits.until("counts back to exactly zero once the 5 close", Duration.ofSeconds(20),
-          () -> perAddress.open(local) == 0 && perAddress.addresses() == 0
+          () -> perAddress.open(LOCAL) == 0 && perAddress.addresses() == 0
               && m.listenerConnections() == 0);
-      assertThat(ConnRaw.request(port, health, local)).as("127.0.0.1 after its 5 closed")
+      assertThat(ConnRaw.request(port, health, LOCAL)).as("127.0.0.1 after its 5 closed")
           .startsWith("HTTP/1.1 200");
       Waits.until("counts back to zero after that request", Duration.ofSeconds(20),
           () -> perAddress.addresses() == 0 && m.listenerConnections() == 0);
