@@ -46,6 +46,8 @@ public final class ConnectionsPerAddress {
   public static final Duration LOG_INTERVAL = Duration.ofMinutes(1);
   /** Addresses remembered as logged within the interval; beyond, refusals go unlogged. */
   static final int MAX_LOGGED = 4096;
+  /** How often at most a full table of logged addresses is swept for expired ones. */
+  private static final long SWEEP_NANOS = Duration.ofSeconds(1).toNanos();
   static final String GATE = "relaymesh-per-address-limit";
 
   private static final Logger LOG = LoggerFactory.getLogger(ConnectionsPerAddress.class);
@@ -56,10 +58,12 @@ public final class ConnectionsPerAddress {
   private final String who;
   private final Consumer<String> refused;
   private final LongSupplier nanos;
+  private final int maxLogged;
   private final ConcurrentHashMap<InetAddress, Integer> open = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<InetAddress, Logged> logged = new ConcurrentHashMap<>();
   private final Gate gate = new Gate();
   private volatile Channel gated;
+  private volatile long swept;
 
   /** When a refused address was last logged, and its refusals since. */
   private record Logged(long at, long unlogged) {}
@@ -70,10 +74,11 @@ public final class ConnectionsPerAddress {
    * @param refused counts one refusal by reason ({@code RelayMetrics::connectionRefused})
    */
   public ConnectionsPerAddress(int max, String who, Consumer<String> refused) {
-    this(max, who, refused, System::nanoTime);
+    this(max, who, refused, System::nanoTime, MAX_LOGGED);
   }
 
-  ConnectionsPerAddress(int max, String who, Consumer<String> refused, LongSupplier nanos) {
+  ConnectionsPerAddress(int max, String who, Consumer<String> refused, LongSupplier nanos,
+      int maxLogged) {
     if (max < 1) {
       throw new IllegalArgumentException("max connections per address must be at least 1");
     }
@@ -81,6 +86,8 @@ public final class ConnectionsPerAddress {
     this.who = who;
     this.refused = refused;
     this.nanos = nanos;
+    this.maxLogged = maxLogged;
+    this.swept = nanos.getAsLong() - SWEEP_NANOS;
   }
 
   /**
@@ -173,10 +180,16 @@ public final class ConnectionsPerAddress {
   private void log(InetAddress key) {
     long t = nanos.getAsLong();
     long interval = LOG_INTERVAL.toNanos();
-    if (!logged.containsKey(key) && logged.size() >= MAX_LOGGED) {
+    if (!logged.containsKey(key) && logged.size() >= maxLogged) {
+      // a flood from that many addresses: the counter tells the rest; the sweep runs on the
+      // acceptor's thread, so at most once a second
+      if (t - swept < SWEEP_NANOS) {
+        return;
+      }
+      swept = t;
       logged.values().removeIf(l -> t - l.at() >= interval);
-      if (logged.size() >= MAX_LOGGED) {
-        return; // a flood from that many addresses: the counter tells the rest
+      if (logged.size() >= maxLogged) {
+        return;
       }
     }
     long[] unlogged = {-1};

@@ -32,7 +32,8 @@ class ConnectionsPerAddressTest {
   private final AtomicLong clock = new AtomicLong();
 
   private ConnectionsPerAddress limit(int max) {
-    return new ConnectionsPerAddress(max, "relay test/t-1", refusals::add, clock::get);
+    return new ConnectionsPerAddress(max, "relay test/t-1", refusals::add, clock::get,
+        ConnectionsPerAddress.MAX_LOGGED);
   }
 
   /** A connection from {@code address}; {@code registered} false: as the acceptor sees it. */
@@ -147,6 +148,30 @@ class ConnectionsPerAddressTest {
       assertThat(logged.get(2)).contains("from 203.0.113.5,")
           .contains(", 100 more refused since the last such line;");
       assertThat(refusals).hasSize(103);
+    } finally {
+      logger.detachAppender(lines);
+    }
+  }
+
+  @Test
+  void aFullTableOfLoggedAddressesLeavesNewOnesUnloggedUntilAnIntervalPassed() throws Exception {
+    Logger logger = (Logger) LoggerFactory.getLogger(ConnectionsPerAddress.class);
+    ListAppender<ILoggingEvent> lines = new ListAppender<>();
+    lines.start();
+    logger.addAppender(lines);
+    try {
+      ConnectionsPerAddress limit = new ConnectionsPerAddress(1, "relay test/t-1",
+          refusals::add, clock::get, 2);
+      for (String a : new String[] {"203.0.113.1", "203.0.113.2", "203.0.113.3"}) {
+        assertThat(limit.admit(from(null, a, true))).isTrue();
+        assertThat(limit.admit(from(null, a, true))).isFalse();
+      }
+      assertThat(lines.list).as("room for 2 logged addresses").hasSize(2);
+      clock.addAndGet(ConnectionsPerAddress.LOG_INTERVAL.toNanos());
+      assertThat(limit.admit(from(null, "203.0.113.3", true))).isFalse();
+      assertThat(lines.list).as("expired entries swept").hasSize(3);
+      assertThat(lines.list.get(2).getFormattedMessage()).contains("from 203.0.113.3,");
+      assertThat(refusals).hasSize(4);
     } finally {
       logger.detachAppender(lines);
     }
