@@ -15,6 +15,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.slf4j.LoggerFactory;
@@ -30,6 +32,20 @@ class ConnectionsPerAddressTest {
 
   private final List<String> refusals = new ArrayList<>();
   private final AtomicLong clock = new AtomicLong();
+  private final Logger logger = (Logger) LoggerFactory.getLogger(ConnectionsPerAddress.class);
+  /** The class's log lines during a test. */
+  private final ListAppender<ILoggingEvent> lines = new ListAppender<>();
+
+  @BeforeEach
+  void captureLogs() {
+    lines.start();
+    logger.addAppender(lines);
+  }
+
+  @AfterEach
+  void releaseLogs() {
+    logger.detachAppender(lines);
+  }
 
   private ConnectionsPerAddress limit(int max) {
     return new ConnectionsPerAddress(max, "relay test/t-1", refusals::add, clock::get,
@@ -121,59 +137,43 @@ class ConnectionsPerAddressTest {
 
   @Test
   void aRefusedAddressIsLoggedOncePerIntervalWithTheRefusalsInBetween() throws Exception {
-    Logger logger = (Logger) LoggerFactory.getLogger(ConnectionsPerAddress.class);
-    ListAppender<ILoggingEvent> lines = new ListAppender<>();
-    lines.start();
-    logger.addAppender(lines);
-    try {
-      ConnectionsPerAddress limit = limit(1);
-      assertThat(limit.admit(from(null, "203.0.113.5", true))).isTrue();
-      assertThat(limit.admit(from(null, "203.0.113.6", true))).isTrue();
-      for (int i = 0; i < 100; i++) {
-        assertThat(limit.admit(from(null, "203.0.113.5", true))).isFalse();
-      }
-      assertThat(limit.admit(from(null, "203.0.113.6", true))).isFalse();
-      clock.addAndGet(ConnectionsPerAddress.LOG_INTERVAL.minus(Duration.ofSeconds(1)).toNanos());
+    ConnectionsPerAddress limit = limit(1);
+    assertThat(limit.admit(from(null, "203.0.113.5", true))).isTrue();
+    assertThat(limit.admit(from(null, "203.0.113.6", true))).isTrue();
+    for (int i = 0; i < 100; i++) {
       assertThat(limit.admit(from(null, "203.0.113.5", true))).isFalse();
-      clock.addAndGet(Duration.ofSeconds(1).toNanos());
-      assertThat(limit.admit(from(null, "203.0.113.5", true))).isFalse();
-      List<String> logged = lines.list.stream().map(ILoggingEvent::getFormattedMessage).toList();
-      assertThat(logged).as("102 refusals of 203.0.113.5, 1 of .6, over one interval")
-          .hasSize(3);
-      assertThat(logged.get(0)).startsWith("relay test/t-1: refused a connection from"
-          + " 203.0.113.5, which has 1 open already"
-          + " (relay.listener.max-connections-per-address); every refusal is counted in"
-          + " relaymesh_relay_connection_refusals_total{reason=\"per-address-limit\"}");
-      assertThat(logged.get(1)).contains("from 203.0.113.6,");
-      assertThat(logged.get(2)).contains("from 203.0.113.5,")
-          .contains(", 100 more refused since the last such line;");
-      assertThat(refusals).hasSize(103);
-    } finally {
-      logger.detachAppender(lines);
     }
+    assertThat(limit.admit(from(null, "203.0.113.6", true))).isFalse();
+    clock.addAndGet(ConnectionsPerAddress.LOG_INTERVAL.minus(Duration.ofSeconds(1)).toNanos());
+    assertThat(limit.admit(from(null, "203.0.113.5", true))).isFalse();
+    clock.addAndGet(Duration.ofSeconds(1).toNanos());
+    assertThat(limit.admit(from(null, "203.0.113.5", true))).isFalse();
+    List<String> logged = lines.list.stream().map(ILoggingEvent::getFormattedMessage).toList();
+    assertThat(logged).as("102 refusals of 203.0.113.5, 1 of .6, over one interval")
+        .hasSize(3);
+    assertThat(logged.get(0)).startsWith("relay test/t-1: refused a connection from"
+        + " 203.0.113.5, which has 1 open already"
+        + " (relay.listener.max-connections-per-address); every refusal is counted in"
+        + " relaymesh_relay_connection_refusals_total{reason=\"per-address-limit\"}");
+    assertThat(logged.get(1)).contains("from 203.0.113.6,");
+    assertThat(logged.get(2)).contains("from 203.0.113.5,")
+        .contains(", 100 more refused since the last such line;");
+    assertThat(refusals).hasSize(103);
   }
 
   @Test
   void aFullTableOfLoggedAddressesLeavesNewOnesUnloggedUntilAnIntervalPassed() throws Exception {
-    Logger logger = (Logger) LoggerFactory.getLogger(ConnectionsPerAddress.class);
-    ListAppender<ILoggingEvent> lines = new ListAppender<>();
-    lines.start();
-    logger.addAppender(lines);
-    try {
-      ConnectionsPerAddress limit = new ConnectionsPerAddress(1, "relay test/t-1",
-          refusals::add, clock::get, 2);
-      for (String a : new String[] {"203.0.113.1", "203.0.113.2", "203.0.113.3"}) {
-        assertThat(limit.admit(from(null, a, true))).isTrue();
-        assertThat(limit.admit(from(null, a, true))).isFalse();
-      }
-      assertThat(lines.list).as("room for 2 logged addresses").hasSize(2);
-      clock.addAndGet(ConnectionsPerAddress.LOG_INTERVAL.toNanos());
-      assertThat(limit.admit(from(null, "203.0.113.3", true))).isFalse();
-      assertThat(lines.list).as("expired entries swept").hasSize(3);
-      assertThat(lines.list.get(2).getFormattedMessage()).contains("from 203.0.113.3,");
-      assertThat(refusals).hasSize(4);
-    } finally {
-      logger.detachAppender(lines);
+    ConnectionsPerAddress limit = new ConnectionsPerAddress(1, "relay test/t-1",
+        refusals::add, clock::get, 2);
+    for (String a : new String[] {"203.0.113.1", "203.0.113.2", "203.0.113.3"}) {
+      assertThat(limit.admit(from(null, a, true))).isTrue();
+      assertThat(limit.admit(from(null, a, true))).isFalse();
     }
+    assertThat(lines.list).as("room for 2 logged addresses").hasSize(2);
+    clock.addAndGet(ConnectionsPerAddress.LOG_INTERVAL.toNanos());
+    assertThat(limit.admit(from(null, "203.0.113.3", true))).isFalse();
+    assertThat(lines.list).as("expired entries swept").hasSize(3);
+    assertThat(lines.list.get(2).getFormattedMessage()).contains("from 203.0.113.3,");
+    assertThat(refusals).hasSize(4);
   }
 }
