@@ -47,4 +47,17 @@ class ListenerConfigTest {
         .singleElement().asString()
         .startsWith("relay.listener.head-timeout: must be positive, got 0");
   }
+
+  @Test
+  void perAddressLimitDefaultsTo4096ZeroTurnsItOffNegativeIsRefusedByKey() {
+    assertThat(load(Map.of()).config().listener().maxConnectionsPerAddress())
+        .isEqualTo(ListenerConfig.DEFAULT_MAX_CONNECTIONS_PER_ADDRESS).isEqualTo(4096);
+    assertThat(load(Map.of("listener-max-connections-per-address", "0")).config().listener()
+        .maxConnectionsPerAddress()).isZero();
+    assertThat(load(Map.of("listener-max-connections-per-address", "5")).config().listener())
+        .isEqualTo(ListenerConfig.defaults().withMaxConnectionsPerAddress(5));
+    assertThat(problems(Map.of("listener-max-connections-per-address", "-1")))
+        .containsExactly("relay.listener.max-connections-per-address: must be between 0 and "
+            + Integer.MAX_VALUE + ", got -1");
+  }
 }

@@ -19,6 +19,7 @@ import io.relaymesh.relay.http.Http2IdleGuard;
 import io.relaymesh.relay.http.JsonErrors;
 import io.relaymesh.relay.http.SlowClientGuard;
 import io.relaymesh.relay.http.ConsistencyEndpoint;
+import io.relaymesh.relay.http.ConnectionsPerAddress;
 import io.relaymesh.relay.metrics.RelayMetrics;
 import io.relaymesh.relay.peer.PeerEndpoint;
 import io.relaymesh.relay.peer.PeerForwarder;
@@ -96,6 +97,8 @@ public final class RelayServer {
   private final io.relaymesh.proxy.limits.RateLimiter handshakes;
   private final java.util.concurrent.atomic.LongAdder handshakesRefused =
       new java.util.concurrent.atomic.LongAdder();
+  /** {@code relay.listener.max-connections-per-address}; null when 0 (off). */
+  private final ConnectionsPerAddress perAddress;
   private ControlClient control;
   private Reporter reporter;
   private ControlClient reports;
@@ -122,6 +125,9 @@ public final class RelayServer {
     this.replicaId = config.replicaId() != null ? config.replicaId()
         : config.region() + "-" + UUID.randomUUID().toString().substring(0, 8);
     this.metrics = new RelayMetrics(this::ready, () -> draining);
+    int perAddressMax = config.listener().maxConnectionsPerAddress();
+    this.perAddress = perAddressMax <= 0 ? null : new ConnectionsPerAddress(perAddressMax,
+        "relay " + config.region() + "/" + replicaId, metrics::connectionRefused);
   }
 
   /**
@@ -278,19 +284,27 @@ public final class RelayServer {
 
   /**
    * A new connection (called once its TLS handshake is done, before it reads a request): counts
-   * its TLS protocol and the open connections, and puts the {@link SlowClientGuard} on HTTP/1.x
-   * connections, the {@link Http2IdleGuard} on HTTP/2 ones.
+   * its TLS protocol; closes it when its address is over
+   * {@code relay.listener.max-connections-per-address} ({@link ConnectionsPerAddress}, which from
+   * the first connection on refuses them at accept already, before their handshake); counts the
+   * open connections, and puts the {@link SlowClientGuard} on HTTP/1.x connections, the
+   * {@link Http2IdleGuard} on HTTP/2 ones.
    */
   private void tlsConnection(io.vertx.core.http.HttpConnection c) {
     javax.net.ssl.SSLSession ssl = c.sslSession();
     if (ssl != null) {
       metrics.tlsHandshake(tlsProtocol(ssl.getProtocol()));
     }
-    metrics.listenerConnection(1);
     if (!(c instanceof io.vertx.core.net.impl.ConnectionBase base)) {
+      metrics.listenerConnection(1);
       c.closeHandler(v -> metrics.listenerConnection(-1));
     } else {
       io.netty.channel.Channel ch = base.channel();
+      if (perAddress != null && !perAddress.connected(ch)) {
+        ch.close(); // refused (counted, logged): never in the gauge
+        return;
+      }
+      metrics.listenerConnection(1);
       // counted out when the socket closes, once: Vert.x's closeHandler never runs for a
       // connection upgraded to a WebSocket (tunnels) or turned into a NetSocket (pass-through)
       ch.closeFuture().addListener(f -> metrics.listenerConnection(-1));
@@ -385,6 +399,14 @@ public final class RelayServer {
       return;
     }
     handler.run();
+  }
+
+  /**
+   * The open connections per client address of the public listener
+   * ({@code relay.listener.max-connections-per-address}), or null when that limit is off.
+   */
+  public ConnectionsPerAddress connectionsPerAddress() {
+    return perAddress;
   }
 
   /** New tunnels (agent, client, peer) refused by the handshake rate limit so far. */

@@ -252,7 +252,9 @@ public final class IdleTunnelsMain {
     env.put("RELAYMESH_RELAY_DRAIN_TIMEOUT", "5s");
     env.putAll(relayEnv);
     Process p = start("relay", jvm, List.of("relay", "--control-url", controlUrl, "--region", "bench",
-        "--replica-id", "bench-1", "--listen", "127.0.0.1:" + port, "--admin-listen", "127.0.0.1:" + admin), env);
+        "--replica-id", "bench-1", "--listen", "127.0.0.1:" + port, "--admin-listen", "127.0.0.1:" + admin,
+        // every tunnel comes from 127.0.0.1: no per-address cap
+        "--listener-max-connections-per-address", "0"), env);
     relayPid = p.pid();
     Path out = work.resolve("relay.out");
     waitFor(() -> Files.readString(out).contains("TLS sha256 "), Duration.ofSeconds(120), "relay start", p);

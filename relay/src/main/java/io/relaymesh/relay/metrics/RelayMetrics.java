@@ -353,12 +353,13 @@ public final class RelayMetrics implements AutoCloseable {
   /**
    * A connection of the public listener closed by the relay by {@code reason}
    * ({@code tls-handshake-timeout}, {@code tls-handshake-failed}, {@code head-timeout},
-   * {@code body-timeout}, {@code body-rate}, {@code keepalive-timeout}).
+   * {@code body-timeout}, {@code body-rate}, {@code keepalive-timeout}, {@code per-address-limit}).
    */
   public void connectionRefused(String reason) {
     refusals.computeIfAbsent("connection\0" + reason, r -> counter(
         "relaymesh.relay.connection.refusals", "connections of the public listener closed by the"
-            + " relay (slow or silent clients)", "reason", reason)).increment();
+            + " relay (slow or silent clients, or over the per-address connection limit)", "reason",
+        reason)).increment();
   }
 
   /** {@link #connectionRefused} count of {@code reason} so far. */

@@ -46,6 +46,7 @@ final class ConnFixture implements AutoCloseable {
   Vertx vertx;
   RelayServer relay;
   String adminToken;
+  String relayToken;
   String alice;
   String devToken;
   String otherToken;
@@ -71,14 +72,9 @@ final class ConnFixture implements AutoCloseable {
     control = Control.start(Control.relayTestConfig(dir.resolve("control"),
         Duration.ofSeconds(3)));
     adminToken = control.setupAdmin();
-    String relayToken = control.createRegion(adminToken, REGION);
+    relayToken = control.createRegion(adminToken, REGION);
     vertx = Transports.create(new VertxOptions().setEventLoopPoolSize(4));
-    relay = await(RelayServer.start(vertx, RelayConfig.defaults()
-        .withControl(control.server.url(), relayToken, REGION).withListen("127.0.0.1:0")
-        .withAppsHost(APPS_HOST)
-        .withTls(TlsConfig.defaults().withStateDir(dir.resolve("relay-tls")))
-        .withAgentAuthTtl(Duration.ofSeconds(2), Duration.ofSeconds(2))
-        .withListener(LIMITS)));
+    relay = startRelay(dir.resolve("relay-tls"), LIMITS);
     await(relay.firstRegistration());
     alice = control.createUser(adminToken, "alice");
     devToken = control.createWorkspace(alice, "dev").getString("agentToken");
@@ -108,6 +104,19 @@ final class ConnFixture implements AutoCloseable {
     appPort = await(app.listen(0, "127.0.0.1")).actualPort();
     share("dev", appPort);
     share("other", appPort);
+  }
+
+  /**
+   * A relay of region {@value #REGION} on 127.0.0.1:0 with the apps host, registering with the
+   * fixture's control plane, with listener limits {@code limits}; the caller stops it.
+   */
+  RelayServer startRelay(Path tlsDir, ListenerConfig limits) {
+    return await(RelayServer.start(vertx, RelayConfig.defaults()
+        .withControl(control.server.url(), relayToken, REGION).withListen("127.0.0.1:0")
+        .withAppsHost(APPS_HOST)
+        .withTls(TlsConfig.defaults().withStateDir(tlsDir))
+        .withAgentAuthTtl(Duration.ofSeconds(2), Duration.ofSeconds(2))
+        .withListener(limits)));
   }
 
   /** Streams its answer while the body is still coming. */

@@ -3,6 +3,7 @@ package io.relaymesh.relay.flood;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
@@ -46,10 +47,23 @@ final class ConnRaw {
 
   /** A plain TCP connection to the relay (no TLS handshake: the "silent" client). */
   static Socket tcp(int port) throws IOException {
+    return tcp(port, null);
+  }
+
+  /** A plain TCP connection from source address {@code from} (null: any). */
+  static Socket tcp(int port, InetAddress from) throws IOException {
     Socket s = new Socket();
+    connect(s, port, from);
+    return s;
+  }
+
+  /** Connects {@code s} to the relay on 127.0.0.1 from {@code from} (null: any). */
+  private static void connect(Socket s, int port, InetAddress from) throws IOException {
+    if (from != null) {
+      s.bind(new InetSocketAddress(from, 0)); // any 127/8 address is the loopback on Linux
+    }
     s.connect(new InetSocketAddress("127.0.0.1", port), 5000);
     s.setSoTimeout(20_000);
-    return s;
   }
 
   /** A TLS connection offering only {@code http/1.1}, handshake done. */
@@ -59,14 +73,23 @@ final class ConnRaw {
 
   /** A TLS connection offering only ALPN protocol {@code alpn}, handshake done. */
   static SSLSocket tls(int port, String alpn) throws IOException {
+    return tls(port, alpn, null);
+  }
+
+  /** A TLS connection from source address {@code from} (null: any), handshake done. */
+  static SSLSocket tls(int port, String alpn, InetAddress from) throws IOException {
     SSLSocket s = (SSLSocket) TRUST_ALL.getSocketFactory().createSocket();
-    s.connect(new InetSocketAddress("127.0.0.1", port), 5000);
-    s.setSoTimeout(20_000);
-    javax.net.ssl.SSLParameters p = s.getSSLParameters();
-    p.setApplicationProtocols(new String[] {alpn});
-    s.setSSLParameters(p);
-    s.startHandshake();
-    return s;
+    try {
+      connect(s, port, from);
+      javax.net.ssl.SSLParameters p = s.getSSLParameters();
+      p.setApplicationProtocols(new String[] {alpn});
+      s.setSSLParameters(p);
+      s.startHandshake();
+      return s;
+    } catch (IOException e) {
+      s.close(); // e.g. the relay closed it at accept
+      throw e;
+    }
   }
 
   static void send(Socket s, String text) throws IOException {
@@ -131,7 +154,12 @@ final class ConnRaw {
 
   /** One request with {@code Connection: close} on a new TLS connection; the whole answer. */
   static String request(int port, String head) throws IOException {
-    try (SSLSocket s = tls(port)) {
+    return request(port, head, null);
+  }
+
+  /** {@link #request(int, String)} from source address {@code from} (null: any). */
+  static String request(int port, String head, InetAddress from) throws IOException {
+    try (SSLSocket s = tls(port, "http/1.1", from)) {
       send(s, head);
       String r = readToClose(s, Duration.ofSeconds(20));
       return r == null ? "(no answer in 20 s)" : r;

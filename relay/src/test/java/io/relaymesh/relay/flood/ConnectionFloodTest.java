@@ -3,10 +3,15 @@ package io.relaymesh.relay.flood;
 import static io.relaymesh.proxy.testutil.Await.await;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.relaymesh.config.ListenerConfig;
 import io.relaymesh.control.testing.SharedPostgres;
+import io.relaymesh.relay.RelayServer;
 import io.relaymesh.relay.control.AgentAuthCache;
 import io.relaymesh.relay.control.ControlClient;
 import io.relaymesh.relay.control.ControlException;
+import io.relaymesh.relay.http.ConnectionsPerAddress;
 import io.relaymesh.relay.metrics.RelayMetrics;
 import io.relaymesh.relay.testing.TestAgent;
 import io.relaymesh.relay.testing.Waits;
@@ -14,6 +19,7 @@ import io.relaymesh.telemetry.MetricsDoc;
 import io.vertx.core.Future;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
+import java.net.InetAddress;
 import java.net.Socket;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -30,8 +36,9 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Connection-level floods against a real relay (issue 9): slowloris request heads (also on the
  * WebSocket upgrade), idle keep-alive connections, stalled and trickling request bodies on the
- * app proxy, TLS handshakes that never finish, and a storm of agent reconnects with good, unknown
- * and malformed tokens. Each asserts that the relay cuts the offender (with its reason counted in
+ * app proxy, TLS handshakes that never finish, a storm of agent reconnects with good, unknown
+ * and malformed tokens, and one address holding more connections than
+ * {@code relay.listener.max-connections-per-address}. Each asserts that the relay cuts the offender (with its reason counted in
  * {@code relaymesh_relay_connection_refusals_total} or the handshake failures), that its open
  * connections return to the baseline, and that well-behaved clients and other tunnels keep being
  * served meanwhile. The relay runs with short limits ({@link ConnFixture#LIMITS}).
@@ -39,6 +46,19 @@ import org.junit.jupiter.api.io.TempDir;
 @Timeout(120)
 @ExtendWith(SharedPostgres.class)
 class ConnectionFloodTest {
+
+  /** Where every client of these tests connects from (ConnRaw, TestAgent). */
+  private static final InetAddress LOCAL = loopback(1);
+  /** Another source address (any 127/8 address is the loopback on Linux). */
+  private static final InetAddress OTHER = loopback(2);
+
+  private static InetAddress loopback(int last) {
+    try {
+      return InetAddress.getByAddress(new byte[] {127, 0, 0, (byte) last});
+    } catch (java.net.UnknownHostException e) {
+      throw new IllegalStateException(e); // 4 bytes are always an address
+    }
+  }
 
   @TempDir
   static Path dir;
@@ -82,18 +102,28 @@ class ConnectionFloodTest {
    * previous test's connections to be counted out): the baseline to return to.
    */
   private static int settledBaseline() {
-    Waits.until("only the fixture's two tunnels open", Duration.ofSeconds(20),
-        () -> fx.relay.agents().tunnels().size() == 2 && metrics().listenerConnections() == 2);
+    Waits.until("only the fixture's two tunnels open, also per address", Duration.ofSeconds(20),
+        () -> fx.relay.agents().tunnels().size() == 2 && metrics().listenerConnections() == 2
+            && countedFromLoopback(2));
     return 2;
   }
 
   /**
    * Open connections return exactly to what they were (the two agent tunnels and whatever was
-   * open): not more (a leak), not less (a connection counted out twice).
+   * open): not more (a leak), not less (a connection counted out twice); the same for the count
+   * per address of {@code relay.listener.max-connections-per-address} (every client here is
+   * 127.0.0.1; it also counts handshakes in progress, so it settles at the same number).
    */
   private static void connectionsBackTo(int baseline) {
-    Waits.until("listener connections back to " + baseline, Duration.ofSeconds(20),
-        () -> metrics().listenerConnections() == baseline);
+    Waits.until("listener connections back to " + baseline + ", also per address",
+        Duration.ofSeconds(20),
+        () -> metrics().listenerConnections() == baseline && countedFromLoopback(baseline));
+  }
+
+  /** Exactly {@code n} connections counted for 127.0.0.1, and no other address. */
+  private static boolean countedFromLoopback(int n) {
+    ConnectionsPerAddress perAddress = fx.relay.connectionsPerAddress();
+    return perAddress.open(LOCAL) == n && perAddress.addresses() == 1;
   }
 
   private static long heapAfterGc() {
@@ -318,6 +348,67 @@ class ConnectionFloodTest {
             .isEqualTo(baseline + 1);
       }
       connectionsBackTo(baseline);
+    }
+  }
+
+  /**
+   * {@code relay.listener.max-connections-per-address} 5, on a relay of its own (the fixture's
+   * relay serves every other test from 127.0.0.1): with 5 connections open from 127.0.0.1, a
+   * 6th is closed at accept (a silent TCP connection at once, not after the 10 s TLS handshake
+   * timeout) and counted, never entering the open-connection gauge; 127.0.0.2 is still served;
+   * once the 5 close, the count per address and the gauge are back to exactly zero and
+   * 127.0.0.1 is served again.
+   */
+  @Test
+  void connectionsPastThePerAddressLimitAreClosedAtAcceptWhileOtherAddressesAreServed()
+      throws Exception {
+    String health = "GET /healthz HTTP/1.1\r\nHost: relay\r\nConnection: close\r\n\r\n";
+    RelayServer small = fx.startRelay(dir.resolve("per-address-relay-tls"),
+        ListenerConfig.defaults().withMaxConnectionsPerAddress(5));
+    List<Socket> held = new ArrayList<>();
+    try {
+      ConnectionsPerAddress perAddress = small.connectionsPerAddress();
+      RelayMetrics m = small.metrics();
+      int port = small.port();
+      for (int i = 0; i < 5; i++) {
+        held.add(ConnRaw.tls(port, "http/1.1", LOCAL));
+      }
+      Waits.until("5 connections from 127.0.0.1 counted", Duration.ofSeconds(20),
+          () -> perAddress.open(LOCAL) == 5 && m.listenerConnections() == 5);
+      try (Socket silent = ConnRaw.tcp(port, LOCAL)) {
+        assertThat(ConnRaw.readToClose(silent, Duration.ofSeconds(5)))
+            .as("a 6th connection from 127.0.0.1 that sends nothing is closed at accept")
+            .isEqualTo("");
+      }
+      assertThatThrownBy(() -> ConnRaw.tls(port, "http/1.1", LOCAL))
+          .as("a 6th TLS connection from 127.0.0.1").isInstanceOf(IOException.class);
+      Waits.until("both refusals counted", Duration.ofSeconds(10),
+          () -> m.connectionRefusals(ConnectionsPerAddress.REASON) == 2);
+      assertThat(ConnRaw.request(port, health, OTHER)).as("127.0.0.2 during the refusals")
+          .startsWith("HTTP/1.1 200");
+      assertThat(perAddress.open(LOCAL)).as("refused connections are not counted").isEqualTo(5);
+      String scrape = m.scrape();
+      assertThat(scrape).contains("relaymesh_relay_connection_refusals_total{reason=\""
+          + ConnectionsPerAddress.REASON + "\"} 2.0");
+      assertThat(MetricsDoc.load().undocumented(scrape)).as("docs/metrics.md").isEmpty();
+      assertThat(java.nio.file.Files.readString(Path.of("..", "docs", "metrics.md")))
+          .as("the reason in docs/metrics.md").contains("`" + ConnectionsPerAddress.REASON + "`");
+      held.forEach(ConnRaw::closeQuietly);
+      Waits.until("counts back to exactly zero once the 5 close", Duration.ofSeconds(20),
+          () -> perAddress.open(LOCAL) == 0 && perAddress.addresses() == 0
+              && m.listenerConnections() == 0);
+      assertThat(ConnRaw.request(port, health, LOCAL)).as("127.0.0.1 after its 5 closed")
+          .startsWith("HTTP/1.1 200");
+      Waits.until("counts back to zero after that request", Duration.ofSeconds(20),
+          () -> perAddress.addresses() == 0 && m.listenerConnections() == 0);
+      assertThat(m.connectionRefusals(ConnectionsPerAddress.REASON)).isEqualTo(2);
+    } finally {
+      held.forEach(ConnRaw::closeQuietly);
+      try {
+        await(small.drain(Duration.ofSeconds(1))); // deregisters: the fixture's relay stays alone
+      } finally {
+        small.stop();
+      }
     }
   }
 
