@@ -137,6 +137,11 @@ public final class Agent {
       TunnelKeeper keeper = new TunnelKeeper(vertx, ctx, TunnelDialer.create(vertx, dialOptions), relays, picker,
           config.token(), acceptor, new Backoff(config.reconnectMin(), config.reconnectMax(), options.random()),
           options.random(), options.remeasureEvery(), metrics);
+      // the relay list (connect + answer) and the round trips, with room to spare
+      Duration listing = dialTimeout.plus(RelayDiscovery.ANSWER_TIMEOUT)
+          .plus(LatencyProbe.DEFAULT_TIMEOUT).plusSeconds(10);
+      keeper.reconcileLimit(listing.compareTo(TunnelKeeper.RECONCILE_LIMIT) > 0 ? listing
+          : TunnelKeeper.RECONCILE_LIMIT);
       LOG.info("agent starting: control plane {}, relay {}, ssh {}, {}, {}", config.url(),
           config.relayUrl() != null ? config.relayUrl()
               : config.relayCount() + " from the control plane" + (config.region() != null

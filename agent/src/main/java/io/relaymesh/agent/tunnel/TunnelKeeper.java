@@ -76,9 +76,10 @@ public final class TunnelKeeper {
   /** How long a replica that sent GOAWAY is not dialed again (unless it is the only one). */
   public static final Duration AVOID_DRAINING = Duration.ofMinutes(2);
   /**
-   * The longest a reconcile (relay list, round trips, dials) may take before it is given up and
-   * counted as a failed attempt. Each step has its own timeouts; this catches one that never
-   * completes, so that the agent never waits silently for ever.
+   * The longest the first steps of a reconcile (relay list, round trips) may take before it is
+   * given up and counted as a failed attempt, unless {@link #reconcileLimit} sets another. Each
+   * step has its own timeouts; this catches one that never completes, so that the agent never
+   * waits silently for ever. The dials are not watched: each has its own overall timer.
    */
   public static final Duration RECONCILE_LIMIT = Duration.ofSeconds(45);
   /** How soon a keeper short of tunnels because of a draining replica looks again (jittered). */
@@ -242,13 +243,19 @@ public final class TunnelKeeper {
         id -> context.runOnContext(v -> reconcileStuck(gen)));
     here(relays.get())
         .compose(candidates -> {
+          if (gen != reconcileGen) {
+            return Future.failedFuture("superseded"); // given up on: nothing more of it
+          }
           wanted = Math.min(picker.count(), candidates.size());
           stage = "measuring the round trip to " + candidates.size() + " relays";
           return here(picker.pick(usable(candidates), currentKeys()));
         })
         .compose(picked -> {
+          if (gen != reconcileGen) {
+            return Future.failedFuture("superseded");
+          }
+          vertx.cancelTimer(limit); // each dial has its own overall timer
           report(picked);
-          stage = "dialing " + picked.targets();
           return dialMissing(picked.targets()).map(picked);
         })
         .onComplete(ar -> {
@@ -303,13 +310,16 @@ public final class TunnelKeeper {
         });
   }
 
-  /** For tests: a shorter {@link #RECONCILE_LIMIT}; before {@link #start()}. */
-  TunnelKeeper reconcileLimit(Duration limit) {
+  /**
+   * How long the relay list and the round trips may take in all (default
+   * {@link #RECONCILE_LIMIT}): more than their own timeouts together; before {@link #start()}.
+   */
+  public TunnelKeeper reconcileLimit(Duration limit) {
     this.reconcileLimit = limit;
     return this;
   }
 
-  /** The reconcile {@code gen} has not finished within {@link #RECONCILE_LIMIT}: start over. */
+  /** The reconcile {@code gen} is still listing or measuring after the limit: start over. */
   private void reconcileStuck(int gen) {
     if (stopped || !reconciling || gen != reconcileGen) {
       return;

@@ -80,9 +80,10 @@ class StuckReconcileTest {
       AtomicInteger lookups = new AtomicInteger();
       List<RelayCandidate> one = List.of(new RelayCandidate("eu", "eu-1",
           "https://127.0.0.1:" + relay.port()));
+      Promise<List<RelayCandidate>> stuck = Promise.promise();
       Supplier<Future<List<RelayCandidate>>> discovery = () ->
           lookups.incrementAndGet() == 1
-              ? Promise.<List<RelayCandidate>>promise().future() // never completes
+              ? stuck.future() // completes only after it was given up on
               : Future.succeededFuture(one);
       Backoff backoff = new Backoff(Duration.ofMillis(20), Duration.ofMillis(200), new Random(7));
       DialOptions dial = new DialOptions(TrustSpec.pinnedSha256(relay.fingerprint()), null,
@@ -98,6 +99,11 @@ class StuckReconcileTest {
       assertThat(lookups.get()).isEqualTo(2);
       assertThat(backoff.failures()).as("the stuck reconcile counted as a failed attempt")
           .isEqualTo(1);
+      relay.nextSession();
+      stuck.complete(one); // the given-up reconcile's answer comes late: it does nothing more
+      Thread.sleep(500);
+      assertThat(relay.sessions).as("tunnels dialed after the late answer").isEmpty();
+      assertThat(keeper.connectedUrls()).hasSize(1);
     } finally {
       if (keeper != null) {
         keeper.stop().await(20, TimeUnit.SECONDS);

@@ -13,6 +13,7 @@ import io.vertx.core.MultiMap;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.WebSocketBase;
 import io.vertx.core.internal.http.WebSocketInternal;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -219,13 +220,14 @@ public final class WebSocketTransport implements TunnelTransport {
 
   /**
    * Sends a close frame and drops the connection if it is still open {@link #CLOSE_TIMEOUT_MS}
-   * later; from any thread. While the connection cannot take more bytes the close frame is held
-   * back until it can: written then, it would wait in Vert.x's own write queue, and a drop (ours,
-   * or the peer vanishing) fails that write after Vert.x has finished closing the connection;
-   * Vert.x then arms its closing timer anyway, which later closes with a promise that is already
-   * done ("promise already done", Vert.x 5.0.7; seen in CI before a relay's Vert.x did not finish
-   * closing; {@code WebSocketCloseTest}). A peer that does not read would not get the frame
-   * anyway.
+   * later; from any thread. While the channel cannot take more bytes the close frame is held back
+   * until it can (checked every {@link #WRITABLE_POLL_MS} ms on the channel's event loop): written
+   * earlier, it would wait in Vert.x's own write queue, and a drop (ours, or the peer vanishing)
+   * fails that write after Vert.x has finished closing the connection; Vert.x then arms its
+   * closing timer anyway, which later closes with a promise that is already done ("promise
+   * already done", Vert.x 5.0.7; seen in CI before a relay's Vert.x did not finish closing).
+   * {@code WebSocketCloseTest} covers a peer that never reads (no close frame, dropped) and one
+   * that reads late (gets the close frame with its status).
    */
   private static void closeWithin(WebSocketBase ws, int status, String reason) {
     if (ws.isClosed()) {
@@ -237,24 +239,37 @@ public final class WebSocketTransport implements TunnelTransport {
     if (ch == null || ch.isWritable()) {
       ws.close((short) status, reason);
     } else {
-      ws.drainHandler(v -> {
-        if (!ws.isClosed()) {
-          ws.close((short) status, reason);
+      long deadline = System.nanoTime() + CLOSE_TIMEOUT_MS * 1_000_000L;
+      ch.eventLoop().schedule(new Runnable() {
+        @Override
+        public void run() {
+          if (!ch.isActive() || ws.isClosed()) {
+            return;
+          }
+          if (ch.isWritable()) {
+            ws.close((short) status, reason);
+          } else if (System.nanoTime() - deadline < 0) {
+            ch.eventLoop().schedule(this, WRITABLE_POLL_MS, TimeUnit.MILLISECONDS);
+          }
         }
-      });
+      }, WRITABLE_POLL_MS, TimeUnit.MILLISECONDS);
     }
     if (ch != null) {
       ch.eventLoop().schedule(() -> {
         if (ch.isActive()) {
           LOG.info("tunnel websocket {}: close not answered within {} ms (the peer does not"
-              + " read); dropping the connection", ws.remoteAddress(), CLOSE_TIMEOUT_MS);
+              + " read, or does not answer); dropping the connection", ws.remoteAddress(),
+              CLOSE_TIMEOUT_MS);
           // below the pipeline: a TLS close would wait for its close_notify, which is queued
           // behind the same unread bytes; this closes the socket and fails what is queued
           ch.unsafe().close(ch.unsafe().voidPromise());
         }
-      }, CLOSE_TIMEOUT_MS, java.util.concurrent.TimeUnit.MILLISECONDS);
+      }, CLOSE_TIMEOUT_MS, TimeUnit.MILLISECONDS);
     }
   }
+
+  /** How often a held-back close frame checks whether the channel takes bytes again (ms). */
+  private static final long WRITABLE_POLL_MS = 50;
 
   @Override
   public String describe() {

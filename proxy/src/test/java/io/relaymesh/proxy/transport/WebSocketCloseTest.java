@@ -99,6 +99,70 @@ class WebSocketCloseTest {
     }
   }
 
+  /**
+   * A peer that is slow to read (its socket and TLS buffers are full when the close comes, but
+   * Vert.x's own queue is not) still gets the close frame with its status once it reads.
+   */
+  @Test
+  @Timeout(60)
+  void aPeerThatReadsLateGetsTheCloseFrame() throws Exception {
+    Vertx vertx = Vertx.vertx();
+    SelfSignedCertificate cert = SelfSignedCertificate.create("localhost");
+    SSLSocket peer = null;
+    try {
+      HttpServer server = vertx.createHttpServer(new HttpServerOptions()
+          .setSsl(true).setKeyCertOptions(cert.keyCertOptions())
+          .addWebSocketSubProtocol(WireSpec.SUBPROTOCOL));
+      Promise<Boolean> writableAtClose = Promise.promise();
+      server.webSocketHandler(ws -> {
+        WebSocketTransport t = WebSocketTransport.negotiated(ws);
+        t.send(Buffer.buffer(new byte[8 << 20])); // one message, far more than the buffers take
+        writableAtClose.complete(
+            ((io.vertx.core.internal.http.WebSocketInternal) ws).channelHandlerContext()
+                .channel().isWritable());
+        t.close(1000, "done");
+      });
+      int port = server.listen(0, "127.0.0.1").await(10, TimeUnit.SECONDS).actualPort();
+      peer = upgradeAndStopReading(port);
+      assertThat(writableAtClose.future().await(10, TimeUnit.SECONDS))
+          .as("the channel took no more bytes when the close came").isFalse();
+      Thread.sleep(1000); // reads late, well within the close timeout
+      java.io.DataInputStream in = new java.io.DataInputStream(peer.getInputStream());
+      long data = 0;
+      Integer closeStatus = null;
+      while (closeStatus == null) {
+        int b0;
+        try {
+          b0 = in.readUnsignedByte();
+        } catch (java.io.EOFException e) {
+          break;
+        }
+        int b1 = in.readUnsignedByte();
+        long len = b1 & 0x7f;
+        if (len == 126) {
+          len = in.readUnsignedShort();
+        } else if (len == 127) {
+          len = in.readLong();
+        }
+        if ((b0 & 0x0f) == 0x8) {
+          closeStatus = in.readUnsignedShort();
+          in.skipNBytes(len - 2);
+        } else {
+          in.skipNBytes(len);
+          data += len;
+        }
+      }
+      assertThat(data).as("message bytes before the close").isEqualTo(8 << 20);
+      assertThat(closeStatus).as("close frame (status) after the message").isEqualTo(1000);
+    } finally {
+      if (peer != null) {
+        peer.close();
+      }
+      vertx.close().await(30, TimeUnit.SECONDS);
+      cert.delete();
+    }
+  }
+
   /** Writes until the transport's write queue is full and more, then closes it, on its context. */
   private static Future<Void> fill(Vertx vertx, WebSocketTransport t) {
     Promise<Void> p = Promise.promise();
