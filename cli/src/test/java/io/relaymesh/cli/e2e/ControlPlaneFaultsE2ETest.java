@@ -54,10 +54,22 @@ import org.junit.jupiter.api.Timeout;
  *       30 s clock skew), then are closed at once with the reason on the port-forward's stderr.
  *       Measured: time until the control plane listens, the relay is healthy again, the
  *       port-forward opens connections again (by itself) and a new CLI command works.
+ *       In the same window: {@code relaymesh ssh} (OpenSSH, ProxyCommand {@code ssh --stdio})
+ *       works on the ticket cached by an ssh just before the stop, and once that ticket has
+ *       expired fails with one line naming the control plane, without hanging; the agent of a
+ *       second workspace is killed and started again: it retries with backoff (it learns its
+ *       relays from the control plane), has no tunnel meanwhile, and is back on its relay soon
+ *       after the control plane (measured).
  *   <li>PostgreSQL is stopped under the running control plane for {@code -Drelaymesh.faults.pgDown}
  *       (default {@value #DEFAULT_PG_DOWN}) and started again: API requests in between are
  *       answered 503 {@code database_unavailable} without hanging, data connections keep working,
  *       and the API answers again within seconds of the database's return (measured).
+ *   <li>The control plane hangs: SIGSTOP (its port still accepts, nothing answers) for {@code
+ *       -Drelaymesh.faults.hang} (default {@value #DEFAULT_HANG}), then SIGCONT (always, in a
+ *       finally): an open connection keeps echoing, new connections work (valid ticket), the
+ *       relay's heartbeats fail with its 5 s timeout while its {@code /healthz} keeps answering
+ *       (no event loop waits for the control plane), and everything works again right after
+ *       SIGCONT (measured).
  * </ol>
  *
  * After each, every connection that echoed is in the connection log ({@code GET
