@@ -286,26 +286,16 @@ class ControlPlaneFaultsE2ETest {
       assertThat(agent2.process().waitFor(30, TimeUnit.SECONDS)).as("agent2 killed").isTrue();
       agent2 = startAgent2();
       long agent2StartAt = System.nanoTime();
-      List<Attempt> attempts = new ArrayList<>();
-      int heldOk = 0;
-      int heldFailed = 0;
+      Probes probes = new Probes(held, "during");
       while (System.nanoTime() - downAt < OUTAGE.toNanos()) {
         if (sshExpired == null && Instant.now().isAfter(sshTicketExpires.plusSeconds(1))) {
           sshExpired = CompletableFuture.supplyAsync(() -> ssh("after-expiry"));
         }
-        long t = System.nanoTime();
-        attempts.add(attempt(("during-" + attempts.size()).getBytes(StandardCharsets.UTF_8),
-            10_000));
-        if (roundTrip(held, "held-" + attempts.size())) {
-          heldOk++;
-        } else {
-          heldFailed++;
-        }
-        long rest = 1_000 - (System.nanoTime() - t) / 1_000_000;
-        if (rest > 0) {
-          Thread.sleep(rest);
-        }
+        probes.second(() -> { });
       }
+      List<Attempt> attempts = probes.attempts;
+      int heldOk = probes.heldOk;
+      int heldFailed = probes.heldFailed;
       String pfErr = forward.stderr();
       String why = pfErr.lines().filter(l -> l.contains("expired")).findFirst().orElse("-");
       // both SSH attempts end while the control plane is still down
@@ -510,11 +500,9 @@ class ControlPlaneFaultsE2ETest {
       held.setSoTimeout(10_000);
       assertThat(roundTrip(held, "held-before-hang")).isTrue();
       echoed.incrementAndGet();
-      List<Attempt> attempts = new ArrayList<>();
+      Probes probes = new Probes(held, "hang");
       List<Long> healthMs = new ArrayList<>();
       List<Integer> healthStatus = new ArrayList<>();
-      int heldOk = 0;
-      int heldFailed = 0;
       Answer apiDuring;
       long stoppedAt;
       long contAt;
@@ -524,26 +512,19 @@ class ControlPlaneFaultsE2ETest {
         // the control plane's port still accepts (the kernel's backlog) but nothing answers
         apiDuring = status("/api/v1/workspaces", Duration.ofSeconds(3));
         while (System.nanoTime() - stoppedAt < HANG.toNanos()) {
-          long t = System.nanoTime();
-          attempts.add(attempt(("hang-" + attempts.size()).getBytes(StandardCharsets.UTF_8),
-              10_000));
-          if (roundTrip(held, "held-hang-" + attempts.size())) {
-            heldOk++;
-          } else {
-            heldFailed++;
-          }
-          long h0 = System.nanoTime();
-          healthStatus.add(relayHealthz());
-          healthMs.add((System.nanoTime() - h0) / 1_000_000);
-          long rest = 1_000 - (System.nanoTime() - t) / 1_000_000;
-          if (rest > 0) {
-            Thread.sleep(rest);
-          }
+          probes.second(() -> {
+            long h0 = System.nanoTime();
+            healthStatus.add(relayHealthz());
+            healthMs.add((System.nanoTime() - h0) / 1_000_000);
+          });
         }
       } finally {
         signal("CONT", pid);
         contAt = System.nanoTime();
       }
+      List<Attempt> attempts = probes.attempts;
+      int heldOk = probes.heldOk;
+      int heldFailed = probes.heldFailed;
       String relayLog = relay.stderr().substring(relayLogFrom);
       List<String> timeouts = relayLog.lines().filter(l -> l.contains("heartbeat failed")).toList();
       assertThat(timeouts).as("the relay's heartbeats time out (5 s) during the hang:\n%s",
@@ -595,6 +576,40 @@ class ControlPlaneFaultsE2ETest {
     assertEveryEchoedConnectionLogged("after the hung control plane");
   }
 
+  /**
+   * Probes once a second while a fault lasts: a new connection through the port-forward and an
+   * echo on a connection opened before, each tallied.
+   */
+  static final class Probes {
+    final Socket held;
+    final String tag;
+    final List<Attempt> attempts = new ArrayList<>();
+    int heldOk;
+    int heldFailed;
+
+    Probes(Socket held, String tag) {
+      this.held = held;
+      this.tag = tag;
+    }
+
+    /** One probe, then {@code more}, then sleeps out the rest of the second. */
+    void second(Runnable more) throws InterruptedException {
+      long t = System.nanoTime();
+      attempts.add(attempt((tag + "-" + attempts.size()).getBytes(StandardCharsets.UTF_8),
+          10_000));
+      if (roundTrip(held, "held-" + tag + "-" + attempts.size())) {
+        heldOk++;
+      } else {
+        heldFailed++;
+      }
+      more.run();
+      long rest = 1_000 - (System.nanoTime() - t) / 1_000_000;
+      if (rest > 0) {
+        Thread.sleep(rest);
+      }
+    }
+  }
+
   /** {@code kill -SIG pid}. */
   static void signal(String sig, long pid) throws Exception {
     Process k = new ProcessBuilder("kill", "-" + sig, Long.toString(pid)).inheritIO().start();
@@ -603,13 +618,20 @@ class ControlPlaneFaultsE2ETest {
   }
 
   /** The relay's {@code GET /healthz} status (0: no answer within 4 s). */
-  static int relayHealthz() throws Exception {
-    Process p = new ProcessBuilder("curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
-        "--max-time", "4", "--cacert", tmp.resolve("relays-ca.pem").toString(),
-        "https://127.0.0.1:" + relayPort + "/healthz").redirectErrorStream(true).start();
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
-    assertThat(p.waitFor(10, TimeUnit.SECONDS)).isTrue();
-    return out.matches("\\d{3}") ? Integer.parseInt(out) : 0;
+  static int relayHealthz() {
+    try {
+      Process p = new ProcessBuilder("curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+          "--max-time", "4", "--cacert", tmp.resolve("relays-ca.pem").toString(),
+          "https://127.0.0.1:" + relayPort + "/healthz").redirectErrorStream(true).start();
+      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+      assertThat(p.waitFor(10, TimeUnit.SECONDS)).isTrue();
+      return out.matches("\\d{3}") ? Integer.parseInt(out) : 0;
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError(e);
+    }
   }
 
   /** Waits until the connection log holds exactly one record per echoed connection. */
