@@ -6,6 +6,7 @@ import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.json.JsonObject;
+import java.time.Duration;
 import java.util.List;
 
 /**
@@ -15,22 +16,35 @@ import java.util.List;
  * choice.
  */
 public final class RelayDiscovery {
+  /**
+   * How long a look-up waits for the control plane's answer. Without it, a control plane that
+   * accepts connections but never answers (a hung process, SIGSTOP) held the agent's reconnects
+   * for as long as it hung: the look-up is the first step of every attempt.
+   */
+  public static final Duration TIMEOUT = Duration.ofSeconds(10);
+
   private final HttpClient http;
   private final String controlUrl;
   private final String token;
   private final String region;
+  private final long timeoutMs;
 
   public RelayDiscovery(HttpClient http, String controlUrl, String token, String region) {
+    this(http, controlUrl, token, region, TIMEOUT);
+  }
+
+  RelayDiscovery(HttpClient http, String controlUrl, String token, String region, Duration timeout) {
     this.http = http;
     this.controlUrl = controlUrl.endsWith("/") ? controlUrl.substring(0, controlUrl.length() - 1) : controlUrl;
     this.token = token;
     this.region = region;
+    this.timeoutMs = timeout.toMillis();
   }
 
   /** The healthy replicas (never empty), or a failure naming the control plane and why. */
   public Future<List<RelayCandidate>> findRelays() {
     String url = controlUrl + "/api/v1/agent/relays";
-    return http.request(new RequestOptions().setMethod(HttpMethod.GET).setAbsoluteURI(url)
+    return http.request(new RequestOptions().setMethod(HttpMethod.GET).setAbsoluteURI(url).setTimeout(timeoutMs)
             .putHeader("Authorization", "Bearer " + token).putHeader("Accept", "application/json"))
         .compose(req -> req.send())
         .compose(resp -> resp.body().map(body -> {
