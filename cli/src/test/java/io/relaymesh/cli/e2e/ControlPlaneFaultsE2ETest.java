@@ -83,7 +83,7 @@ import org.junit.jupiter.api.Timeout;
 @TestMethodOrder(OrderAnnotation.class)
 class ControlPlaneFaultsE2ETest {
 
-  static final String DEFAULT_OUTAGE = "PT60S";
+  static final String DEFAULT_OUTAGE = "PT65S";
   static final String DEFAULT_HANG = "PT10S";
   static final String DEFAULT_PG_DOWN = "PT8S";
   static final Duration OUTAGE = Duration.parse(System.getProperty("relaymesh.faults.outage",
@@ -93,7 +93,7 @@ class ControlPlaneFaultsE2ETest {
   static final Duration HANG = Duration.parse(System.getProperty("relaymesh.faults.hang",
       DEFAULT_HANG));
   /** Long enough for the ProxyCommand's JVM start after the stop, within the cached ticket. */
-  static final String TICKET_TTL = "20s";
+  static final String TICKET_TTL = "25s";
   /** The relay accepts a ticket this long after its expiry (TicketVerifier.DEFAULT_SKEW). */
   static final Duration SKEW = Duration.ofSeconds(30);
   static final String PASSWORD = "faults-test-admin-password";
@@ -169,7 +169,7 @@ class ControlPlaneFaultsE2ETest {
     assertThat(m.find()).as("port-forward exited:\n%s", forward).isTrue();
     fwdPort = Integer.parseInt(m.group(1));
     // the port-forward dials its tunnel session at its first connection; that dial needs the
-    // control plane when the ticket has less than a minute left (always, with 20 s tickets)
+    // control plane when the ticket has less than a minute left (always, with 25 s tickets)
     assertThat(attempt("warm-up".getBytes(StandardCharsets.UTF_8), 30_000).ok())
         .as("a first connection through the port-forward:\n%s", forward).isTrue();
     Children.await(Duration.ofSeconds(60), () -> "the agent of dev2 on r1: "
@@ -274,7 +274,7 @@ class ControlPlaneFaultsE2ETest {
       assertThat(roundTrip(held, "held-before")).isTrue();
       echoed.incrementAndGet(); // logged when it closes, after the outage
 
-      // an SSH connection before the outage: its ticket (20 s) is cached in tickets.json
+      // an SSH connection before the outage: its ticket (25 s) is cached in tickets.json
       Ssh pre = ssh("pre-outage");
       assertThat(pre.result().exit()).as("ssh before the outage: %s", pre.result()).isZero();
       assertThat(pre.result().out()).contains("pre-outage");
