@@ -137,11 +137,10 @@ public final class Agent {
       TunnelKeeper keeper = new TunnelKeeper(vertx, ctx, TunnelDialer.create(vertx, dialOptions), relays, picker,
           config.token(), acceptor, new Backoff(config.reconnectMin(), config.reconnectMax(), options.random()),
           options.random(), options.remeasureEvery(), metrics);
-      // the relay list (connect + answer) and the round trips, with room to spare
-      Duration listing = dialTimeout.plus(RelayDiscovery.ANSWER_TIMEOUT)
-          .plus(LatencyProbe.DEFAULT_TIMEOUT).plusSeconds(10);
-      keeper.reconcileLimit(listing.compareTo(TunnelKeeper.RECONCILE_LIMIT) > 0 ? listing
-          : TunnelKeeper.RECONCILE_LIMIT);
+      // the relay list (connect + answer) and the round trips, with room to spare (45 s with
+      // the default dial-timeout, TunnelKeeper.RECONCILE_LIMIT)
+      keeper.reconcileLimit(dialTimeout.plus(RelayDiscovery.ANSWER_TIMEOUT)
+          .plus(LatencyProbe.DEFAULT_TIMEOUT).plusSeconds(12));
       LOG.info("agent starting: control plane {}, relay {}, ssh {}, {}, {}", config.url(),
           config.relayUrl() != null ? config.relayUrl()
               : config.relayCount() + " from the control plane" + (config.region() != null

@@ -6,6 +6,7 @@ import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.json.JsonObject;
+import java.time.Duration;
 import java.util.List;
 
 /**
@@ -15,25 +16,26 @@ import java.util.List;
  * choice.
  */
 public final class RelayDiscovery {
+  /**
+   * How long a look-up waits for the control plane's answer (no bytes for this long fails it).
+   * Without it, a control plane that accepts connections but never answers (a hung process,
+   * SIGSTOP; a connection lost without a reset) held the agent's reconnects for as long as it
+   * hung: the look-up is the first step of every attempt.
+   */
+  public static final Duration ANSWER_TIMEOUT = Duration.ofSeconds(10);
+
   private final HttpClient http;
   private final String controlUrl;
   private final String token;
   private final String region;
-  private final java.time.Duration answerTimeout;
-
-  /**
-   * How long the control plane may take to answer (no bytes for this long fails the request): a
-   * control plane that accepts but never answers (hung, or a connection lost without a reset)
-   * must not stop the agent from trying again.
-   */
-  public static final java.time.Duration ANSWER_TIMEOUT = java.time.Duration.ofSeconds(15);
+  private final Duration answerTimeout;
 
   public RelayDiscovery(HttpClient http, String controlUrl, String token, String region) {
     this(http, controlUrl, token, region, ANSWER_TIMEOUT);
   }
 
   RelayDiscovery(HttpClient http, String controlUrl, String token, String region,
-      java.time.Duration answerTimeout) {
+      Duration answerTimeout) {
     this.answerTimeout = answerTimeout;
     this.http = http;
     this.controlUrl = controlUrl.endsWith("/") ? controlUrl.substring(0, controlUrl.length() - 1) : controlUrl;

@@ -12,13 +12,9 @@ import io.relaymesh.telemetry.Metrics;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
-import io.vertx.core.http.HttpClient;
 import io.vertx.core.internal.VertxInternal;
 import io.vertx.core.net.NetClient;
-import java.net.ServerSocket;
-import java.net.Socket;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
@@ -28,47 +24,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * A step of the agent's relay check that never completes (a control plane that accepts and never
- * answers, a lost connection without a reset) must not leave the agent waiting silently: the
- * relay-list request times out, and a reconcile that still does not finish is given up after
- * {@link TunnelKeeper#RECONCILE_LIMIT} and retried.
+ * A step of the agent's relay check that never completes must not leave the agent waiting
+ * silently: a reconcile still listing or measuring after its limit is given up and retried, and
+ * its late answer does nothing more (the relay-list request's own timeout: RelayDiscoveryHangTest).
  */
 @Timeout(90)
 class StuckReconcileTest {
-
-  @Test
-  void aControlPlaneThatNeverAnswersFailsTheLookUp() throws Exception {
-    Vertx vertx = Vertx.vertx();
-    List<Socket> accepted = new ArrayList<>();
-    try (ServerSocket silent = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
-      Thread t = new Thread(() -> {
-        try {
-          while (true) {
-            accepted.add(silent.accept()); // and never answer
-          }
-        } catch (java.io.IOException closed) {
-          // test over
-        }
-      });
-      t.setDaemon(true);
-      t.start();
-      HttpClient http = vertx.createHttpClient();
-      String url = "http://127.0.0.1:" + silent.getLocalPort();
-      RelayDiscovery d = new RelayDiscovery(http, url, "rma_secret-agent-token", null,
-          Duration.ofMillis(500));
-      Throwable e = d.findRelays().map(x -> (Throwable) null).otherwise(x -> x)
-          .await(20, TimeUnit.SECONDS);
-      assertThat(e).as("the look-up fails").isNotNull();
-      assertThat(e.getMessage()).contains("cannot reach the control plane " + url
-          + "/api/v1/agent/relays").doesNotContain("secret-agent-token");
-      System.out.println("silent control plane: " + e.getMessage());
-    } finally {
-      for (Socket s : accepted) {
-        s.close();
-      }
-      vertx.close().await(30, TimeUnit.SECONDS);
-    }
-  }
 
   @Test
   void aReconcileThatNeverFinishesIsGivenUpAndRetried() throws Exception {
