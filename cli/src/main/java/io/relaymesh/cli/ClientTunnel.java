@@ -149,13 +149,24 @@ final class ClientTunnel implements AutoCloseable {
 
   /** A ticket for {@code port} of the workspace's agent (POST /api/v1/tickets). */
   JsonObject ticket(int port) {
+    return ticket(port, ControlClient.ANSWER_TIMEOUT);
+  }
+
+  private JsonObject ticket(int port, Duration timeout) {
     JsonObject req = new JsonObject().put("workspace", ref.workspace())
         .put("agent", ref.agentOrDefault()).put("port", port);
     if (region != null) {
       req.put("region", region);
     }
-    return control.post("/api/v1/tickets", req);
+    return control.call("POST", "/api/v1/tickets", req, timeout);
   }
+
+  /**
+   * How long a new ticket is waited for while the one in hand is still valid: a hung control
+   * plane (it accepts, never answers) then delays a connection by this, not by
+   * {@link ControlClient#ANSWER_TIMEOUT}, before the current ticket is used.
+   */
+  static final Duration TICKET_TIMEOUT_WITH_FALLBACK = Duration.ofSeconds(5);
 
   /**
    * The ticket answer for {@code port}: a cached one with time left ({@link TicketCache}), else a
@@ -209,8 +220,9 @@ final class ClientTunnel implements AutoCloseable {
    */
   JsonObject freshOrStillValid(int port, JsonObject current) {
     JsonObject fresh;
+    boolean fallback = current != null && remaining(current, Instant.now()).toSeconds() > 0;
     try {
-      fresh = ticket(port);
+      fresh = ticket(port, fallback ? TICKET_TIMEOUT_WITH_FALLBACK : ControlClient.ANSWER_TIMEOUT);
     } catch (CliException e) {
       Duration left = current == null ? Duration.ZERO : remaining(current, Instant.now());
       if (!e.controlPlaneUnavailable() || left.isZero() || left.isNegative()) {

@@ -75,11 +75,22 @@ public final class ControlClient {
     return call("DELETE", path, null);
   }
 
+  /** How long a request waits for the control plane's answer, unless the caller says. */
+  public static final Duration ANSWER_TIMEOUT = Duration.ofSeconds(30);
+
   /** Sends a request; returns the JSON body ({@code null} for 204) or throws a CliException. */
   public JsonObject call(String method, String path, JsonObject body) {
+    return call(method, path, body, ANSWER_TIMEOUT);
+  }
+
+  /**
+   * As {@link #call(String, String, JsonObject)}, waiting at most {@code timeout} for the answer
+   * (a timeout is "control plane unavailable").
+   */
+  public JsonObject call(String method, String path, JsonObject body, Duration timeout) {
     HttpRequest.Builder b;
     try {
-      b = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(30));
+      b = HttpRequest.newBuilder(URI.create(base + path)).timeout(timeout);
     } catch (IllegalArgumentException e) {
       throw new CliException("invalid control-plane URL '" + base + "'");
     }
@@ -97,6 +108,9 @@ public final class ControlClient {
     } catch (HttpConnectTimeoutException e) {
       throw CliException.controlPlaneUnavailable("cannot reach the control plane at " + base
           + ": connect timed out", e);
+    } catch (java.net.http.HttpTimeoutException e) {
+      throw CliException.controlPlaneUnavailable("cannot reach the control plane at " + base
+          + ": no answer within " + timeout.toSeconds() + " s", e);
     } catch (IOException e) {
       String why = e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
       if (e instanceof java.net.ConnectException) {

@@ -124,6 +124,25 @@ class TicketOutageTest {
     }
   }
 
+  /**
+   * A hung control plane (accepts, never answers): with a valid cached ticket the request for a
+   * new one is given up after {@link ClientTunnel#TICKET_TIMEOUT_WITH_FALLBACK}, not the 30 s
+   * of other requests (the test's 25 s limit fails on the latter).
+   */
+  @Test
+  @Timeout(25)
+  void sshStdioFallsBackSoonWhenTheControlPlaneHangs() throws Exception {
+    try (ServerSocket hung = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+      String url = "http://127.0.0.1:" + hung.getLocalPort();
+      Env env = env(url);
+      cache(url, answer(OLD, Instant.now().plusSeconds(20)));
+      try (ClientTunnel tunnel = new ClientTunnel(env, WorkspaceRef.parse("dev"), null, 22)) {
+        assertThat(tunnel.reusableTicket(22).getString("ticket")).isEqualTo(OLD);
+        assertThat(err()).contains(url, "no answer within 5 s").doesNotContain(OLD);
+      }
+    }
+  }
+
   @Test
   void sshStdioDoesNotFallBackOn4xxNorToAnExpiredTicket() {
     Env env = env(url());
