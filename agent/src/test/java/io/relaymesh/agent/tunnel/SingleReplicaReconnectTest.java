@@ -46,12 +46,7 @@ class SingleReplicaReconnectTest {
       };
       Duration max = Duration.ofMillis(200);
       Backoff backoff = new Backoff(Duration.ofMillis(20), max, new Random(7));
-      DialOptions dial = new DialOptions(TrustSpec.pinnedSha256(relay.fingerprint()), null, Duration.ofSeconds(10),
-          Duration.ofSeconds(10), TunnelConfig.defaults(), null);
-      keeper = new TunnelKeeper(vertx, ((VertxInternal) vertx).createEventLoopContext(),
-          TunnelDialer.create(vertx, dial), discovery, new RelayPicker(null, 2), "agent-token",
-          new StreamAcceptor(net, Duration.ofSeconds(5), null, "127.0.0.1:9", metrics), backoff,
-          new Random(7), Duration.ofHours(1), metrics);
+      keeper = keeper(vertx, relay, discovery, 2, backoff, net, metrics);
       keeper.start();
       relay.nextSession();
 
@@ -79,5 +74,20 @@ class SingleReplicaReconnectTest {
       metrics.metrics().close();
       vertx.close().await(30, TimeUnit.SECONDS);
     }
+  }
+
+  /**
+   * A keeper of {@code count} tunnels to the replicas {@code discovery} lists, trusting
+   * {@code relay}'s certificate; streams to a closed port. Not started.
+   */
+  static TunnelKeeper keeper(Vertx vertx, TestRelay relay,
+      Supplier<Future<List<RelayCandidate>>> discovery, int count, Backoff backoff, NetClient net,
+      AgentMetrics metrics) throws Exception {
+    DialOptions dial = new DialOptions(TrustSpec.pinnedSha256(relay.fingerprint()), null,
+        Duration.ofSeconds(10), Duration.ofSeconds(10), TunnelConfig.defaults(), null);
+    return new TunnelKeeper(vertx, ((VertxInternal) vertx).createEventLoopContext(),
+        TunnelDialer.create(vertx, dial), discovery, new RelayPicker(null, count), "agent-token",
+        new StreamAcceptor(net, Duration.ofSeconds(5), null, "127.0.0.1:9", metrics), backoff,
+        new Random(7), Duration.ofHours(1), metrics);
   }
 }

@@ -3,16 +3,11 @@ package io.relaymesh.agent.tunnel;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.relaymesh.agent.AgentMetrics;
-import io.relaymesh.config.TunnelConfig;
-import io.relaymesh.proxy.dial.DialOptions;
 import io.relaymesh.proxy.dial.RelayCandidate;
-import io.relaymesh.proxy.dial.TrustSpec;
-import io.relaymesh.proxy.dial.TunnelDialer;
 import io.relaymesh.telemetry.Metrics;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
-import io.vertx.core.internal.VertxInternal;
 import io.vertx.core.net.NetClient;
 import java.time.Duration;
 import java.util.List;
@@ -47,12 +42,8 @@ class StuckReconcileTest {
               ? stuck.future() // completes only after it was given up on
               : Future.succeededFuture(one);
       Backoff backoff = new Backoff(Duration.ofMillis(20), Duration.ofMillis(200), new Random(7));
-      DialOptions dial = new DialOptions(TrustSpec.pinnedSha256(relay.fingerprint()), null,
-          Duration.ofSeconds(10), Duration.ofSeconds(10), TunnelConfig.defaults(), null);
-      keeper = new TunnelKeeper(vertx, ((VertxInternal) vertx).createEventLoopContext(),
-          TunnelDialer.create(vertx, dial), discovery, new RelayPicker(null, 1), "agent-token",
-          new StreamAcceptor(net, Duration.ofSeconds(5), null, "127.0.0.1:9", metrics), backoff,
-          new Random(7), Duration.ofHours(1), metrics).reconcileLimit(Duration.ofSeconds(2));
+      keeper = SingleReplicaReconnectTest.keeper(vertx, relay, discovery, 1, backoff, net, metrics)
+          .reconcileLimit(Duration.ofSeconds(2));
       keeper.start();
       TunnelKeeper k = keeper;
       MultiRelayAgentTest.waitFor(() -> k.connectedUrls().size() == 1,
