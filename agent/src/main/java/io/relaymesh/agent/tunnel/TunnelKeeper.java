@@ -125,8 +125,11 @@ public final class TunnelKeeper {
   private boolean reconciling;
   /** Which reconcile is current; one given up by {@link #RECONCILE_LIMIT} is ignored. */
   private int reconcileGen;
-  /** What the current reconcile waits for (named when it takes longer than the limit). */
-  private String stage = "";
+  /**
+   * What the current reconcile waits for (named when it takes longer than the limit); null once
+   * it dials, which is not watched.
+   */
+  private String stage;
   private Duration reconcileLimit = RECONCILE_LIMIT;
   private boolean again;
   /** Short of tunnels since one was lost: looking for replicas again with {@link #shortBackoff}. */
@@ -255,6 +258,7 @@ public final class TunnelKeeper {
             return Future.failedFuture("superseded");
           }
           vertx.cancelTimer(limit); // each dial has its own overall timer
+          stage = null; // not watched from here on (a limit timer that already fired: too late)
           report(picked);
           return dialMissing(picked.targets()).map(picked);
         })
@@ -321,7 +325,7 @@ public final class TunnelKeeper {
 
   /** The reconcile {@code gen} is still listing or measuring after the limit: start over. */
   private void reconcileStuck(int gen) {
-    if (stopped || !reconciling || gen != reconcileGen) {
+    if (stopped || !reconciling || gen != reconcileGen || stage == null) {
       return;
     }
     reconcileGen++; // its late completion is ignored
