@@ -70,27 +70,36 @@ public final class TicketIssuer {
    * ({@link #isLowS}; docs/security.md, known limits).
    */
   static String lowS(String compact) {
+    return s(compact).compareTo(HALF_N) <= 0 ? compact : flipS(compact);
+  }
+
+  /** Whether the compact JWS's ES256 signature is in low-{@code s} form (see {@link #lowS}). */
+  public static boolean isLowS(String compact) {
+    return s(compact).compareTo(HALF_N) <= 0;
+  }
+
+  /** The other spelling of a compact ES256 JWS: its signature {@code (r, s)} as {@code (r, n - s)}. */
+  static String flipS(String compact) {
     int dot = compact.lastIndexOf('.');
-    byte[] sig = Base64.getUrlDecoder().decode(compact.substring(dot + 1));
-    if (sig.length != 64) {
-      throw new IllegalStateException("ES256 signature of " + sig.length + " bytes, expected 64");
-    }
-    BigInteger sv = new BigInteger(1, Arrays.copyOfRange(sig, 32, 64));
-    if (sv.compareTo(HALF_N) <= 0) {
-      return compact;
-    }
-    byte[] flipped = N.subtract(sv).toByteArray(); // < n/2 < 2^255: at most 32 bytes + sign
+    byte[] sig = signature(compact);
+    byte[] flipped = N.subtract(new BigInteger(1, Arrays.copyOfRange(sig, 32, 64))).toByteArray();
     Arrays.fill(sig, 32, 64, (byte) 0);
-    int len = Math.min(flipped.length, 32);
+    int len = Math.min(flipped.length, 32); // n - s < n < 2^256: 32 bytes, plus a sign byte
     System.arraycopy(flipped, flipped.length - len, sig, 64 - len, len);
     return compact.substring(0, dot + 1) + Base64.getUrlEncoder().withoutPadding()
         .encodeToString(sig);
   }
 
-  /** Whether the compact JWS's ES256 signature is in low-{@code s} form (see {@link #lowS}). */
-  public static boolean isLowS(String compact) {
+  private static BigInteger s(String compact) {
+    return new BigInteger(1, Arrays.copyOfRange(signature(compact), 32, 64));
+  }
+
+  private static byte[] signature(String compact) {
     byte[] sig = Base64.getUrlDecoder().decode(compact.substring(compact.lastIndexOf('.') + 1));
-    return sig.length == 64
-        && new BigInteger(1, Arrays.copyOfRange(sig, 32, 64)).compareTo(HALF_N) <= 0;
+    if (sig.length != 64) {
+      throw new IllegalArgumentException("ES256 signature of " + sig.length
+          + " bytes, expected 64");
+    }
+    return sig;
   }
 }
