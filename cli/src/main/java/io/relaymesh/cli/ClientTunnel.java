@@ -224,7 +224,8 @@ final class ClientTunnel implements AutoCloseable {
     try {
       fresh = ticket(port, fallback ? TICKET_TIMEOUT_WITH_FALLBACK : ControlClient.ANSWER_TIMEOUT);
     } catch (CliException e) {
-      Duration left = current == null ? Duration.ZERO : remaining(current, Instant.now());
+      // measured again: the request may have taken up to its timeout
+      Duration left = fallback ? remaining(current, Instant.now()) : Duration.ZERO;
       if (!e.controlPlaneUnavailable() || left.isZero() || left.isNegative()) {
         throw e;
       }
