@@ -2,17 +2,12 @@ package io.relaymesh.agent.tunnel;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.relaymesh.agent.AgentMetrics;
 import io.relaymesh.proxy.dial.RelayCandidate;
-import io.relaymesh.telemetry.Metrics;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
-import io.vertx.core.Vertx;
-import io.vertx.core.net.NetClient;
 import java.time.Duration;
 import java.util.List;
 import java.util.Random;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 import org.junit.jupiter.api.Test;
@@ -28,41 +23,28 @@ class StuckReconcileTest {
 
   @Test
   void aReconcileThatNeverFinishesIsGivenUpAndRetried() throws Exception {
-    Vertx vertx = Vertx.vertx();
-    AgentMetrics metrics = new AgentMetrics(Metrics.create());
-    NetClient net = vertx.createNetClient();
-    TunnelKeeper keeper = null;
-    try (TestRelay relay = new TestRelay(vertx, "agent-token")) {
+    try (KeeperRig rig = new KeeperRig()) {
       AtomicInteger lookups = new AtomicInteger();
-      List<RelayCandidate> one = List.of(new RelayCandidate("eu", "eu-1",
-          "https://127.0.0.1:" + relay.port()));
+      List<RelayCandidate> one = rig.oneReplica();
       Promise<List<RelayCandidate>> stuck = Promise.promise();
       Supplier<Future<List<RelayCandidate>>> discovery = () ->
           lookups.incrementAndGet() == 1
               ? stuck.future() // completes only after it was given up on
               : Future.succeededFuture(one);
       Backoff backoff = new Backoff(Duration.ofMillis(20), Duration.ofMillis(200), new Random(7));
-      keeper = SingleReplicaReconnectTest.keeper(vertx, relay, discovery, 1, backoff, net, metrics)
+      TunnelKeeper keeper = rig.keeper(discovery, 1, backoff)
           .reconcileLimit(Duration.ofSeconds(2));
       keeper.start();
-      TunnelKeeper k = keeper;
-      MultiRelayAgentTest.waitFor(() -> k.connectedUrls().size() == 1,
+      MultiRelayAgentTest.waitFor(() -> keeper.connectedUrls().size() == 1,
           () -> "a tunnel after the stuck reconcile was given up (look-ups " + lookups.get() + ")");
       assertThat(lookups.get()).isEqualTo(2);
       assertThat(backoff.failures()).as("the stuck reconcile counted as a failed attempt")
           .isEqualTo(1);
-      relay.nextSession();
+      rig.relay.nextSession();
       stuck.complete(one); // the given-up reconcile's answer comes late: it does nothing more
       Thread.sleep(500);
-      assertThat(relay.sessions).as("tunnels dialed after the late answer").isEmpty();
+      assertThat(rig.relay.sessions).as("tunnels dialed after the late answer").isEmpty();
       assertThat(keeper.connectedUrls()).hasSize(1);
-    } finally {
-      if (keeper != null) {
-        keeper.stop().await(20, TimeUnit.SECONDS);
-      }
-      net.close();
-      metrics.metrics().close();
-      vertx.close().await(30, TimeUnit.SECONDS);
     }
   }
 }
