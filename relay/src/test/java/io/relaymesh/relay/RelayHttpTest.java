@@ -197,19 +197,7 @@ class RelayHttpTest {
 
   /** A WebSocket upgrade without credentials over raw TLS; returns the status line, headers, body. */
   private static String rawUpgrade(int port, String path) throws Exception {
-    javax.net.ssl.SSLContext ctx = javax.net.ssl.SSLContext.getInstance("TLS");
-    ctx.init(null, new javax.net.ssl.TrustManager[] {new javax.net.ssl.X509TrustManager() {
-      @Override
-      public void checkClientTrusted(java.security.cert.X509Certificate[] c, String a) {}
-
-      @Override
-      public void checkServerTrusted(java.security.cert.X509Certificate[] c, String a) {}
-
-      @Override
-      public java.security.cert.X509Certificate[] getAcceptedIssuers() {
-        return new java.security.cert.X509Certificate[0];
-      }
-    }}, null);
+    javax.net.ssl.SSLContext ctx = io.relaymesh.proxy.testutil.TrustAll.context();
     try (javax.net.ssl.SSLSocket s = (javax.net.ssl.SSLSocket) ctx.getSocketFactory()
         .createSocket("127.0.0.1", port)) {
       s.setSoTimeout(10_000);

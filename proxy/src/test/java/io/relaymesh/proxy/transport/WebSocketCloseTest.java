@@ -17,15 +17,12 @@ import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
-import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
-import javax.net.ssl.TrustManager;
-import javax.net.ssl.X509TrustManager;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.slf4j.LoggerFactory;
@@ -184,19 +181,7 @@ class WebSocketCloseTest {
   }
 
   private static SSLSocket upgradeAndStopReading(int port) throws Exception {
-    SSLContext ssl = SSLContext.getInstance("TLS");
-    ssl.init(null, new TrustManager[] {new X509TrustManager() {
-      @Override
-      public void checkClientTrusted(X509Certificate[] c, String a) { }
-
-      @Override
-      public void checkServerTrusted(X509Certificate[] c, String a) { }
-
-      @Override
-      public X509Certificate[] getAcceptedIssuers() {
-        return new X509Certificate[0];
-      }
-    }}, null);
+    SSLContext ssl = io.relaymesh.proxy.testutil.TrustAll.context();
     SSLSocket s = (SSLSocket) ssl.getSocketFactory().createSocket();
     s.setReceiveBufferSize(4096);
     s.connect(new InetSocketAddress("127.0.0.1", port), 5000);

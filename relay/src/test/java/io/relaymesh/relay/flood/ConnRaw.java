@@ -8,12 +8,9 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
-import java.security.cert.X509Certificate;
 import java.time.Duration;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
-import javax.net.ssl.TrustManager;
-import javax.net.ssl.X509TrustManager;
 
 /**
  * Raw TCP and TLS sockets for {@link ConnectionFloodTest}: byte-exact control over what a slow
@@ -23,27 +20,7 @@ import javax.net.ssl.X509TrustManager;
 final class ConnRaw {
   private ConnRaw() {}
 
-  private static final SSLContext TRUST_ALL;
-
-  static {
-    try {
-      TRUST_ALL = SSLContext.getInstance("TLS");
-      TRUST_ALL.init(null, new TrustManager[] {new X509TrustManager() {
-        @Override
-        public void checkClientTrusted(X509Certificate[] chain, String authType) {}
-
-        @Override
-        public void checkServerTrusted(X509Certificate[] chain, String authType) {}
-
-        @Override
-        public X509Certificate[] getAcceptedIssuers() {
-          return new X509Certificate[0];
-        }
-      }}, null);
-    } catch (Exception e) {
-      throw new IllegalStateException(e);
-    }
-  }
+  private static final SSLContext TRUST_ALL = io.relaymesh.proxy.testutil.TrustAll.context();
 
   /** A plain TCP connection to the relay (no TLS handshake: the "silent" client). */
   static Socket tcp(int port) throws IOException {
